@@ -1,0 +1,178 @@
+"""Find .bib files and parse them into entries that remember where they came from.
+
+The .bib files are the source of truth.  This module reads them with
+bibtexparser 2 (``@string`` macros resolved, outer braces removed, nothing
+else changed) and keeps each entry's file, line and original text, so that
+every later stage can point a user back to the exact place in the file and
+``--format bibtex`` can reproduce the entry byte for byte.  What bibtexparser
+could not parse becomes a :class:`~evidence.errors.Problem`; the rest of the
+file, and every other file, still loads.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from evidence.errors import EvidenceError, Problem
+
+DEFAULT_REFS = Path("refs")
+BIB_SUFFIX = ".bib"
+
+_ENTRY_KEY = re.compile(r"@\s*(\w+)\s*[{(]\s*([^,\s{}()]*)")
+
+
+@dataclass(frozen=True)
+class BibEntry:
+    """One ``@type{key, ...}`` block as written in its file.
+
+    ``fields`` maps lower-case field names to values with ``@string`` macros
+    resolved and the enclosing braces or quotes removed; LaTeX is still in
+    them.  ``line`` is 1-based.  ``raw`` is the block's exact text.
+    """
+
+    key: str
+    entry_type: str
+    fields: dict[str, str]
+    file: str
+    line: int
+    raw: str
+
+
+@dataclass
+class LoadResult:
+    entries: list[BibEntry] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+
+def find_bib_files(paths: Iterable[Path | str]) -> list[Path]:
+    """Expand files and folders (searched recursively) into a sorted list of .bib files.
+
+    Raises :class:`EvidenceError` for a path that does not exist, so that a
+    typo in ``--refs`` is not mistaken for an empty library.
+    """
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob(f"*{BIB_SUFFIX}") if p.is_file()))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise EvidenceError(f"{path}: no such file or folder (give .bib files or folders with --refs)")
+    unique: dict[Path, None] = {}
+    for path in found:
+        unique.setdefault(path, None)
+    return list(unique)
+
+
+def decode_bib_bytes(data: bytes, file: str) -> tuple[str | None, Problem | None]:
+    """Decode UTF-8 (with or without BOM) or UTF-16 with a BOM.
+
+    Anything else is reported with the byte offset of the first undecodable
+    byte and the line it falls on, rather than guessed at.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        encoding, body = "utf-8", data[len(codecs.BOM_UTF8) :]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding, body = "utf-16", data
+    else:
+        encoding, body = "utf-8", data
+    try:
+        return body.decode(encoding), None
+    except UnicodeDecodeError as error:
+        offset = error.start + (len(data) - len(body))
+        line = data[:offset].count(b"\n") + 1
+        message = (
+            f"cannot decode as {encoding.upper()} at byte offset {offset} "
+            f"(byte 0x{data[offset]:02x}); save the file as UTF-8"
+        )
+        return None, Problem(file, line, None, "error", message)
+
+
+def read_bib_file(path: Path) -> tuple[str | None, Problem | None]:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        return None, Problem(str(path), None, None, "error", f"cannot read: {error.strerror}")
+    return decode_bib_bytes(data, str(path))
+
+
+def parse_bib_text(text: str, file: str) -> tuple[list[BibEntry], list[Problem]]:
+    """Parse one file's text; blocks that fail become problems, the rest entries."""
+    import bibtexparser
+    from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock
+
+    logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
+    library = bibtexparser.parse_string(text)
+    entries = [
+        BibEntry(
+            key=entry.key,
+            entry_type=entry.entry_type.lower(),
+            fields={f.key.lower(): _as_text(f.value) for f in entry.fields},
+            file=file,
+            line=(entry.start_line or 0) + 1,
+            raw=entry.raw or "",
+        )
+        for entry in library.entries
+    ]
+    problems = []
+    for block in library.failed_blocks:
+        line = (block.start_line or 0) + 1
+        key = _key_of(block.raw or "")
+        if isinstance(block, DuplicateBlockKeyBlock):
+            first = (block.previous_block.start_line or 0) + 1
+            message = f"duplicate key {block.key!r}; first defined on line {first}; this entry is ignored"
+        elif isinstance(block, DuplicateFieldKeyBlock):
+            message = f"field given twice: {', '.join(sorted(block.duplicate_keys))}; entry ignored"
+        else:
+            message = _failure_message(block.error)
+        problems.append(Problem(file, line, key, "error", message))
+    return entries, problems
+
+
+def load_entries(paths: Iterable[Path | str]) -> LoadResult:
+    """Load every .bib file under ``paths``; a key seen in two files is an error.
+
+    The first definition (in sorted file order) wins, so results do not
+    depend on the order the file system lists files in.
+    """
+    result = LoadResult(files=find_bib_files(paths))
+    first_seen: dict[str, BibEntry] = {}
+    for path in result.files:
+        text, problem = read_bib_file(path)
+        if problem:
+            result.problems.append(problem)
+            continue
+        entries, problems = parse_bib_text(text or "", str(path))
+        result.problems.extend(problems)
+        for entry in entries:
+            previous = first_seen.get(entry.key)
+            if previous is None:
+                first_seen[entry.key] = entry
+                result.entries.append(entry)
+            elif previous.file != entry.file:
+                message = f"duplicate key, already defined at {previous.file}:{previous.line}; this entry is ignored"
+                result.problems.append(Problem(entry.file, entry.line, entry.key, "error", message))
+    return result
+
+
+def _as_text(value: object) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def _key_of(raw: str) -> str | None:
+    match = _ENTRY_KEY.search(raw)
+    return match.group(2) if match and match.group(2) else None
+
+
+def _failure_message(error: Exception) -> str:
+    reason = getattr(error, "abort_reason", None) or str(error) or type(error).__name__
+    reason = " ".join(reason.split())
+    if "Unexpected block start" in reason or "end of file" in reason.lower():
+        return f"entry not closed (missing '}}' or ','): {reason}"
+    return f"cannot parse entry: {reason}"

@@ -1,0 +1,280 @@
+"""The evidence table: one typed pandas row per BibTeX entry.
+
+Every command reads the library through :func:`load_table`.  Columns (see
+``docs/fields.md`` for the outcome fields):
+
+========================  ==========  =============================================
+column                    dtype       meaning
+========================  ==========  =============================================
+key, entry_type           str         citation key; ``article``, ``book``, ...
+authors                   object      list of ``{"family", "given"[, "suffix"]}``
+authors_display           str         ``Wang DY, Yang YD``
+first_author              str         family name of the first author
+year, month               Int64       publication year; month 1-12
+title, title_raw          str         title decoded to Unicode; as written
+container                 str         journal, booktitle or publisher
+volume, issue, pages      str         ``pages`` normalised (``13--14`` -> ``13-14``)
+doi, pmid, url            str
+language, abstract, note  str
+keywords                  object      list of str
+condition, intervention,  object      lists of str
+comparator
+design                    category    one of ``fields.DESIGNS``
+n, responders, ...        Int64       counts (nullable)
+response_rate             Float64     percent; reported, or computed from counts
+response_rate_bound       str         ``=``, ``>=`` or ``<=``
+rate_source               str         ``reported``, ``computed`` or missing
+response_rate_ci_low/high Float64     a published CI of the rate
+control_response_rate     Float64     percent
+source_file, source_line  str, Int64  where the entry is written
+raw                       str         the entry's exact text
+========================  ==========  =============================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+from evidence.errors import Problem
+from evidence.fields import (
+    FIELDS_BY_NAME,
+    OUTCOME_FIELDS,
+    FieldValueError,
+    Rate,
+    check_outcomes,
+    missing_required_fields,
+    parse_field,
+)
+from evidence.library import BibEntry, load_entries
+from evidence.normalise import decode_latex, normalise_pages, parse_month, parse_year, split_keywords, split_names
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+BIBLIOGRAPHIC_COLUMNS = (
+    "key",
+    "entry_type",
+    "authors",
+    "authors_display",
+    "first_author",
+    "year",
+    "month",
+    "title",
+    "title_raw",
+    "container",
+    "volume",
+    "issue",
+    "pages",
+    "doi",
+    "pmid",
+    "url",
+    "language",
+    "abstract",
+    "keywords",
+    "note",
+)
+OUTCOME_COLUMNS = (
+    "condition",
+    "intervention",
+    "comparator",
+    "design",
+    "country",
+    "n",
+    "responders",
+    "response_rate",
+    "response_rate_bound",
+    "rate_source",
+    "response_rate_ci_low",
+    "response_rate_ci_high",
+    "response_definition",
+    "control_n",
+    "control_responders",
+    "control_response_rate",
+    "followup",
+    "studies",
+    "participants",
+    "blinding",
+    "data_source",
+    "extracted_from",
+    "extracted_by",
+    "verified_by",
+    "verified_on",
+    "verified_fields",
+)
+PROVENANCE_COLUMNS = ("source_file", "source_line", "raw")
+COLUMNS = BIBLIOGRAPHIC_COLUMNS + OUTCOME_COLUMNS + PROVENANCE_COLUMNS
+
+INT_COLUMNS = ("year", "month", "n", "responders", "control_n", "control_responders", "studies", "participants", "source_line")
+FLOAT_COLUMNS = ("response_rate", "response_rate_ci_low", "response_rate_ci_high", "control_response_rate")
+LIST_COLUMNS = ("authors", "keywords", "condition", "intervention", "comparator", "verified_fields")
+TEXT_COLUMNS = tuple(c for c in COLUMNS if c not in INT_COLUMNS + FLOAT_COLUMNS + LIST_COLUMNS + ("design",))
+#: Columns whose presence means a study has outcome numbers.
+OUTCOME_NUMBER_COLUMNS = ("n", "responders", "response_rate", "control_n", "control_responders")
+
+_CONTAINER_FIELDS = ("journal", "journaltitle", "booktitle", "publisher", "institution", "school")
+
+
+@dataclass
+class TableResult:
+    """The table, the problems met while building it, and the files it came from."""
+
+    table: "pd.DataFrame"
+    problems: list[Problem] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+
+def entry_record(entry: BibEntry) -> tuple[dict[str, Any], list[Problem]]:
+    """One entry as a table row, and every problem with the entry on its own.
+
+    Problems cover unparsable field values, the rules across outcome fields
+    (``fields.check_outcomes``) and missing required fields; checks across
+    entries (duplicates) are in ``evidence.check``.
+    """
+    fields = entry.fields
+    problems: list[Problem] = []
+    authors = split_names(fields["author"]) if "author" in fields else split_names(fields.get("editor", ""))
+    row: dict[str, Any] = {
+        "key": entry.key,
+        "entry_type": entry.entry_type,
+        "authors": [name.as_csl() for name in authors],
+        "authors_display": ", ".join(name.short for name in authors) or None,
+        "first_author": authors[0].family if authors else None,
+        "year": None,
+        "month": None,
+        "title": decode_latex(fields["title"]) if "title" in fields else None,
+        "title_raw": fields.get("title"),
+        "container": next((decode_latex(fields[f]) for f in _CONTAINER_FIELDS if fields.get(f)), None),
+        "volume": _text(fields, "volume"),
+        "issue": _text(fields, "number") or _text(fields, "issue"),
+        "pages": normalise_pages(fields["pages"]) if fields.get("pages") else None,
+        "doi": _doi(fields.get("doi")),
+        "pmid": _text(fields, "pmid"),
+        "url": fields.get("url") or None,
+        "language": _text(fields, "language") or _text(fields, "langid"),
+        "abstract": _text(fields, "abstract"),
+        "keywords": split_keywords(fields["keywords"]) if fields.get("keywords") else [],
+        "note": _text(fields, "note"),
+        "source_file": entry.file,
+        "source_line": entry.line,
+        "raw": entry.raw,
+    }
+
+    def report(severity: str, message: str) -> None:
+        problems.append(Problem(entry.file, entry.line, entry.key, severity, message))  # type: ignore[arg-type]
+
+    if fields.get("year"):
+        row["year"] = parse_year(fields["year"])
+        if row["year"] is None:
+            report("warning", f"year is not a number: {fields['year']!r}")
+    if fields.get("month"):
+        row["month"] = parse_month(fields["month"])
+        if row["month"] is None:
+            report("warning", f"month not recognised: {fields['month']!r}")
+
+    values: dict[str, Any] = {}
+    for spec in OUTCOME_FIELDS:
+        raw = fields.get(spec.name)
+        if raw is None:
+            values[spec.name] = None
+            continue
+        try:
+            values[spec.name] = parse_field(spec.name, raw)
+        except FieldValueError as error:
+            values[spec.name] = None
+            report("error", str(error))
+    for severity, message in check_outcomes(values):
+        report(severity, message)
+    for missing in missing_required_fields(entry.entry_type, fields):
+        report("warning", f"missing required field for @{entry.entry_type}: {missing}")
+    row.update(outcome_columns(values))
+    return row, problems
+
+
+def outcome_columns(values: dict[str, Any]) -> dict[str, Any]:
+    """Table columns from parsed outcome values; derives the rate from counts when absent."""
+    columns: dict[str, Any] = {}
+    for name in OUTCOME_COLUMNS:
+        spec = FIELDS_BY_NAME.get(name)
+        value = values.get(name)
+        if spec is not None and spec.kind == "list":
+            columns[name] = value or []
+        elif spec is not None and spec.kind == "rate":
+            columns[name] = value.value if isinstance(value, Rate) else None
+        elif spec is not None:
+            columns[name] = value
+    rate: Rate | None = values.get("response_rate")
+    n, responders = values.get("n"), values.get("responders")
+    columns["response_rate_bound"] = rate.bound if rate else None
+    columns["rate_source"] = "reported" if rate else None
+    if rate is None and n and responders is not None and responders <= n:
+        columns["response_rate"] = 100.0 * responders / n
+        columns["response_rate_bound"] = "="
+        columns["rate_source"] = "computed"
+    ci = values.get("response_rate_ci")
+    columns["response_rate_ci_low"], columns["response_rate_ci_high"] = ci if ci else (None, None)
+    return columns
+
+
+def build_table(entries: Iterable[BibEntry]) -> tuple["pd.DataFrame", list[Problem]]:
+    """Rows for ``entries`` with the documented dtypes, and the problems found."""
+    rows, problems = [], []
+    for entry in entries:
+        row, entry_problems = entry_record(entry)
+        rows.append(row)
+        problems.extend(entry_problems)
+    return frame_from_rows(rows), problems
+
+
+def frame_from_rows(rows: list[dict[str, Any]]) -> "pd.DataFrame":
+    import pandas as pd
+
+    from evidence.fields import DESIGNS
+
+    columns = {name: [row.get(name) for row in rows] for name in COLUMNS}
+    frame = pd.DataFrame(columns, columns=list(COLUMNS))
+    for name in INT_COLUMNS:
+        frame[name] = pd.array(columns[name], dtype="Int64")
+    for name in FLOAT_COLUMNS:
+        frame[name] = pd.array(columns[name], dtype="Float64")
+    for name in LIST_COLUMNS:
+        frame[name] = pd.Series(columns[name], dtype=object)
+    for name in TEXT_COLUMNS:
+        frame[name] = pd.array(columns[name], dtype="str")
+    frame["design"] = pd.Categorical(columns["design"], categories=DESIGNS)
+    frame.index = pd.Index(frame["key"], name=None)
+    return frame
+
+
+def load_table(paths: Iterable[Path | str]) -> TableResult:
+    """Load the .bib files under ``paths`` into the evidence table.
+
+    Problems from parsing and from field values come back with the table;
+    entries with problems are still in it (a bad field is left empty).
+    """
+    loaded = load_entries(paths)
+    table, problems = build_table(loaded.entries)
+    return TableResult(table=table, problems=loaded.problems + problems, files=loaded.files)
+
+
+def has_outcome(row: Any) -> bool:
+    """Whether a row (a Series or mapping) has any outcome number."""
+    import pandas as pd
+
+    return any(not pd.isna(row[name]) for name in OUTCOME_NUMBER_COLUMNS)
+
+
+def _text(fields: dict[str, str], name: str) -> str | None:
+    value = fields.get(name)
+    return decode_latex(value) or None if value else None
+
+
+def _doi(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    doi = raw.strip()
+    for prefix in ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "http://dx.doi.org/", "doi:"):
+        if doi.lower().startswith(prefix):
+            doi = doi[len(prefix) :]
+    return doi.strip() or None
