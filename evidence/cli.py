@@ -99,6 +99,154 @@ def main() -> None:
 
 # --- foundation: check, query, show (issue 2) --------------------------------
 
+DESIGN_CHOICES = (
+    "rct",
+    "quasi-rct",
+    "crossover",
+    "cohort",
+    "case-control",
+    "case-series",
+    "case-report",
+    "systematic-review",
+    "meta-analysis",
+    "other",
+)  # kept equal to evidence.fields.DESIGNS by a test; listed here so --help needs no import
+
+
+def query_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The filters of ``evidence query``, shared by every command that selects entries."""
+    options = [
+        click.option("--condition", help="Condition studied, e.g. 'restless legs' (case and plural ignored)."),
+        click.option("--intervention", help="Intervention given, e.g. 'acupuncture'."),
+        click.option(
+            "--design",
+            multiple=True,
+            type=click.Choice(DESIGN_CHOICES, case_sensitive=False),
+            help="Study design; repeat for several.",
+        ),
+        click.option("--country", help="Country where the study was done."),
+        click.option("--year-from", type=int, help="Published in or after this year."),
+        click.option("--year-to", type=int, help="Published in or before this year."),
+        click.option("--min-n", type=click.IntRange(min=0), help="At least this many participants analysed (n)."),
+        click.option("--has-outcome", is_flag=True, help="Only entries with outcome numbers (n, responders or a rate)."),
+        click.option("--search", metavar="TEXT", help="Words in the title, abstract or keywords (case-insensitive)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def filters_from_options(options: dict[str, Any]) -> Any:
+    """Build :class:`evidence.query.Filters` from the parsed ``query_options``."""
+    from evidence.query import Filters
+
+    return Filters(
+        condition=options.get("condition"),
+        intervention=options.get("intervention"),
+        design=tuple(d.lower() for d in options.get("design") or ()),
+        country=options.get("country"),
+        year_from=options.get("year_from"),
+        year_to=options.get("year_to"),
+        min_n=options.get("min_n"),
+        has_outcome=bool(options.get("has_outcome")),
+        search=options.get("search"),
+    )
+
+
+@cli.command()
+@library_options
+@click.option("--strict", is_flag=True, help="Exit with status 1 when there are warnings but no errors.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def check(refs: tuple[Path, ...], no_cache: bool, quiet: bool, strict: bool, fmt: str) -> None:
+    """Validate the library and list every problem as file:line: key: message.
+
+    Checks entries bibtexparser cannot parse, duplicate keys, DOIs and PMIDs,
+    likely duplicates, bad outcome values (responders > n, unknown design,
+    a rate that disagrees with its counts, a rate no whole number of
+    responders can give), and missing required fields.
+
+    Exit status: 0 clean, 1 warnings only (with --strict), 2 errors.
+    """
+    import json
+
+    from evidence.check import check_library, exit_status
+
+    result = load_library(refs, no_cache, quiet=True)
+    problems = check_library(result)
+    if fmt == "json":
+        click.echo(json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False))
+    else:
+        echo_problems(problems)
+        if not quiet:
+            errors = sum(p.severity == "error" for p in problems)
+            summary = f"{len(result.table)} entries in {len(result.files)} file(s): "
+            summary += f"{errors} error(s), {len(problems) - errors} warning(s)"
+            click.echo(summary, err=bool(problems))
+    sys.exit(exit_status(problems, strict))
+
+
+@cli.command()
+@library_options
+@query_options
+@click.option(
+    "--columns",
+    metavar="COL,COL",
+    help="Columns to show, comma-separated, or 'all'. [default: key,year,design,n,responders,response_rate,title;"
+    " every column but raw for json and csv]",
+)
+@click.option("--sort", "sort", metavar="COL,COL", help="Sort by these columns; prefix with '-' for descending.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json", "markdown", "bibtex"]),
+    default="table",
+    show_default=True,
+    help="bibtex prints each entry exactly as written in its file.",
+)
+def query(
+    refs: tuple[Path, ...], no_cache: bool, quiet: bool, columns: str | None, sort: str | None, fmt: str, **filters: Any
+) -> None:
+    """List the entries that match the filters.
+
+    \b
+    Examples:
+      evidence query --condition "restless legs" --format json
+      evidence query --design rct --design quasi-rct --min-n 30 --sort -year
+      evidence query --search acupuncture --columns key,first_author,year,title
+    """
+    from evidence.formats import DEFAULT_COLUMNS, FORMATTERS, WIDE_COLUMNS
+    from evidence.query import apply_filters, check_columns, sort_table
+    from evidence.table import COLUMNS
+
+    table = load_library(refs, no_cache, quiet).table
+    if columns == "all" or (columns is None and fmt in ("json", "csv")):
+        names = [c for c in COLUMNS if c not in WIDE_COLUMNS or (fmt != "table" and c != "raw")]
+    else:
+        names = check_columns(_split_commas(columns)) if columns else list(DEFAULT_COLUMNS)
+    selected = sort_table(apply_filters(table, filters_from_options(filters)), _split_commas(sort))
+    click.echo(FORMATTERS[fmt](selected, names), nl=False)
+
+
+@cli.command()
+@library_options
+@click.argument("key")
+def show(refs: tuple[Path, ...], no_cache: bool, quiet: bool, key: str) -> None:
+    """Print one entry in full: reference, outcome data and where it is written."""
+    from evidence.formats import format_entry
+    from evidence.query import closest
+
+    table = load_library(refs, no_cache, quiet).table
+    if key not in table.index:
+        from evidence.errors import UnknownKeyError
+
+        raise UnknownKeyError(key, closest(key, table.index, n=3))
+    click.echo(format_entry(table.loc[key]), nl=False)
+
+
+def _split_commas(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
 
 # --- writers: summarize, render (issue 3) ------------------------------------
 

@@ -1,0 +1,173 @@
+"""Write a query result as text: an aligned table, CSV, JSON, Markdown or BibTeX.
+
+One function per format over the same (table, columns) input, chosen through
+:data:`FORMATTERS`, so the CLI's ``--format`` is a dictionary lookup.  Values
+are turned into plain Python (``None`` for missing, lists kept as lists) by
+:func:`records`, the single place that knows about pandas' missing values.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import shutil
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DEFAULT_COLUMNS = ("key", "year", "design", "n", "responders", "response_rate", "title")
+#: Columns that are too long for a terminal table and are left out of ``--columns all``.
+WIDE_COLUMNS = ("raw", "abstract", "title_raw", "authors")
+_HEADINGS = {"response_rate": "rate %", "responders": "resp", "first_author": "author"}
+
+
+def plain(value: Any) -> Any:
+    """A cell as plain Python: ``None`` for any missing value, lists as lists."""
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if value is None:
+        return None
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def records(table: "pd.DataFrame", columns: Sequence[str]) -> list[dict[str, Any]]:
+    """Rows as dictionaries of plain values, in table order."""
+    return [{name: plain(row[name]) for name in columns} for _, row in table[list(columns)].iterrows()]
+
+
+def cell_text(column: str, value: Any, bound: Any = None) -> str:
+    """How one value reads in a table cell: lists joined with ``; ``, rates to 1 decimal."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "; ".join(_name(v) if isinstance(v, dict) else str(v) for v in value)
+    if isinstance(value, float):
+        if column.endswith("rate") or column.endswith("_low") or column.endswith("_high"):
+            prefix = bound if bound in (">=", "<=") else ""
+            return f"{prefix}{value:.1f}"
+        return f"{value:g}" if not math.isnan(value) else ""
+    return str(value)
+
+
+def _name(name: dict[str, str]) -> str:
+    return ", ".join(part for part in (name.get("family"), name.get("given")) if part)
+
+
+def _text_rows(table: "pd.DataFrame", columns: Sequence[str]) -> list[list[str]]:
+    bounds = table["response_rate_bound"] if "response_rate_bound" in table else None
+    rows = []
+    for index, record in enumerate(records(table, columns)):
+        bound = plain(bounds.iloc[index]) if bounds is not None else None
+        rows.append([cell_text(c, record[c], bound if c == "response_rate" else None) for c in columns])
+    return rows
+
+
+def format_table(table: "pd.DataFrame", columns: Sequence[str], width: int | None = None) -> str:
+    """An aligned table for the terminal; the widest column is cut to fit ``width``."""
+    width = width or shutil.get_terminal_size((80, 24)).columns
+    headings = [_HEADINGS.get(c, c) for c in columns]
+    rows = [[" ".join(cell.split()) for cell in row] for row in _text_rows(table, columns)]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headings)]
+    spare = width - (sum(widths) + 2 * (len(widths) - 1))
+    if spare < 0 and widths:
+        widest = max(range(len(widths)), key=widths.__getitem__)
+        widths[widest] = max(len(headings[widest]), widths[widest] + spare, 8)
+    numeric = [_is_numeric(table, c) for c in columns]
+
+    def line(cells: list[str]) -> str:
+        out = []
+        for cell, size, right in zip(cells, widths, numeric):
+            cell = cell if len(cell) <= size else cell[: size - 1] + "…"
+            out.append(cell.rjust(size) if right else cell.ljust(size))
+        return "  ".join(out).rstrip()
+
+    lines = [line(headings), "  ".join("-" * w for w in widths)]
+    lines.extend(line(row) for row in rows)
+    count = len(rows)
+    lines.append(f"({count} {'entry' if count == 1 else 'entries'})")
+    return "\n".join(lines) + "\n"
+
+
+def _is_numeric(table: "pd.DataFrame", column: str) -> bool:
+    return str(table[column].dtype) in ("Int64", "Float64")
+
+
+def format_csv(table: "pd.DataFrame", columns: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for record in records(table, columns):
+        writer.writerow([_csv_cell(record[c]) for c in columns])
+    return buffer.getvalue()
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return cell_text("", value)
+    return str(value)
+
+
+def format_json(table: "pd.DataFrame", columns: Sequence[str]) -> str:
+    return json.dumps(records(table, columns), ensure_ascii=False, indent=2) + "\n"
+
+
+def format_markdown(table: "pd.DataFrame", columns: Sequence[str]) -> str:
+    def row(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+
+    lines = [row(columns), row(["---"] * len(columns))]
+    lines.extend(row(cells) for cells in _text_rows(table, columns))
+    return "\n".join(lines) + "\n"
+
+
+def format_bibtex(table: "pd.DataFrame", columns: Sequence[str]) -> str:
+    """The entries exactly as written in their files, separated by a blank line."""
+    return "".join(raw + "\n\n" for raw in table["raw"].tolist())
+
+
+FORMATTERS: dict[str, Callable[["pd.DataFrame", Sequence[str]], str]] = {
+    "table": format_table,
+    "csv": format_csv,
+    "json": format_json,
+    "markdown": format_markdown,
+    "bibtex": format_bibtex,
+}
+
+
+def format_entry(row: "pd.Series") -> str:
+    """One entry in full for ``evidence show``: bibliography, outcome data, provenance."""
+    from evidence.table import BIBLIOGRAPHIC_COLUMNS, OUTCOME_COLUMNS
+
+    def block(title: str, names: Sequence[str]) -> list[str]:
+        lines = [title]
+        for name in names:
+            value = plain(row[name])
+            if value is None or value == []:
+                continue
+            bound = plain(row["response_rate_bound"]) if name == "response_rate" else None
+            text = cell_text(name, value, bound)
+            if name == "response_rate" and plain(row["rate_source"]) == "computed":
+                text += " (computed from responders/n)"
+            lines.append(f"  {name:<22} {text}")
+        return lines if len(lines) > 1 else [title, "  (none recorded)"]
+
+    skip = {"key", "title_raw", "authors", "response_rate_bound", "rate_source"}
+    lines = [f"{row['key']}  ({row['entry_type']})"]
+    lines += block("Reference:", [c for c in BIBLIOGRAPHIC_COLUMNS if c not in skip])
+    lines += block("Outcome data:", [c for c in OUTCOME_COLUMNS if c not in skip])
+    lines += ["Source:", f"  {row['source_file']}:{row['source_line']}"]
+    return "\n".join(lines) + "\n"

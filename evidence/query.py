@@ -1,0 +1,157 @@
+"""Filters over the evidence table.
+
+A query is a :class:`Filters` value applied to the table; the result is a
+smaller table with the same columns, so every later stage (output formats,
+summaries, exports) works on a query result exactly as on the whole library.
+
+Text matching is deliberately forgiving in one way and strict in another:
+case and plural ``s`` are ignored (``restless leg`` finds ``restless legs
+syndrome``), but every word of the query must be present, so a query never
+silently widens to unrelated studies.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+from evidence.errors import EvidenceError
+from evidence.table import COLUMNS, OUTCOME_NUMBER_COLUMNS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_WORD = re.compile(r"[^\W_]+")
+SEARCH_COLUMNS = ("title", "abstract", "keywords")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What to keep; ``None`` or empty means no constraint."""
+
+    condition: str | None = None
+    intervention: str | None = None
+    design: tuple[str, ...] = ()
+    country: str | None = None
+    year_from: int | None = None
+    year_to: int | None = None
+    min_n: int | None = None
+    has_outcome: bool = False
+    search: str | None = None
+    keys: tuple[str, ...] = field(default_factory=tuple)
+
+
+def words(text: str) -> tuple[str, ...]:
+    """Lower-case words with a plural ``s`` dropped: the unit text matching compares."""
+    return tuple(_singular(w) for w in _WORD.findall(text.lower()))
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def text_matches(query: str, value: str) -> bool:
+    """Whether every word of ``query`` appears, in order, as a run of words in ``value``."""
+    wanted, have = words(query), words(value)
+    if not wanted:
+        return True
+    size = len(wanted)
+    return any(have[i : i + size] == wanted for i in range(len(have) - size + 1))
+
+
+def list_matches(query: str, values: object) -> bool:
+    """Whether any item of a list cell matches; a missing cell matches nothing."""
+    if not isinstance(values, (list, tuple)):
+        return False
+    return any(text_matches(query, item) for item in values)
+
+
+def apply_filters(table: "pd.DataFrame", filters: Filters) -> "pd.DataFrame":
+    """The rows of ``table`` that pass every filter, in their original order."""
+    import pandas as pd
+
+    mask = pd.Series(True, index=table.index)
+    if filters.keys:
+        mask &= table["key"].isin(filters.keys)
+    if filters.condition:
+        mask &= table["condition"].map(lambda v: list_matches(filters.condition, v)).astype(bool)
+    if filters.intervention:
+        mask &= table["intervention"].map(lambda v: list_matches(filters.intervention, v)).astype(bool)
+    if filters.design:
+        mask &= table["design"].isin(filters.design).astype(bool)
+    if filters.country:
+        mask &= table["country"].map(lambda v: isinstance(v, str) and text_matches(filters.country, v)).astype(bool)
+    if filters.year_from is not None:
+        mask &= (table["year"] >= filters.year_from).fillna(False).astype(bool)
+    if filters.year_to is not None:
+        mask &= (table["year"] <= filters.year_to).fillna(False).astype(bool)
+    if filters.min_n is not None:
+        mask &= (table["n"] >= filters.min_n).fillna(False).astype(bool)
+    if filters.has_outcome:
+        mask &= table[list(OUTCOME_NUMBER_COLUMNS)].notna().any(axis=1)
+    if filters.search:
+        mask &= _search_mask(table, filters.search)
+    return table[mask]
+
+
+def _search_mask(table: "pd.DataFrame", text: str) -> "pd.Series":
+    """Case-insensitive substring search over title, abstract and keywords."""
+    needle = text.lower()
+    haystack = (
+        table["title"].fillna("")
+        + "\n"
+        + table["abstract"].fillna("")
+        + "\n"
+        + table["keywords"].map(lambda v: "; ".join(v) if isinstance(v, list) else "")
+    )
+    return haystack.str.lower().str.contains(needle, regex=False)
+
+
+def check_columns(names: Iterable[str]) -> list[str]:
+    """Validate column names given by a user; unknown ones get the closest names."""
+    names = list(names)
+    for name in names:
+        if name not in COLUMNS:
+            close = difflib.get_close_matches(name, COLUMNS, n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise EvidenceError(f"unknown column {name!r}{hint}; columns are: {', '.join(COLUMNS)}")
+    return names
+
+
+def sort_table(table: "pd.DataFrame", by: Sequence[str]) -> "pd.DataFrame":
+    """Sort by columns; a leading ``-`` sorts that column descending. Missing values go last."""
+    if not by:
+        return table
+    names = check_columns(name.lstrip("-") for name in by)
+    ascending = [not name.startswith("-") for name in by]
+    sortable = table.copy()
+    keys = [f"__sort_{i}" for i in range(len(names))]
+    for key, name in zip(keys, names):
+        column = sortable[name]
+        sortable[key] = column.map(_sort_key) if column.dtype == object else column
+    result = sortable.sort_values(keys, ascending=ascending, na_position="last", kind="stable")
+    return result.drop(columns=keys)
+
+
+def _sort_key(value: object) -> str:
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def known_values(table: "pd.DataFrame", column: str) -> list[str]:
+    """The distinct values of a list column (e.g. every condition), sorted."""
+    values: set[str] = set()
+    for cell in table[column]:
+        if isinstance(cell, list):
+            values.update(cell)
+    return sorted(values, key=str.lower)
+
+
+def closest(word: str, choices: Iterable[str], n: int = 5) -> list[str]:
+    """The choices closest to ``word``, closest first (for 'did you mean' hints)."""
+    choices = list(choices)
+    lowered = {c.lower(): c for c in choices}
+    return [lowered[m] for m in difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.3)]

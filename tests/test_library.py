@@ -1,0 +1,99 @@
+"""Loading .bib files: encodings, parse failures, duplicates, provenance."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import pytest
+
+from evidence.errors import EvidenceError
+from evidence.library import decode_bib_bytes, find_bib_files, load_entries, parse_bib_text
+
+from conftest import DATA, EXAMPLE_REFS
+
+GOOD = "@article{a2000,\n  title = {A},\n  year = {2000}\n}\n"
+
+
+def test_messy_file_loads_good_entries_and_reports_the_broken_one():
+    result = load_entries([DATA / "library" / "messy.bib"])
+    keys = [e.key for e in result.entries]
+    assert keys == ["muller2001", "book2010", "fine2020"]
+    assert len(result.problems) == 1
+    problem = result.problems[0]
+    assert problem.key == "broken"
+    assert problem.line == 26
+    assert problem.severity == "error"
+    assert "not closed" in problem.message
+    assert str(problem).startswith(f"{DATA / 'library' / 'messy.bib'}:26: broken: error:")
+
+
+def test_entry_keeps_file_line_raw_text_and_resolved_macros():
+    entry = load_entries([DATA / "library" / "messy.bib"]).entries[0]
+    assert entry.line == 5
+    assert entry.raw.startswith("@Article{muller2001,") and entry.raw.endswith("}")
+    assert entry.entry_type == "article"
+    assert entry.fields["journal"] == "Journal of Gansu College of {T}raditional {C}hinese {M}edicine"
+    assert entry.fields["month"] == "sep"
+
+
+def test_missing_comma_after_key_is_reported_with_line(tmp_path: Path):
+    entries, problems = parse_bib_text("@article{nocomma\n  title = {T}\n}\n" + GOOD, "x.bib")
+    assert [e.key for e in entries] == ["a2000"]
+    assert problems[0].line == 1 and problems[0].file == "x.bib"
+    assert "comma" in problems[0].message.lower()
+
+
+def test_duplicate_key_in_one_file_and_across_files(write_bib):
+    first = write_bib(GOOD + GOOD, "a.bib")
+    second = write_bib(GOOD, "b.bib")
+    result = load_entries([first.parent])
+    assert [e.key for e in result.entries] == ["a2000"]
+    messages = sorted((p.file, p.line, p.message) for p in result.problems)
+    assert len(messages) == 2
+    assert "first defined on line 1" in messages[0][2]
+    assert messages[1][0] == str(second) and f"already defined at {first}:1" in messages[1][2]
+
+
+@pytest.mark.parametrize(
+    "encoding,prefix",
+    [("utf-8", b""), ("utf-8", codecs.BOM_UTF8), ("utf-16-le", codecs.BOM_UTF16_LE), ("utf-16-be", codecs.BOM_UTF16_BE)],
+)
+def test_supported_encodings(tmp_path: Path, encoding: str, prefix: bytes):
+    path = tmp_path / "enc.bib"
+    path.write_bytes(prefix + "@article{m2000, title = {Müller}, year = 2000}\n".encode(encoding))
+    result = load_entries([path])
+    assert result.problems == []
+    assert result.entries[0].fields["title"] == "Müller"
+
+
+def test_undecodable_file_names_byte_offset_and_other_files_still_load(tmp_path: Path):
+    bad = tmp_path / "bad.bib"
+    bad.write_bytes(b"@article{x, title = {caf\xe9}}\n")
+    (tmp_path / "good.bib").write_text(GOOD)
+    result = load_entries([tmp_path])
+    assert [e.key for e in result.entries] == ["a2000"]
+    (problem,) = result.problems
+    assert problem.file == str(bad) and problem.line == 1
+    assert "byte offset 24" in problem.message and "0xe9" in problem.message
+
+
+def test_decode_reports_line_of_bad_byte():
+    text, problem = decode_bib_bytes(b"ok\nok\n\xff", "f.bib")
+    assert text is None and problem is not None and problem.line == 3
+
+
+def test_find_bib_files_recurses_sorted_and_rejects_missing(tmp_path: Path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.bib").write_text(GOOD)
+    (tmp_path / "a.bib").write_text(GOOD)
+    (tmp_path / "notes.txt").write_text("x")
+    assert find_bib_files([tmp_path]) == [tmp_path / "a.bib", tmp_path / "sub" / "b.bib"]
+    with pytest.raises(EvidenceError, match="no such file"):
+        find_bib_files([tmp_path / "missing"])
+
+
+def test_example_library_loads_cleanly():
+    result = load_entries([EXAMPLE_REFS])
+    assert result.problems == []
+    assert {"wang1994", "yang1993", "cui2008", "shi2003", "zhou2002", "huang2021"} <= {e.key for e in result.entries}
