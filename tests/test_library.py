@@ -97,3 +97,22 @@ def test_example_library_loads_cleanly():
     result = load_entries([EXAMPLE_REFS])
     assert result.problems == []
     assert {"wang1994", "yang1993", "cui2008", "shi2003", "zhou2002", "huang2021"} <= {e.key for e in result.entries}
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+bibtex_like = st.lists(
+    st.sampled_from(list("@{}(),=\"#%\\ \nabcxyz0123") + ["@article{", "@string{", "@comment", "title = ", "author = "]),
+    max_size=80,
+).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(bibtex_like, st.text(max_size=200)))
+def test_any_text_parses_into_entries_and_problems_without_raising(text: str):
+    entries, problems = parse_bib_text(text, "fuzz.bib")
+    for problem in problems:
+        assert problem.file == "fuzz.bib" and problem.line is not None and problem.line >= 1
+    for entry in entries:
+        assert entry.raw and entry.line >= 1

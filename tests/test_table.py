@@ -67,3 +67,24 @@ def test_example_library_numbers_match_the_sources():
     assert (huang["n"], huang["control_n"], huang["response_rate"]) == (640, 447, 47.8)
     assert (huang["response_rate_ci_low"], huang["response_rate_ci_high"]) == (38.3, 57.3)
     assert pd.isna(table.loc["zhou2002", "n"])
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evidence.library import BibEntry
+from evidence.table import build_table
+
+field_names = st.sampled_from(["author", "editor", "title", "year", "month", "pages", "n", "responders", "response_rate",
+                               "design", "condition", "keywords", "doi", "response_rate_ci", "verified_on"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(field_names, st.text(max_size=40), max_size=8))
+def test_any_field_values_build_a_row_without_raising(fields):
+    entry = BibEntry("k", "article", fields, "f.bib", 1, "@article{k}")
+    table, problems = build_table([entry])
+    assert table.index.tolist() == ["k"]
+    assert all(p.key == "k" and p.line == 1 for p in problems)
+    rate = table.loc["k", "response_rate"]
+    assert pd.isna(rate) or 0 <= rate <= 100
