@@ -56,6 +56,9 @@ DESIGN_LABELS = {
 }
 
 
+NO_DATA_REASONS = ("no-numbers", "n-zero", "responders-over-n", "responders-without-n", "n-without-responders")
+
+
 @dataclass(frozen=True)
 class RiskRatio:
     """Risk ratio of response, arm over control, with its 95% CI."""
@@ -70,7 +73,8 @@ class Study:
     """One primary study as the summary reports it.
 
     ``status`` is ``counts``, ``rate``, ``bound`` or ``no-data``; ``reason``
-    says why a ``no-data`` study has no usable numbers.  ``rate`` and ``ci``
+    says why a ``no-data`` study has no usable numbers, as one of
+    :data:`NO_DATA_REASONS` (templates word it).  ``rate`` and ``ci``
     are percentages; ``ci_source`` is ``wilson`` (computed from counts),
     ``published`` or ``None``.  ``rate_bound`` is ``=``, ``>=`` or ``<=``.
     ``control_rate`` is computed from control counts when they exist.
@@ -145,7 +149,11 @@ class Tally:
 
 @dataclass(frozen=True)
 class PooledRate:
-    """The pooled response rate of the studies with counts, in percent."""
+    """The pooled response rate of all the studies with counts (``Summary.counted``), in percent.
+
+    ``corrected_keys`` are the studies with 0 or all responders, which alone
+    got the continuity correction.  ``tau2`` is on the logit scale.
+    """
 
     method: str
     method_name: str
@@ -161,6 +169,24 @@ class PooledRate:
     responders: int
     n: int
     corrected_keys: tuple[str, ...]
+    corrected_labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BoundGroup:
+    """Studies reported only with the same bound (e.g. ">=70") from the same source.
+
+    ``source`` is the ``extracted_from`` text, said beside the figure;
+    ``verified`` is true only if every study in the group was checked.
+    """
+
+    bound: str
+    rate: float
+    response_definition: str | None
+    data_source: str | None
+    source: str | None
+    verified: bool
+    studies: tuple["Study", ...]
 
 
 @dataclass(frozen=True)
@@ -190,6 +216,7 @@ class Summary:
     counted: tuple[Study, ...]
     rated: tuple[Study, ...]
     bounded: tuple[Study, ...]
+    bound_groups: tuple[BoundGroup, ...]
     no_data: tuple[Study, ...]
     reviews: tuple[Review, ...]
     designs: tuple[Tally, ...]
@@ -198,7 +225,6 @@ class Summary:
     sized_studies: int
     unsized_studies: tuple[Study, ...]
     pooled: PooledRate | None
-    pooled_reason: str | None
     certainty: Certainty
     references: tuple[Reference, ...]
 
@@ -294,7 +320,7 @@ def build_summary(
     studies = tuple(cited(s) for s in groups["counts"] + groups["rate"] + groups["bound"] + groups["no-data"])
     by_status = {status: tuple(s for s in studies if s.status == status) for status in groups}
     reviews = tuple(_review(r, labels[r["key"]], cite[r["key"]]) for r in review_rows)
-    pooled, pooled_reason = _pooled(by_status["counts"], method)
+    pooled = _pooled(by_status["counts"], method)
     sized = [s for s in studies if s.participants is not None]
     assessed = by_status["counts"] + by_status["rate"] + by_status["bound"]
     return Summary(
@@ -311,15 +337,15 @@ def build_summary(
         counted=by_status["counts"],
         rated=by_status["rate"],
         bounded=by_status["bound"],
+        bound_groups=_bound_groups(by_status["bound"]),
         no_data=by_status["no-data"],
         reviews=reviews,
-        designs=_tally(studies, "design", lambda v: DESIGN_LABELS[v]),
+        designs=_tally(studies, "design", lambda v: DESIGN_LABELS[v], by_design=True),
         countries=_tally(studies, "country", lambda v: v if v else "country not recorded"),
         participants=sum(s.participants for s in sized),  # type: ignore[misc]
         sized_studies=len(sized),
         unsized_studies=tuple(s for s in studies if s.participants is None),
         pooled=pooled,
-        pooled_reason=pooled_reason,
         certainty=assess([_assessed(s) for s in assessed], _headline_width(by_status, pooled), pooled.i2 if pooled else None),
         references=references,
     )
@@ -400,14 +426,14 @@ def _status(r: dict[str, Any]) -> tuple[str, str | None]:
     if rate is not None and r["rate_source"] == "reported":
         return "rate", None
     if n == 0:
-        return "no-data", "n is 0, so no rate can be computed"
+        return "no-data", "n-zero"
     if n is not None and x is not None:
-        return "no-data", f"responders ({x}) greater than n ({n})"
+        return "no-data", "responders-over-n"
     if x is not None:
-        return "no-data", "responders given without n"
+        return "no-data", "responders-without-n"
     if n is not None:
-        return "no-data", "n given without responders or a rate"
-    return "no-data", "no outcome numbers recorded"
+        return "no-data", "n-without-responders"
+    return "no-data", "no-numbers"
 
 
 def _rate_and_ci(r: dict[str, Any], status: str) -> tuple[float | None, Interval | None, str | None]:
@@ -472,30 +498,40 @@ def _review(r: dict[str, Any], label: str, citation: str) -> Review:
     )
 
 
-def _pooled(counted: tuple[Study, ...], method: str) -> tuple[PooledRate | None, str | None]:
+def _pooled(counted: tuple[Study, ...], method: str) -> PooledRate | None:
+    """The pooled rate of the studies with counts; ``None`` with fewer than 2 of them."""
     from evidence.stats import pool_proportions
 
     if len(counted) < 2:
-        return None, f"{len(counted)} {'study has' if len(counted) == 1 else 'studies have'} counts of responders; pooling needs at least 2"
+        return None
     result = pool_proportions([(s.responders, s.n) for s in counted], method)  # type: ignore[misc]
-    return (
-        PooledRate(
-            method=method,
-            method_name=METHOD_NAMES[method],
-            k=result.k,
-            keys=tuple(s.key for s in counted),
-            labels=tuple(s.label for s in counted),
-            rate=100.0 * result.estimate,
-            ci=_percent(result.ci),
-            tau2=result.tau2,
-            i2=result.i2,
-            q=result.q,
-            df=result.df,
-            responders=sum(s.responders for s in counted),  # type: ignore[misc]
-            n=sum(s.n for s in counted),  # type: ignore[misc]
-            corrected_keys=tuple(s.key for s, c in zip(counted, result.corrected) if c),
-        ),
-        None,
+    return PooledRate(
+        method=method,
+        method_name=METHOD_NAMES[method],
+        k=result.k,
+        keys=tuple(s.key for s in counted),
+        labels=tuple(s.label for s in counted),
+        rate=100.0 * result.estimate,
+        ci=_percent(result.ci),
+        tau2=result.tau2,
+        i2=result.i2,
+        q=result.q,
+        df=result.df,
+        responders=sum(s.responders for s in counted),  # type: ignore[misc]
+        n=sum(s.n for s in counted),  # type: ignore[misc]
+        corrected_keys=tuple(s.key for s, c in zip(counted, result.corrected) if c),
+        corrected_labels=tuple(s.label for s, c in zip(counted, result.corrected) if c),
+    )
+
+
+def _bound_groups(bounded: tuple[Study, ...]) -> tuple[BoundGroup, ...]:
+    """Bounded studies grouped by bound, value, definition and source, in order of first appearance."""
+    groups: dict[tuple[Any, ...], list[Study]] = {}
+    for study in bounded:
+        groups.setdefault((study.rate_bound, study.rate, study.response_definition, study.data_source, study.extracted_from), []).append(study)
+    return tuple(
+        BoundGroup(bound, rate, definition, source_kind, source, all(s.verified for s in members), tuple(members))
+        for (bound, rate, definition, source_kind, source), members in groups.items()
     )
 
 
@@ -513,12 +549,18 @@ def _assessed(study: Study) -> Assessed:
     return Assessed(study.key, study.label, study.design, study.blinding, study.data_source, study.participants)
 
 
-def _tally(studies: tuple[Study, ...], attribute: str, label: Any) -> tuple[Tally, ...]:
-    """Counts per value, most common first, then by name; not recorded last."""
+def _tally(studies: tuple[Study, ...], attribute: str, label: Any, by_design: bool = False) -> tuple[Tally, ...]:
+    """Counts per value; designs in ``fields.DESIGNS`` order (trials first), other values
+    most common first, then by name; not recorded always last."""
+    from evidence.fields import DESIGNS
+
     groups: dict[str | None, list[str]] = {}
     for study in studies:
         groups.setdefault(getattr(study, attribute), []).append(study.key)
-    ordered = sorted(groups, key=lambda v: (v is None, -len(groups[v]), v or ""))
+    if by_design:
+        ordered = sorted(groups, key=lambda v: (v is None, DESIGNS.index(v) if v in DESIGNS else len(DESIGNS)))
+    else:
+        ordered = sorted(groups, key=lambda v: (v is None, -len(groups[v]), v or ""))
     return tuple(Tally(v, label(v), len(groups[v]), tuple(groups[v])) for v in ordered)
 
 
@@ -547,7 +589,18 @@ def _replace(study: Study, **changes: Any) -> Study:
 
 
 def as_dict(summary: Summary) -> dict[str, Any]:
-    """The summary as JSON-ready plain data (for ``summarize --format json``)."""
+    """The summary as JSON-ready plain data (for ``summarize --format json``).
+
+    Studies appear in full once, under ``studies``; the groups list their keys.
+    """
     from dataclasses import asdict
 
-    return asdict(summary)
+    data = asdict(summary)
+    for group in ("counted", "rated", "bounded", "no_data"):
+        data[group] = [study.key for study in getattr(summary, group)]
+    data["bound_groups"] = [
+        {**{k: v for k, v in asdict(g).items() if k != "studies"}, "studies": [s.key for s in g.studies]}
+        for g in summary.bound_groups
+    ]
+    data["unsized_studies"] = [study.key for study in summary.unsized_studies]
+    return data
