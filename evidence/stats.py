@@ -126,7 +126,10 @@ def wilson_interval(responders: int, n: int, level: float = LEVEL) -> Interval:
 
     _check_counts(responders, n)
     low, high = proportion_confint(responders, n, alpha=1 - level, method="wilson")
-    return Interval(_clip01(float(low)), _clip01(float(high)))
+    # The bounds are exactly 0 and 1 at 0 and n responders; keep them so despite rounding.
+    low = 0.0 if responders == 0 else _clip01(float(low))
+    high = 1.0 if responders == n else _clip01(float(high))
+    return Interval(low, high)
 
 
 def logit_effect(responders: int, n: int) -> LogitEffect:
@@ -175,7 +178,8 @@ def _pool(effects: list[LogitEffect], method: str, level: float) -> Pooled:
 
     y = np.array([e.logit for e in effects])
     v = np.array([e.variance for e in effects])
-    result = combine_effects(y, v, method_re="dl", alpha=1 - level)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a negative DL tau² is handled below
+        result = combine_effects(y, v, method_re="dl", alpha=1 - level)
     q, df = float(result.q), len(effects) - 1
     if method == "fixed":
         tau2, mean, se = 0.0, float(result.mean_effect_fe), float(result.sd_eff_w_fe)

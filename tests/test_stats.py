@@ -1,0 +1,253 @@
+"""Statistics against hand-worked examples: every expected value is computed here from
+the textbook formula, written out, not taken from the code under test."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evidence.stats import (
+    METHODS,
+    logit_effect,
+    pool_proportions,
+    reml_tau2,
+    risk_ratio,
+    wilson_interval,
+)
+
+Z = 1.959963984540054  # the 97.5th percentile of the standard normal
+
+
+def logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+def expit(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+def wilson_by_hand(x: int, n: int) -> tuple[float, float]:
+    p = x / n
+    centre = (p + Z**2 / (2 * n)) / (1 + Z**2 / n)
+    half = Z * math.sqrt(p * (1 - p) / n + Z**2 / (4 * n**2)) / (1 + Z**2 / n)
+    return centre - half, centre + half
+
+
+# --- Wilson ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("x, n", [(27, 40), (0, 10), (10, 10), (1, 3), (18, 40)])
+def test_wilson_interval_matches_the_formula(x, n):
+    low, high = wilson_by_hand(x, n)
+    interval = wilson_interval(x, n)
+    assert interval.low == pytest.approx(max(0.0, low), abs=1e-12)
+    assert interval.high == pytest.approx(min(1.0, high), abs=1e-12)
+
+
+def test_wilson_for_the_seed_study():
+    # Shi 2003: 27 of 40 cured -> 52.0% to 79.9%
+    interval = wilson_interval(27, 40)
+    assert (round(100 * interval.low, 1), round(100 * interval.high, 1)) == (52.0, 79.9)
+
+
+def test_wilson_rejects_impossible_counts():
+    with pytest.raises(ValueError):
+        wilson_interval(5, 0)
+    with pytest.raises(ValueError):
+        wilson_interval(6, 5)
+
+
+# --- logit effects and the continuity correction ------------------------------
+
+
+def test_logit_effect_is_uncorrected_for_ordinary_counts():
+    effect = logit_effect(3, 10)
+    assert not effect.corrected
+    assert effect.logit == pytest.approx(math.log(3 / 7))
+    assert effect.variance == pytest.approx(1 / 3 + 1 / 7)
+
+
+def test_zero_responders_get_half_added_and_n_one():
+    effect = logit_effect(0, 10)
+    assert effect.corrected
+    assert effect.logit == pytest.approx(math.log(0.5 / 10.5))  # 0.5 / (11 - 0.5)
+    assert effect.variance == pytest.approx(1 / 0.5 + 1 / 10.5)
+
+
+def test_all_responders_get_half_added_and_n_one():
+    effect = logit_effect(10, 10)
+    assert effect.corrected
+    assert effect.logit == pytest.approx(math.log(10.5 / 0.5))
+    assert effect.variance == pytest.approx(1 / 10.5 + 1 / 0.5)
+
+
+# --- pooling by hand ------------------------------------------------------------
+
+#: Four studies, one with no responders and one with all of them.
+STUDIES = [(3, 10), (0, 10), (10, 10), (12, 20)]
+
+
+def by_hand(studies, random_effects: bool):
+    """Inverse-variance pooling on the logit scale, DerSimonian-Laird tau² by the textbook formula."""
+    ys, vs = [], []
+    for x, n in studies:
+        if x in (0, n):  # the correction applies only to this study
+            x, n = x + 0.5, n + 1
+        ys.append(math.log(x / (n - x)))
+        vs.append(1 / x + 1 / (n - x))
+    w = [1 / v for v in vs]
+    mean_fe = sum(wi * yi for wi, yi in zip(w, ys)) / sum(w)
+    q = sum(wi * (yi - mean_fe) ** 2 for wi, yi in zip(w, ys))
+    df = len(studies) - 1
+    c = sum(w) - sum(wi**2 for wi in w) / sum(w)
+    tau2 = max(0.0, (q - df) / c) if random_effects else 0.0
+    w_star = [1 / (v + tau2) for v in vs]
+    mean = sum(wi * yi for wi, yi in zip(w_star, ys)) / sum(w_star)
+    se = 1 / math.sqrt(sum(w_star))
+    i2 = max(0.0, (q - df) / q) * 100
+    return {
+        "estimate": expit(mean),
+        "low": expit(mean - Z * se),
+        "high": expit(mean + Z * se),
+        "tau2": tau2,
+        "q": q,
+        "i2": i2,
+    }
+
+
+def test_dersimonian_laird_matches_the_textbook_formula():
+    expected = by_hand(STUDIES, random_effects=True)
+    pooled = pool_proportions(STUDIES, "dl")
+    assert expected["tau2"] > 0  # the example is heterogeneous, so the RE step matters
+    assert pooled.tau2 == pytest.approx(expected["tau2"], rel=1e-9)
+    assert pooled.q == pytest.approx(expected["q"], rel=1e-9)
+    assert pooled.i2 == pytest.approx(expected["i2"], rel=1e-9)
+    assert pooled.estimate == pytest.approx(expected["estimate"], rel=1e-9)
+    assert pooled.ci.low == pytest.approx(expected["low"], rel=1e-9)
+    assert pooled.ci.high == pytest.approx(expected["high"], rel=1e-9)
+    assert pooled.corrected == (False, True, True, False)
+
+
+def test_fixed_effect_matches_the_textbook_formula():
+    expected = by_hand(STUDIES, random_effects=False)
+    pooled = pool_proportions(STUDIES, "fixed")
+    assert pooled.tau2 == 0.0
+    assert pooled.estimate == pytest.approx(expected["estimate"], rel=1e-9)
+    assert pooled.ci.low == pytest.approx(expected["low"], rel=1e-9)
+    assert pooled.ci.high == pytest.approx(expected["high"], rel=1e-9)
+    assert sum(pooled.weights) == pytest.approx(1.0)
+
+
+def test_dl_truncates_a_negative_tau2_at_zero():
+    # Two nearly equal studies: Q < df, so the raw DL value is negative.
+    homogeneous = [(10, 20), (11, 20)]
+    expected = by_hand(homogeneous, random_effects=False)
+    pooled = pool_proportions(homogeneous, "dl")
+    assert pooled.tau2 == 0.0
+    assert pooled.i2 == 0.0
+    assert pooled.estimate == pytest.approx(expected["estimate"], rel=1e-9)
+
+
+def test_equal_variances_give_the_closed_form_tau2_for_dl_and_reml():
+    # With equal within-study variances v, both DL and REML give tau² = s² - v,
+    # s² being the sample variance (k - 1) of the logits.  Here y = ±log 4, v = 1/2 + 1/8.
+    studies = [(2, 10), (8, 10), (2, 10), (8, 10)]
+    y = [math.log(2 / 8), math.log(8 / 2)] * 2
+    v = 1 / 2 + 1 / 8
+    s2 = sum((yi - 0.0) ** 2 for yi in y) / (len(y) - 1)
+    for method in ("dl", "reml"):
+        pooled = pool_proportions(studies, method)
+        assert pooled.tau2 == pytest.approx(s2 - v, rel=1e-6), method
+        assert pooled.estimate == pytest.approx(0.5, abs=1e-9)  # symmetric about 50%
+
+
+def reml_loglik(tau2, y, v):
+    """The restricted log-likelihood, written out independently of evidence.stats."""
+    w = [1 / (vi + tau2) for vi in v]
+    mu = sum(wi * yi for wi, yi in zip(w, y)) / sum(w)
+    return -0.5 * (sum(math.log(vi + tau2) for vi in v) + math.log(sum(w)) + sum(wi * (yi - mu) ** 2 for wi, yi in zip(w, y)))
+
+
+def test_reml_tau2_maximises_the_restricted_likelihood():
+    effects = [logit_effect(x, n) for x, n in STUDIES]
+    y, v = [e.logit for e in effects], [e.variance for e in effects]
+    tau2 = reml_tau2(y, v)
+    best = reml_loglik(tau2, y, v)
+    for other in (tau2 * 0.9, tau2 * 1.1, tau2 + 0.01, max(0.0, tau2 - 0.01), 0.0, 10 * tau2):
+        assert best >= reml_loglik(other, y, v) - 1e-12
+    pooled = pool_proportions(STUDIES, "reml")
+    assert pooled.tau2 == pytest.approx(tau2)
+    w = [1 / (vi + tau2) for vi in v]
+    mean = sum(wi * yi for wi, yi in zip(w, y)) / sum(w)
+    assert pooled.estimate == pytest.approx(expit(mean), rel=1e-9)
+    assert pooled.logit_se == pytest.approx(1 / math.sqrt(sum(w)), rel=1e-9)
+
+
+def test_reml_is_zero_without_heterogeneity():
+    assert pool_proportions([(10, 20), (11, 20)], "reml").tau2 == 0.0
+
+
+def test_a_single_study_pools_to_itself_without_i2():
+    pooled = pool_proportions([(27, 40)], "dl")
+    assert pooled.estimate == pytest.approx(27 / 40)
+    assert pooled.i2 is None
+
+
+def test_unknown_method_is_refused():
+    with pytest.raises(ValueError):
+        pool_proportions(STUDIES, "bayes")
+
+
+# --- risk ratios ------------------------------------------------------------------
+
+
+def test_risk_ratio_katz_interval_by_hand():
+    # Shi 2003: 27/40 with acupuncture plus herbal washing vs 18/40 with drugs.
+    rr = risk_ratio(27, 40, 18, 40)
+    se = math.sqrt(1 / 27 - 1 / 40 + 1 / 18 - 1 / 40)
+    assert rr.estimate == pytest.approx(1.5)
+    assert rr.ci.low == pytest.approx(1.5 * math.exp(-Z * se), rel=1e-9)
+    assert rr.ci.high == pytest.approx(1.5 * math.exp(Z * se), rel=1e-9)
+    assert not rr.corrected
+
+
+def test_risk_ratio_with_a_zero_cell_adds_half_to_every_cell():
+    rr = risk_ratio(0, 40, 10, 40)
+    a, n1, c, n2 = 0.5, 41, 10.5, 41
+    estimate = (a / n1) / (c / n2)
+    se = math.sqrt(1 / a - 1 / n1 + 1 / c - 1 / n2)
+    assert rr.corrected
+    assert rr.estimate == pytest.approx(estimate)
+    assert rr.ci.low == pytest.approx(estimate * math.exp(-Z * se), rel=1e-9)
+    assert rr.ci.high == pytest.approx(estimate * math.exp(Z * se), rel=1e-9)
+
+
+def test_risk_ratio_is_not_estimable_when_both_arms_are_zero_or_all():
+    assert risk_ratio(0, 20, 0, 20) is None
+    assert risk_ratio(20, 20, 15, 15) is None
+
+
+# --- properties -----------------------------------------------------------------------
+
+counts = st.integers(min_value=1, max_value=500).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n)))
+
+
+@given(counts)
+def test_a_rate_lies_in_its_wilson_interval(pair):
+    x, n = pair
+    interval = wilson_interval(x, n)
+    assert 0.0 <= interval.low <= x / n <= interval.high <= 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(counts, min_size=2, max_size=8), st.sampled_from(METHODS))
+def test_pooled_estimate_lies_between_the_study_rates(studies, method):
+    pooled = pool_proportions(studies, method)
+    analysed = [logit_effect(x, n).rate for x, n in studies]  # after any continuity correction
+    assert min(analysed) - 1e-9 <= pooled.estimate <= max(analysed) + 1e-9
+    assert pooled.ci.low <= pooled.estimate <= pooled.ci.high
+    assert pooled.tau2 >= 0.0
+    assert 0.0 <= pooled.i2 <= 100.0
