@@ -255,6 +255,8 @@ def select_rows(table: "pd.DataFrame", condition: str, intervention: str | None 
     """The rows about ``condition``, and the condition as the library spells it."""
     from evidence.query import Filters, apply_filters, closest, known_values, list_matches
 
+    # A duplicate key is an error `evidence check` reports; its first entry is the one cited.
+    table = table[~table.index.duplicated(keep="first")]
     rows = apply_filters(table, Filters(condition=condition))
     known = known_values(table, "condition")
     if rows.empty:
@@ -279,10 +281,14 @@ def select_rows(table: "pd.DataFrame", condition: str, intervention: str | None 
 
 
 def conditions(table: "pd.DataFrame") -> list[str]:
-    """Every condition in the library, for ``render --all``."""
+    """Every condition in the library, for ``render --all``; spellings that differ only in
+    case or punctuation (and so would share a page) are listed once."""
     from evidence.query import known_values
 
-    return known_values(table, "condition")
+    names: dict[str, str] = {}
+    for name in known_values(table, "condition"):
+        names.setdefault(slugify(name), name)
+    return list(names.values())
 
 
 def slugify(text: str) -> str:
