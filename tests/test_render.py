@@ -260,3 +260,34 @@ def test_cli_render_needs_a_condition_and_reports_template_errors(tmp_path):
 
 def test_cli_pooling_methods_match_the_library():
     assert POOLING_METHODS == METHODS
+
+
+# --- every number comes from the library --------------------------------------------------
+
+
+def test_every_number_in_the_example_paragraph_comes_from_the_library(example):
+    """Each number is a value of refs/, a number written in its text fields, or one of the
+    values worked out here by hand from those fields."""
+    import re
+
+    from evidence.formats import plain
+
+    table = load_table([EXAMPLE_REFS]).table
+    allowed = {str(i) for i in range(0, len(table) + 1)}  # counts of entries, tallies, citation numbers
+    allowed.add("95")  # "95% CI"
+    for _, row in table.iterrows():
+        for column in ("year", "n", "responders", "control_n", "control_responders", "participants", "studies",
+                       "response_rate", "response_rate_ci_low", "response_rate_ci_high", "control_response_rate"):  # fmt: skip
+            value = plain(row[column])
+            if value is not None:
+                allowed.add(num(value))
+        for column in ("extracted_from", "response_definition", "title"):
+            if isinstance(row[column], str):
+                allowed.update(re.findall(r"\d+(?:\.\d+)?", row[column]))
+    # Worked by hand from shi2003 (27/40 vs 18/40): rate, Wilson CI, control rate, risk ratio and
+    # its Katz CI; the CI width the certainty rule tested; participants in all (shi2003's 120).
+    allowed.update({"67.5", "52.0", "79.9", "45.0", "1.50", "1.00", "2.25", "27.9", "120"})
+    text = render_paragraph(example, "text").split("\nReferences\n")[0]
+    numbers = re.findall(r"\d+(?:\.\d+)?", text)
+    assert numbers, "the paragraph has numbers"
+    assert sorted(set(numbers) - allowed) == []
