@@ -353,7 +353,8 @@ def plot_rows(summary: "Summary") -> list[PlotRow]:
             rows.append(PlotRow(f"{review.label} ({review.design_label}, published)", review.rate, review.ci.low, review.ci.high, "review"))
     if summary.pooled is not None:
         p = summary.pooled
-        rows.append(PlotRow(f"Pooled, {p.k} studies ({p.method.upper()})", p.rate, p.ci.low, p.ci.high, "pooled"))
+        short = {"dl": "DL", "reml": "REML", "fixed": "fixed effect"}.get(p.method, p.method)
+        rows.append(PlotRow(f"Pooled, {p.k} studies ({short})", p.rate, p.ci.low, p.ci.high, "pooled"))
     return rows
 
 
