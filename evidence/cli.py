@@ -402,6 +402,63 @@ def render_command(
 
 # --- reviewers: audit (issue 4) ----------------------------------------------
 
+FAIL_ON_CHOICES = ("unverifiable", "unverified", "uncited")
+
+
+@cli.command()
+@library_options
+@click.argument("pages", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option(
+    "--fail-on",
+    metavar="VERDICT,...",
+    default="",
+    help="Also exit 1 for these verdicts: unverifiable, unverified, uncited (comma-separated).",
+)
+@click.option(
+    "--record",
+    "record_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write a dated JSON audit record per page into this folder, naming the library state audited.",
+)
+def audit(
+    refs: tuple[Path, ...], no_cache: bool, quiet: bool, pages: tuple[Path, ...], fmt: str, fail_on: str,
+    record_dir: Path | None,
+) -> None:
+    """Check every citation and number in condition pages against the library.
+
+    Reads Markdown, HTML or plain-text PAGES. Citations may be pandoc-style
+    ([@wang1994; @yang1993]) or numbered ([1], superscripts, "studies1,2")
+    and resolved through the page's own reference list. Each claim gets a
+    verdict: supported, supported by unverified data, contradicted,
+    unverifiable (the field it needs is not recorded), or uncited.
+
+    Exit status: 0 when nothing is contradicted and every reference resolves,
+    1 otherwise (or for the verdicts named by --fail-on), 2 for bad input.
+    """
+    from evidence import audit_report
+    from evidence.audit import audit_page, library_state, write_record
+    from evidence.claims import read_page
+
+    extra = set(_split_commas(fail_on))
+    if extra - set(FAIL_ON_CHOICES):
+        raise EvidenceError(f"--fail-on takes {', '.join(FAIL_ON_CHOICES)}; got {', '.join(sorted(extra))}")
+    result = load_library(refs, no_cache, quiet)
+    state = library_state(result.files)
+    audits = [audit_page(read_page(page), result.table, state) for page in pages]
+    if fmt == "json":
+        click.echo(audit_report.format_json(audits), nl=False)
+    elif fmt == "markdown":
+        click.echo(audit_report.format_markdown(audits))
+    else:
+        click.echo(audit_report.format_text(audits, colour=sys.stdout.isatty()))
+    for page_audit in audits if record_dir else ():
+        path = write_record(page_audit, record_dir)
+        if not quiet:
+            click.echo(f"recorded {path}", err=True)
+    sys.exit(1 if any(a.failed(extra) for a in audits) else 0)
+
+
 
 # --- curation: add, set, unset, verify, export (issue 5) ---------------------
 

@@ -1,0 +1,493 @@
+"""Read a condition page: its citations, its reference list and the claims it makes.
+
+Pages come as Markdown, HTML or plain text.  HTML is reduced to text first
+(superscript citation numbers become ``[1,2]``), so one set of patterns
+serves all three.  Everything here is pattern matching over text and returns
+plain frozen dataclasses with character spans into :attr:`Page.text`, so a
+report can quote the sentence and highlight the claim.  Nothing is judged
+here; :mod:`evidence.audit` compares the claims with the library.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Literal
+
+NUMBER_WORDS = {
+    "a": 1, "an": 1, "one": 1, "single": 1, "two": 2, "both": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "several": None, "many": None,
+}
+#: Adjectives of nationality a page may put before "studies", with the country they name.
+NATIONALITIES = {
+    "chinese": "China", "japanese": "Japan", "korean": "Korea", "american": "United States", "british": "United Kingdom",
+    "german": "Germany", "french": "France", "italian": "Italy", "spanish": "Spain", "indian": "India",
+    "iranian": "Iran", "brazilian": "Brazil", "australian": "Australia", "canadian": "Canada", "swedish": "Sweden",
+    "danish": "Denmark", "dutch": "Netherlands", "turkish": "Turkey", "taiwanese": "Taiwan",
+}
+#: Phrases naming a study design, longest first, with the design values they allow.
+DESIGN_PHRASES = (
+    ("randomised controlled", ("rct", "crossover")),
+    ("randomized controlled", ("rct", "crossover")),
+    ("systematic review", ("systematic-review",)),
+    ("meta-analys", ("meta-analysis",)),
+    ("quasi-randomised", ("quasi-rct",)),
+    ("quasi-randomized", ("quasi-rct",)),
+    ("case series", ("case-series",)),
+    ("case report", ("case-report",)),
+    ("cohort", ("cohort",)),
+    ("crossover", ("crossover",)),
+    ("rcts", ("rct", "crossover")),
+    ("rct", ("rct", "crossover")),
+    ("randomised", ("rct", "crossover", "quasi-rct")),
+    ("randomized", ("rct", "crossover", "quasi-rct")),
+    ("controlled", ("rct", "crossover", "quasi-rct", "other")),
+)
+STUDY_NOUNS = r"(?:stud(?:y|ies)|trials?|reviews?|meta-analys[ie]s|RCTs?|papers|reports)"
+PEOPLE_NOUNS = r"(?:patients|participants|people|subjects|cases|adults|children|women|men|individuals|volunteers)"
+OUTCOME_WORDS = ("cure", "cured", "improve", "improved", "improvement", "remission", "response", "responded",
+                 "respond", "responding", "effective", "marked", "markedly", "significantly", "relief", "better", "ineffective")
+PER_STUDY_WORDS = ("both", "all", "each", "every", "most")
+POOLED_WORDS = ("pooled", "overall", "combined", "together", "in total", "altogether")
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+_PANDOC = re.compile(r"\[(?:[^\[\]]*?)@[\w:.#$%&+?<>~/-]+(?:[^\[\]]*)\]")
+_PANDOC_KEY = re.compile(r"@(\w(?:[\w:.#$%&+?<>~/-]*\w)?)")
+_BRACKET_NUMBERS = re.compile(r"\[(\d{1,3}(?:\s*[,;\u2013-]\s*\d{1,3})*)\]")
+_PAREN_NUMBERS = re.compile(r"\((\d{1,3}(?:\s*[,;\u2013-]\s*\d{1,3})*)\)")
+_TRAILING_NUMBERS = re.compile(r"(?<=[A-Za-z\)])(\d{1,3}(?:,\d{1,3})*)(?=[\s;:,.]|$)")
+_REFERENCE_LINE = re.compile(r"^\s*(?:\[(\d{1,3})\]|(\d{1,3})[.)]?)\s+(\S.*)$")
+_REFERENCES_HEADING = re.compile(r"^\s*(?:#+\s*|\*\*)?(references|bibliography|sources|works cited)\b", re.I)
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+_DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+[^\s\"<>.,;])")
+_PMID = re.compile(r"\bPMID:?\s*(\d{5,9})\b", re.I)
+_NUMBER = r"\d+(?:\.\d+)?"
+_PERCENT = r"\s*(?:%|percent\b|per cent\b)"
+_RANGE_PERCENT = re.compile(
+    rf"\b(?:between\s+({_NUMBER})\s*%?\s+and\s+({_NUMBER})|({_NUMBER})\s*%?\s*(?:-|\u2013|to)\s*({_NUMBER})){_PERCENT}", re.I
+)
+_QUALIFIED_PERCENT = re.compile(
+    r"\b(at least|no less than|not less than|more than|over|greater than|above|in excess of|up to|at most|"
+    r"no more than|less than|fewer than|under|below|about|around|approximately|roughly|nearly|almost|some)?\s*"
+    rf"({_NUMBER}){_PERCENT}",
+    re.I,
+)
+_CONFIDENCE_LEVEL = re.compile(r"\s*(?:CI\b|confidence|credible)", re.I)
+_PARTICIPANTS = re.compile(
+    rf"\b(?:(a total of|total of|in all|in|of|with|involving|including|among)\s+)(\d[\d,]*)\s+(?:\w+\s+)?{PEOPLE_NOUNS}\b", re.I
+)
+_STUDY_COUNT = re.compile(
+    rf"\b(\d{{1,3}}|a|an|one|single|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\s+"
+    rf"((?:[A-Za-z-]+\s+){{0,3}}?){STUDY_NOUNS}\b",
+    re.I,
+)
+
+Bound = Literal["=", ">=", ">", "<=", "<", "~", "range"]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One entry of the page's own reference list."""
+
+    label: str
+    text: str
+    line: int
+    first_author: str | None
+    year: int | None
+    doi: str | None = None
+    pmid: str | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A citation in the text: the labels or keys it names, and where it stands."""
+
+    start: int
+    end: int
+    labels: tuple[str, ...]
+    style: Literal["pandoc", "numbered"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Something a sentence says about its studies, with the numbers parsed out."""
+
+    kind: Literal["rate", "study-count", "participants"]
+    start: int
+    end: int
+    text: str
+    low: float | None = None
+    high: float | None = None
+    bound: Bound = "="
+    count: int | None = None
+    country: str | None = None
+    designs: tuple[str, ...] = ()
+    outcome: str = ""
+    scope: Literal["per-study", "pooled", "single"] = "single"
+    #: "most" when the sentence says most studies (a majority must satisfy the claim)
+    quantifier: str = ""
+    #: the number is about a control group ("18 of 40 controls", "in the control group")
+    control: bool = False
+    #: the count is of the studies a cited review included ("a review of 2 studies")
+    of_review: bool = False
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of the body; ``carried`` are the citations of an earlier sentence of the
+    same paragraph that this uncited sentence continues."""
+
+    start: int
+    end: int
+    text: str
+    citations: tuple[Citation, ...]
+    claims: tuple[Claim, ...]
+    carried: tuple[Citation, ...] = ()
+
+    @property
+    def cited(self) -> tuple[Citation, ...]:
+        return self.citations or self.carried
+
+
+@dataclass(frozen=True)
+class Page:
+    path: str
+    text: str
+    body_end: int
+    references: tuple[Reference, ...]
+    sentences: tuple[Sentence, ...] = field(default_factory=tuple)
+
+
+class _TextExtractor(HTMLParser):
+    """HTML to text; ``<sup>1,2</sup>`` becomes ``[1,2]``, blocks become new lines."""
+
+    BLOCKS = {"p", "div", "br", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article", "table", "figure"}
+    SKIP = {"script", "style", "head", "svg"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+        self.in_sup = False
+        self.lists: list[int] = []  # next item number of each open <ol>; -1 for <ul>
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in self.SKIP:
+            self.skip += 1
+        elif tag == "sup":
+            self.in_sup = True
+        elif tag in ("ol", "ul"):
+            start = dict(attrs).get("start") or "1"
+            self.lists.append(int(start) if tag == "ol" and start.isdigit() else -1)
+            self.parts.append("\n\n")
+        elif tag == "li":
+            self.parts.append("\n")
+            if self.lists and self.lists[-1] >= 0:
+                value = dict(attrs).get("value") or ""
+                number = int(value) if value.isdigit() else self.lists[-1]
+                self.lists[-1] = number + 1
+                self.parts.append(f"{number}. ")
+        elif tag in self.BLOCKS:
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("ol", "ul") and self.lists:
+            self.lists.pop()
+        if tag in self.SKIP:
+            self.skip = max(0, self.skip - 1)
+        elif tag == "sup":
+            self.in_sup = False
+        elif tag in self.BLOCKS:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if self.skip:
+            return
+        if self.in_sup and re.fullmatch(r"\s*\[?\d{1,3}(?:\s*[,\u2013-]\s*\d{1,3})*\]?\s*", data):
+            self.parts.append("[" + data.strip().strip("[]") + "]")
+        else:
+            self.parts.append(data)
+
+
+def html_to_text(source: str) -> str:
+    parser = _TextExtractor()
+    parser.feed(source)
+    parser.close()
+    text = "".join(parser.parts)
+    text = re.sub(r"[ \t\r\f\v]+", " ", text)
+    return re.sub(r"\n\s*\n\s*(\n\s*)+", "\n\n", text).strip() + "\n"
+
+
+def read_page(path: Path | str) -> Page:
+    """Read a page from a file; HTML is recognised by its extension or its tags."""
+    path = Path(path)
+    source = path.read_bytes().decode("utf-8", errors="replace")
+    return parse_page(source, str(path), is_html=path.suffix.lower() in (".html", ".htm") or None)
+
+
+def parse_page(source: str, path: str = "<page>", is_html: bool | None = None) -> Page:
+    """Split a page into body and reference list, and find sentences, citations and claims."""
+    if is_html is None:
+        is_html = bool(re.search(r"<(?:html|body|p|div|sup)\b", source, re.I))
+    text = html_to_text(source) if is_html else source.replace("\r\n", "\n")
+    text = re.sub(r"<sup>\s*([\d,\u2013\- ]+)\s*</sup>", lambda m: f"[{m.group(1).strip()}]", text)
+    body_end, references = split_references(text)
+    labels = {r.label for r in references}
+    body = text[:body_end]
+    loose = not (_PANDOC.search(body) or _BRACKET_NUMBERS.search(body))
+    sentences = tuple(_sentences(text, body_end, labels, loose))
+    return Page(path, text, body_end, references, sentences)
+
+
+def split_references(text: str) -> tuple[int, tuple[Reference, ...]]:
+    """Where the body ends, and the numbered references after it.
+
+    The reference list is the last run of lines that start with a number and
+    hold a year, or every numbered line after a 'References' heading.
+    """
+    lines = text.split("\n")
+    offsets, position = [], 0
+    for line in lines:
+        offsets.append(position)
+        position += len(line) + 1
+    heading = max((i for i, line in enumerate(lines) if _REFERENCES_HEADING.match(line)), default=None)
+    found: list[tuple[int, Reference]] = []
+    for index, line in enumerate(lines):
+        match = _REFERENCE_LINE.match(line)
+        if not match:
+            continue
+        if heading is not None and index <= heading:
+            continue
+        if heading is None and not (_YEAR.search(match.group(3)) and _looks_like_reference(line)):
+            continue
+        found.append((index, parse_reference(match.group(1) or match.group(2), match.group(3), index + 1)))
+    if not found:
+        return len(text), ()
+    # keep the last block: references at the end of the page, in order
+    block = [found[-1]]
+    for item in reversed(found[:-1]):
+        if _only_blank_or_text_between(lines, item[0], block[0][0]):
+            block.insert(0, item)
+        else:
+            break
+    first_line = block[0][0]
+    if heading is not None and heading < first_line:
+        first_line = heading
+    return offsets[first_line], tuple(ref for _, ref in block)
+
+
+def _looks_like_reference(line: str) -> bool:
+    """'1. Anything', '[1] Anything' or '1 Wang DY ...': a numbered line that reads as a reference."""
+    return bool(re.match(r"^\s*(?:\[\d+\]|\d+[.)])\s", line) or re.match(r"^\s*\d+\s+[^\W\d_][\w'-]*,?\s+[A-Z]{1,3}\b", line))
+
+
+def _only_blank_or_text_between(lines: list[str], first: int, second: int) -> bool:
+    return all(not lines[i].strip() or not _REFERENCE_LINE.match(lines[i]) for i in range(first + 1, second)) and (
+        second - first <= 4
+    )
+
+
+def parse_reference(label: str, text: str, line: int) -> Reference:
+    """The parts of a reference the audit matches on: first author, year, DOI, PMID."""
+    text = " ".join(text.split())
+    author = re.match(r"\s*([^\W\d_][\w'\u2019-]*)", text)
+    year = _YEAR.search(text)
+    doi = _DOI.search(text)
+    pmid = _PMID.search(text)
+    return Reference(
+        label=label,
+        text=text,
+        line=line,
+        first_author=author.group(1) if author else None,
+        year=int(year.group(1)) if year else None,
+        doi=doi.group(1) if doi else None,
+        pmid=pmid.group(1) if pmid else None,
+    )
+
+
+def _sentences(text: str, body_end: int, labels: set[str], loose: bool) -> list[Sentence]:
+    """Sentences of the body.  ``loose`` allows the citation forms that need guessing,
+    "(1, 2)" and "studies1,2"; a page that uses [1] or [@key] anywhere does not get them,
+    so "China (4)" in such a page is not a citation."""
+    body = text[:body_end]
+    sentences = []
+    for paragraph in re.finditer(r"[^\n]+", body):
+        start = paragraph.start()
+        pieces = _SENTENCE_END.split(paragraph.group())
+        cursor = start
+        previous: tuple[Citation, ...] = ()
+        for piece in pieces:
+            at = text.find(piece, cursor)
+            cursor = at + len(piece)
+            if not piece.strip():
+                continue
+            sentence = _sentence(text, at, cursor, labels, loose)
+            if sentence.citations:
+                previous = sentence.citations
+            elif sentence.claims and previous:
+                # "Huang 2021 [5] is a meta-analysis. It published ..." : the claim is about [5].
+                sentence = Sentence(sentence.start, sentence.end, sentence.text, (), sentence.claims, previous)
+            sentences.append(sentence)
+    return sentences
+
+
+def _sentence(text: str, start: int, end: int, labels: set[str], loose: bool) -> Sentence:
+    chunk = text[start:end]
+    citations = tuple(_citations(chunk, start, labels, loose))
+    masked = chunk
+    for citation in citations:
+        a, b = citation.start - start, citation.end - start
+        masked = masked[:a] + " " * (b - a) + masked[b:]
+    claims = tuple(_claims(masked, start))
+    return Sentence(start, end, chunk, citations, claims)
+
+
+def _expand(numbers: str) -> tuple[str, ...]:
+    labels: list[str] = []
+    for part in re.split(r"\s*[,;]\s*", numbers.strip()):
+        if re.fullmatch(r"\d+\s*[\u2013-]\s*\d+", part):
+            first, last = (int(x) for x in re.split(r"\s*[\u2013-]\s*", part))
+            if 0 < last - first < 50:
+                labels.extend(str(n) for n in range(first, last + 1))
+                continue
+        if part.isdigit():
+            labels.append(str(int(part)))
+    return tuple(labels)
+
+
+def _citations(chunk: str, offset: int, labels: set[str], loose: bool) -> list[Citation]:
+    found: list[Citation] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(a: int, b: int) -> bool:
+        return all(b <= s or a >= e for s, e in taken)
+
+    for match in _PANDOC.finditer(chunk):
+        keys = tuple(_PANDOC_KEY.findall(match.group()))
+        if keys:
+            found.append(Citation(offset + match.start(), offset + match.end(), keys, "pandoc"))
+            taken.append(match.span())
+    for pattern in (_BRACKET_NUMBERS, _PAREN_NUMBERS) if loose else (_BRACKET_NUMBERS,):
+        for match in pattern.finditer(chunk):
+            numbers = _expand(match.group(1))
+            if numbers and free(*match.span()) and (pattern is _BRACKET_NUMBERS or set(numbers) & labels):
+                found.append(Citation(offset + match.start(), offset + match.end(), numbers, "numbered"))
+                taken.append(match.span())
+    if labels and loose:
+        for match in _TRAILING_NUMBERS.finditer(chunk):
+            numbers = _expand(match.group(1))
+            if numbers and set(numbers) & labels and free(*match.span()):
+                found.append(Citation(offset + match.start(), offset + match.end(), numbers, "numbered"))
+                taken.append(match.span())
+    return sorted(found, key=lambda c: c.start)
+
+
+def _claims(masked: str, offset: int) -> list[Claim]:
+    claims: list[Claim] = []
+    lowered = masked.lower()
+    scope = _scope(lowered)
+    taken: list[tuple[int, int]] = []
+    for match in _RANGE_PERCENT.finditer(masked):
+        low = float(match.group(1) or match.group(3))
+        high = float(match.group(2) or match.group(4))
+        if low <= high <= 100:
+            claims.append(_rate_claim(masked, offset, match, low, high, "range", scope))
+            taken.append(match.span())
+    for match in _QUALIFIED_PERCENT.finditer(masked):
+        if any(match.start(2) < e and match.end() > s for s, e in taken) or _CONFIDENCE_LEVEL.match(masked, match.end()):
+            continue
+        value = float(match.group(2))
+        if value > 100:
+            continue
+        bound = _bound(match.group(1))
+        claims.append(_rate_claim(masked, offset, match, value, value, bound, scope))
+    for match in _STUDY_COUNT.finditer(masked):
+        claim = _study_count_claim(match, offset)
+        if claim:
+            claims.append(claim)
+    for match in _PARTICIPANTS.finditer(masked):
+        number = int(match.group(2).replace(",", ""))
+        claims.append(
+            Claim("participants", offset + match.start(2), offset + match.end(), match.group().strip(), count=number,
+                  bound="~" if "about" in lowered[max(0, match.start() - 10) : match.start()] else "=", scope=scope)
+        )
+    return sorted(claims, key=lambda c: c.start)
+
+
+def _bound(qualifier: str | None) -> Bound:
+    word = (qualifier or "").lower()
+    if word in ("at least", "no less than", "not less than"):
+        return ">="
+    if word in ("more than", "over", "greater than", "above", "in excess of"):
+        return ">"
+    if word in ("up to", "at most", "no more than"):
+        return "<="
+    if word in ("less than", "fewer than", "under", "below"):
+        return "<"
+    if word in ("about", "around", "approximately", "roughly", "nearly", "almost", "some"):
+        return "~"
+    return "="
+
+
+def _rate_claim(masked: str, offset: int, match: re.Match, low: float, high: float, bound: Bound, scope: str) -> Claim:
+    return Claim(
+        "rate",
+        offset + match.start(),
+        offset + match.end(),
+        match.group().strip(),
+        low=low,
+        high=high,
+        bound=bound,
+        outcome=_outcome(masked[match.end() :]),
+        scope=scope,  # type: ignore[arg-type]
+        quantifier="most" if re.search(r"\bmost\b", masked, re.I) else "",
+        control=_about_control(masked, match.start(), match.end()),
+    )
+
+
+def _about_control(masked: str, start: int, end: int) -> bool:
+    """"control" in the 12 words before the number or the 4 after it, within its clause."""
+    before = re.split(r"[;:]", masked[:start])[-1].split()[-12:]
+    after = re.split(r"[;:,]", masked[end:])[0].split()[:4]
+    return any(word.lower().startswith("control") for word in before + after)
+
+
+def _outcome(rest: str) -> str:
+    """The outcome words of the clause after a percentage ('were cured or significantly improved')."""
+    words = re.findall(r"[A-Za-z-]+", re.split(r"[;:]", rest)[0].lower())
+    kept = " ".join(w for w in words[:25] if w in OUTCOME_WORDS or w in ("or", "and"))
+    return re.sub(r"^(?:(?:and|or)\s+)+|(?:\s+(?:and|or))+$", "", re.sub(r"\b(and|or)(\s+(and|or))+\b", r"\1", kept))
+
+
+def _scope(lowered: str) -> str:
+    if any(re.search(rf"\b{w}\b", lowered) for w in PER_STUDY_WORDS):
+        return "per-study"
+    if any(w in lowered for w in POOLED_WORDS):
+        return "pooled"
+    return "single"
+
+
+def _study_count_claim(match: re.Match, offset: int) -> Claim | None:
+    word = match.group(1).lower()
+    count = int(word) if word.isdigit() else NUMBER_WORDS.get(word)
+    if count is None or count > 500:
+        return None
+    adjectives = match.group(2).lower()
+    if word in ("a", "an") and not adjectives.strip() and "review" not in match.group().lower():
+        return None
+    country = next((c for adj, c in NATIONALITIES.items() if re.search(rf"\b{adj}\b", adjectives)), None)
+    phrase = " ".join((adjectives + " " + match.group().split()[-1]).lower().split())
+    designs: tuple[str, ...] = ()
+    for words, allowed in DESIGN_PHRASES:
+        if words in phrase:
+            designs = allowed
+            break
+    if word in ("a", "an") and not designs and country is None:
+        return None
+    of_review = bool(re.search(r"(?:review|analysis|analyses)\s+(?:of|including|included|pooling|pooled)\s*$",
+                               match.string[: match.start()], re.I))
+    return Claim("study-count", offset + match.start(), offset + match.end(), match.group(), count=count,
+                 country=country, designs=designs, of_review=of_review)

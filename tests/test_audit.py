@@ -1,0 +1,203 @@
+"""Judging page claims against the library: the seed page and its variants."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from evidence.audit import audit_page, claim_interval, library_state, match_reference, write_record
+from evidence.claims import Claim, Reference, parse_page, read_page
+from evidence.cli import cli
+from evidence.table import load_table
+
+from conftest import DATA, EXAMPLE_REFS
+
+SEED = DATA / "audit" / "condition-page.txt"
+SEED_TEXT = SEED.read_text()
+CLAIM = "There have been two Chinese studies1,2"
+
+
+@pytest.fixture(scope="module")
+def table():
+    return load_table([EXAMPLE_REFS]).table
+
+
+def verdicts(text: str, table) -> dict[str, tuple[str, str]]:
+    audit = audit_page(parse_page(text, "page.txt"), table)
+    return {v.claim.text: (v.verdict, v.reason) for v in audit.verdicts} | {"findings": audit.findings}  # type: ignore
+
+
+def test_seed_page_resolves_both_references_and_flags_secondary_data(table):
+    audit = audit_page(read_page(SEED), table)
+    assert [(m.label, m.key, m.method) for m in audit.matches] == [
+        ("1", "wang1994", "first author, year and title"),
+        ("2", "yang1993", "first author, year and title"),
+    ]
+    assert audit.findings == ()
+    found = {v.claim.text: v for v in audit.verdicts}
+    assert found["two Chinese studies"].verdict == "unverified"
+    assert found["at least 70%"].verdict == "unverified"
+    assert "wang1994: only a secondary statement, from Condition page" in found["at least 70%"].reason
+    assert not audit.failed() and audit.failed(["unverified"])
+
+
+def test_raising_the_number_beyond_the_recorded_bound_is_unverifiable(table):
+    found = verdicts(SEED_TEXT.replace("at least 70%", "at least 80%"), table)
+    verdict, reason = found["at least 80%"]
+    assert verdict == "unverifiable" and "not enough to decide" in reason
+
+
+def test_lowering_the_number_is_still_supported(table):
+    assert verdicts(SEED_TEXT.replace("at least 70%", "at least 60%"), table)["at least 60%"][0] == "unverified"
+
+
+def test_an_upper_bound_below_the_recorded_floor_is_contradicted(table):
+    verdict, reason = verdicts(SEED_TEXT.replace("at least 70%", "fewer than 50%"), table)["fewer than 50%"]
+    assert verdict == "contradicted" and "wang1994 response rate >=70% outside" in reason
+
+
+def test_changing_the_count_of_studies_is_contradicted(table):
+    verdict, reason = verdicts(SEED_TEXT.replace("two Chinese studies", "three Chinese studies"), table)[
+        "three Chinese studies"]
+    assert verdict == "contradicted" and "cites 2 studies" in reason
+
+
+def test_changing_the_country_is_contradicted(table):
+    verdict, reason = verdicts(SEED_TEXT.replace("two Chinese studies", "two Japanese studies"), table)[
+        "two Japanese studies"]
+    assert verdict == "contradicted" and "country is China, not Japan" in reason
+
+
+def test_a_design_the_library_does_not_record_is_unverifiable(table):
+    text = SEED_TEXT.replace("two Chinese studies", "two randomised controlled trials")
+    verdict, reason = verdicts(text, table)["two randomised controlled trials"]
+    assert verdict == "unverifiable" and "wang1994 has no design" in reason
+
+
+def test_citation_to_a_reference_not_in_the_list(table):
+    audit = audit_page(parse_page(SEED_TEXT.replace("studies1,2", "studies1,3"), "p.txt"), table)
+    assert "citation [3] has no entry in the page's reference list" in audit.findings
+    assert audit.failed()
+
+
+def test_reference_not_in_the_library(table):
+    text = SEED_TEXT.replace("Yang YD (1993) Treatment of restive leg syndromes with body acupuncture and ear acupuncture",
+                             "Smith J (2010) Massage for tired legs")
+    audit = audit_page(parse_page(text, "p.txt"), table)
+    assert audit.findings == ("reference 2 matches no library entry",)
+    assert audit.failed()
+
+
+def test_pandoc_citations_against_exact_data(table):
+    text = "Shi and Wang [@shi2003] found that 67.5% of 40 patients were cured.\n"
+    found = verdicts(text, table)
+    assert found["67.5%"][0] == "unverified" and "shi2003 response rate 67.5%" in found["67.5%"][1]
+    assert verdicts(text.replace("67.5%", "80%"), table)["80%"][0] == "contradicted"
+    assert verdicts(text.replace("67.5%", "about 66%"), table)["about 66%"][0] == "unverified"
+    unknown = audit_page(parse_page("Two trials [@nosuch; @shi2003] show 50%.\n"), table)
+    assert unknown.findings == ("citation key @nosuch is not in the library",)
+
+
+def test_outcome_broader_than_recorded_makes_the_rate_a_floor(table):
+    # shi2003 counts only 'cured'; 'cured or improved' includes more people, so >= 67.5% is all we know
+    text = "One study [@shi2003] found that over 60% were cured or improved.\n"
+    assert verdicts(text, table)["over 60%"][0] == "unverified"
+    assert verdicts(text.replace("over 60%", "over 70%"), table)["over 70%"][0] == "unverifiable"
+    assert verdicts(text.replace("over 60%", "fewer than 50%"), table)["fewer than 50%"][0] == "contradicted"
+
+
+def test_control_arm_review_counts_and_participants(table):
+    text = ("In Shi 2003 [@shi2003], 18 of 40 controls responded (45%). "
+            "Cui 2008 [@cui2008] is a systematic review of 2 studies with 170 participants.\n")
+    found = verdicts(text, table)
+    assert found["45%"][0] == "unverified"
+    assert found["2 studies"][0] == "unverified" and found["with 170 participants"][0] == "unverified"
+    wrong = verdicts(text.replace("2 studies", "5 studies").replace("170", "200"), table)
+    assert wrong["5 studies"][0] == "contradicted" and wrong["with 200 participants"][0] == "contradicted"
+
+
+def test_verified_data_is_supported(write_bib):
+    path = write_bib("@article{v2000, author = {Li, X.}, title = {A trial}, journal = {J}, year = 2000, country = {China},"
+                     " n = {20}, responders = {15}, extracted_by = {AB}, verified_by = {CD}}\n")
+    table = load_table([path]).table
+    found = verdicts("A Chinese study [@v2000] found 75% improved.\n", table)
+    assert found["75%"][0] == "supported" and found["A Chinese study"][0] == "supported"
+
+
+def test_uncited_numbers_are_listed(table):
+    found = verdicts("In 120 patients, 50% improved.\n", table)
+    assert found["50%"][0] == "uncited"
+
+
+def test_matching_by_doi_and_ambiguity(table):
+    by_doi = match_reference(Reference("1", "Anything doi:10.1002/14651858.CD006457.pub2", 1, None, None,
+                                       doi="10.1002/14651858.CD006457.pub2"), table)
+    assert (by_doi.key, by_doi.method, by_doi.confidence) == ("cui2008", "DOI", 1.0)
+    twin = table.loc[["shi2003"]].copy()
+    twin.index = ["shi2003b"]
+    twin["key"] = "shi2003b"
+    import pandas as pd
+
+    doubled = pd.concat([table, twin])
+    ref = Reference("1", "Shi YL (2003) " + table.loc["shi2003", "title"], 1, "Shi", 2003)
+    ambiguous = match_reference(ref, doubled)
+    assert ambiguous.key is None and set(ambiguous.candidates) == {"shi2003", "shi2003b"}
+    assert "matches 2 entries equally" in (ambiguous.problem or "")
+
+
+def test_claim_intervals():
+    def interval(bound, low, high=None):
+        return claim_interval(Claim("rate", 0, 0, "", low=low, high=high if high is not None else low, bound=bound))
+
+    assert interval(">=", 70) == (69.5, 100.0)
+    assert interval("=", 67.5) == (67.45, 67.55)
+    assert interval("~", 70) == (67.5, 72.5)
+    assert interval("range", 60, 80) == (59.5, 80.5)
+
+
+def test_record_names_library_state(table, tmp_path):
+    files = [EXAMPLE_REFS / "restless-legs.bib"]
+    state = library_state(files)
+    assert len(state["sha256"]) == 64 and str(files[0]) in state["files"]
+    audit = audit_page(read_page(SEED), table, state)
+    path = write_record(audit, tmp_path / "records")
+    record = json.loads(path.read_text())
+    assert record["library"]["sha256"] == state["sha256"]
+    assert record["summary"]["unverified"] == 2
+    assert record["references"][0]["key"] == "wang1994"
+    assert path.name.endswith("-condition-page.json")
+
+
+def test_cli_audit_exit_codes_and_formats(tmp_path: Path):
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["audit", "--refs", str(EXAMPLE_REFS), str(SEED)])
+    assert ok.exit_code == 0, ok.output
+    assert "supported by unverified data: at least 70%" in ok.stdout and "[[at least 70%]]" in ok.stdout
+    strict = runner.invoke(cli, ["audit", "--refs", str(EXAMPLE_REFS), "--fail-on", "unverified", str(SEED)])
+    assert strict.exit_code == 1
+    bad = tmp_path / "bad.md"
+    bad.write_text(SEED_TEXT.replace("two Chinese studies", "two Korean studies"))
+    failed = runner.invoke(cli, ["audit", "--refs", str(EXAMPLE_REFS), "--format", "json", "--record", str(tmp_path / "r"),
+                                 str(bad)])
+    assert failed.exit_code == 1
+    (record,) = json.loads(failed.stdout)
+    assert record["summary"]["contradicted"] == 1
+    assert len(list((tmp_path / "r").glob("*.json"))) == 1
+    md = runner.invoke(cli, ["audit", "--refs", str(EXAMPLE_REFS), "--format", "markdown", str(SEED)])
+    assert md.stdout.startswith(f"## Audit of `{SEED}`")
+    wrong = runner.invoke(cli, ["audit", "--refs", str(EXAMPLE_REFS), "--fail-on", "nonsense", str(SEED)])
+    assert wrong.exit_code == 2 and "--fail-on takes" in wrong.stderr
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=300), st.lists(st.text(max_size=80), max_size=4))
+def test_auditor_never_crashes(table, body, references):
+    listing = "\n".join(f"{i + 1}. {r}" for i, r in enumerate(references))
+    audit = audit_page(parse_page(f"{body} [1] 70% [@shi2003]\n\nReferences\n{listing}\n"), table)
+    for verdict in audit.verdicts:
+        assert verdict.verdict in ("supported", "unverified", "contradicted", "unverifiable", "uncited")
