@@ -78,10 +78,15 @@ def load_library(refs: Iterable[Path], no_cache: bool = False, quiet: bool = Fal
     """
     from evidence.table import load_table
 
+    from evidence.progress import Progress
+
     paths = list(refs) or [Path("refs")]
-    result = load_table(paths)
+    with Progress(enabled=False if quiet else None) as progress:
+        result = load_table(paths, use_cache=not no_cache, progress=progress)
     if not result.files:
         raise EvidenceError(f"no .bib files found in {', '.join(map(str, paths))}")
+    for note in result.notes if not quiet else ():
+        click.echo(f"note: {note}", err=True)
     errors = sum(p.severity == "error" for p in result.problems)
     if errors and not quiet:
         click.echo(f"note: the library has {errors} error(s); run 'evidence check' to list them", err=True)

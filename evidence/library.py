@@ -16,7 +16,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, TypeVar
 
 from evidence.errors import EvidenceError, Problem
 
@@ -142,23 +142,41 @@ def load_entries(paths: Iterable[Path | str]) -> LoadResult:
     depend on the order the file system lists files in.
     """
     result = LoadResult(files=find_bib_files(paths))
-    first_seen: dict[str, BibEntry] = {}
+    entries: list[BibEntry] = []
     for path in result.files:
         text, problem = read_bib_file(path)
         if problem:
             result.problems.append(problem)
             continue
-        entries, problems = parse_bib_text(text or "", str(path))
+        file_entries, problems = parse_bib_text(text or "", str(path))
         result.problems.extend(problems)
-        for entry in entries:
-            previous = first_seen.get(entry.key)
-            if previous is None:
-                first_seen[entry.key] = entry
-                result.entries.append(entry)
-            elif previous.file != entry.file:
-                message = f"duplicate key, already defined at {previous.file}:{previous.line}; this entry is ignored"
-                result.problems.append(Problem(entry.file, entry.line, entry.key, "error", message))
+        entries.extend(file_entries)
+    result.entries, duplicates = first_definitions(entries, lambda e: (e.key, e.file, e.line))
+    result.problems.extend(duplicates)
     return result
+
+
+T = TypeVar("T")
+
+
+def first_definitions(items: list[T], where: Callable[[T], tuple[str, str, int]]) -> tuple[list[T], list[Problem]]:
+    """Keep the first item of each key across files; later ones become problems.
+
+    ``where`` gives an item's (key, file, line).  Duplicates within one file
+    were already reported by bibtexparser, and never reach here.
+    """
+    first_seen: dict[str, tuple[str, int]] = {}
+    kept, problems = [], []
+    for item in items:
+        key, file, line = where(item)
+        previous = first_seen.get(key)
+        if previous is None:
+            first_seen[key] = (file, line)
+            kept.append(item)
+        elif previous[0] != file:
+            message = f"duplicate key, already defined at {previous[0]}:{previous[1]}; this entry is ignored"
+            problems.append(Problem(file, line, key, "error", message))
+    return kept, problems
 
 
 def _as_text(value: object) -> str:

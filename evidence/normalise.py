@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from bibtexparser.middlewares.names import parse_single_name_into_parts
 from bibtexparser.middlewares.names import split_multiple_persons_names
 
-_LATEX_MARKERS = re.compile(r"[\\$~%&^_]")
 _DASHES = re.compile(r"\s*(?:--+|\u2013|\u2014)\s*")
 _SPACES = re.compile(r"\s+")
 
@@ -59,14 +58,24 @@ def _decode_with_pylatexenc(value: str) -> str:
     return _decoder().latex_to_text(value)
 
 
+_SIMPLE_ESCAPES = re.compile(r"\\([%&_#$])")
+#: Markup that only the full decoder understands: macros other than the simple escapes, math, ties.
+_NEEDS_DECODER = re.compile(r"\\[^%&_#$]|[$~^]|\\$")
+
+
 def decode_latex(value: str) -> str:
     """Return ``value`` as Unicode text, with white space folded.
 
-    Values with no LaTeX markup pass through untouched; values whose only
-    markup is protective braces (``{RLS} in {C}hina``) just lose the braces.
+    Three paths, cheapest first: no markup passes through; protective braces
+    (``{RLS} in {C}hina``) and the escaped characters ``\\% \\& \\_ \\# \\$``
+    (common in abstracts, and unique per entry, so a cache would not help)
+    are handled with two string replacements; anything else (accents,
+    macros, math) goes to pylatexenc, once per distinct value.
     """
-    if _LATEX_MARKERS.search(value):
+    if _NEEDS_DECODER.search(value):
         value = _decode_with_pylatexenc(value)
+    elif "\\" in value:
+        value = _SIMPLE_ESCAPES.sub(r"\1", value.replace("{", "").replace("}", ""))
     elif "{" in value or "}" in value:
         value = value.replace("{", "").replace("}", "")
     if "\n" in value or "  " in value or "\t" in value:
@@ -82,13 +91,13 @@ class Name:
     given: str = ""
     suffix: str = ""
 
-    @property
+    @cached_property
     def initials(self) -> str:
         """``Dong-Yan`` -> ``DY``; ``D. Y.`` -> ``DY``: Vancouver-style initials."""
         parts = re.split(r"[\s.\-]+", self.given)
         return "".join(p[0].upper() for p in parts if p and p[0].isalpha())
 
-    @property
+    @cached_property
     def short(self) -> str:
         """``Wang DY``: the form condition pages and Vancouver styles use."""
         return f"{self.family} {self.initials}".strip()
@@ -105,24 +114,20 @@ class Name:
 @lru_cache(maxsize=1 << 16)
 def split_names(raw: str) -> tuple[Name, ...]:
     """Split a BibTeX name list (``Wang, D. Y. and M{\\"u}ller, Hans``) into names."""
-    names = []
-    for person in split_multiple_persons_names(raw):
-        person = person.strip()
-        if not person:
-            continue
-        if person.lower() == "others":
-            names.append(Name(family="et al."))
-            continue
-        parts = parse_single_name_into_parts(person, strict=False)
-        family = decode_latex(" ".join(parts.von + parts.last))
-        names.append(
-            Name(
-                family=family,
-                given=decode_latex(" ".join(parts.first)),
-                suffix=decode_latex(" ".join(parts.jr)),
-            )
-        )
-    return tuple(names)
+    return tuple(_person(person.strip()) for person in split_multiple_persons_names(raw) if person.strip())
+
+
+@lru_cache(maxsize=1 << 16)
+def _person(person: str) -> Name:
+    """One name, parsed once however many entries it appears in (authors recur across a library)."""
+    if person.lower() == "others":
+        return Name(family="et al.")
+    parts = parse_single_name_into_parts(person, strict=False)
+    return Name(
+        family=decode_latex(" ".join(parts.von + parts.last)),
+        given=decode_latex(" ".join(parts.first)),
+        suffix=decode_latex(" ".join(parts.jr)),
+    )
 
 
 def parse_month(raw: str) -> int | None:

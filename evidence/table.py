@@ -47,11 +47,13 @@ from evidence.fields import (
     missing_required_fields,
     parse_field,
 )
-from evidence.library import BibEntry, load_entries
+from evidence.library import BibEntry, find_bib_files, first_definitions, parse_bib_text, read_bib_file
 from evidence.normalise import decode_latex, normalise_pages, parse_month, parse_year, split_keywords, split_names
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from evidence.progress import ProgressCallback
 
 BIBLIOGRAPHIC_COLUMNS = (
     "key",
@@ -123,6 +125,8 @@ class TableResult:
     table: "pd.DataFrame"
     problems: list[Problem] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    #: things the user should hear that are not problems in the library (e.g. a cache rebuilt)
+    notes: list[str] = field(default_factory=list)
 
 
 def entry_record(entry: BibEntry) -> tuple[dict[str, Any], list[Problem]]:
@@ -247,15 +251,73 @@ def frame_from_rows(rows: list[dict[str, Any]]) -> "pd.DataFrame":
     return frame
 
 
-def load_table(paths: Iterable[Path | str]) -> TableResult:
+def load_table(
+    paths: Iterable[Path | str],
+    use_cache: bool = True,
+    cache_dir: Path | None = None,
+    progress: "ProgressCallback | None" = None,
+) -> TableResult:
     """Load the .bib files under ``paths`` into the evidence table.
 
     Problems from parsing and from field values come back with the table;
-    entries with problems are still in it (a bad field is left empty).
+    entries with problems are still in it (a bad field is left empty).  With
+    ``use_cache`` the table (and each file's rows) is cached in
+    ``cache_dir`` (default: ``.evidence-cache/`` beside the library) and
+    reused only while every file is byte-identical.
     """
-    loaded = load_entries(paths)
-    table, problems = build_table(loaded.entries)
-    return TableResult(table=table, problems=loaded.problems + problems, files=loaded.files)
+    from evidence.cache import Cache, cache_dir_for, file_kind, file_signature
+
+    paths = [Path(p) for p in paths]
+    files = find_bib_files(paths)
+    if not use_cache:
+        parts = [read_file_rows(path, progress) for path in files]
+        return _merge(parts, files, [])
+    cache = Cache(cache_dir or cache_dir_for(paths))
+    signatures = [file_signature(path) for path in files]
+    cached = cache.load("table", signatures)
+    if cached is not None:
+        table, problems = cached
+        return TableResult(table=table, problems=problems, files=files, notes=cache.notes)
+    parts = []
+    for path, signature in zip(files, signatures):
+        # with one file the whole-table cache is all there is to reuse
+        part = cache.load(file_kind(signature), [signature]) if len(files) > 1 else None
+        if part is None:
+            part = read_file_rows(path, progress)
+            if len(files) > 1:
+                cache.store(file_kind(signature), [signature], part)
+        parts.append(part)
+    result = _merge(parts, files, cache.notes)
+    cache.store("table", signatures, (result.table, result.problems))
+    return result
+
+
+def read_file_rows(
+    path: Path, progress: "ProgressCallback | None" = None
+) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """One file's rows and problems: the unit the cache keeps per file."""
+    text, problem = read_bib_file(path)
+    if problem:
+        return [], [problem]
+    if progress:
+        progress(f"parsing {path.name}", 0, None)
+    entries, problems = parse_bib_text(text or "", str(path))
+    rows = []
+    for number, entry in enumerate(entries, start=1):
+        row, entry_problems = entry_record(entry)
+        rows.append(row)
+        problems.extend(entry_problems)
+        if progress and number % 2000 == 0:
+            progress(f"reading {path.name}", number, len(entries))
+    return rows, problems
+
+
+def _merge(parts: list[tuple[list[dict[str, Any]], list[Problem]]], files: list[Path], notes: list[str]) -> TableResult:
+    """All files' rows in one table; a key already defined in an earlier file is dropped and reported."""
+    rows = [row for part_rows, _ in parts for row in part_rows]
+    kept, duplicates = first_definitions(rows, lambda r: (r["key"], r["source_file"], r["source_line"]))
+    problems = [p for _, part_problems in parts for p in part_problems] + duplicates
+    return TableResult(table=frame_from_rows(kept), problems=problems, files=files, notes=notes)
 
 
 def has_outcome(row: Any) -> bool:

@@ -69,3 +69,21 @@ def test_page_ranges_always_use_one_hyphen(first: int, last: int):
 def test_split_names_keeps_every_family_name(families: list[str]):
     raw = " and ".join(f"{family}, A. B." for family in families)
     assert [n.family for n in split_names(raw)] == families
+
+
+from evidence.normalise import _decode_with_pylatexenc
+
+escaped_words = st.lists(
+    st.one_of(
+        st.from_regex(r"[A-Za-z0-9]{1,8}", fullmatch=True),
+        st.from_regex(r"\{[A-Za-z]{1,6}\}", fullmatch=True),
+        st.sampled_from(["\\%", "\\&", "\\_", "\\#", "70\\%", "{RLS}"]),
+    ),
+    min_size=1,
+    max_size=8,
+).map(" ".join)
+
+
+@given(escaped_words)
+def test_fast_path_agrees_with_pylatexenc(value: str):
+    assert decode_latex(value) == " ".join(_decode_with_pylatexenc(value).split())

@@ -1,0 +1,128 @@
+"""Time the evidence commands on generated libraries of 1,000, 10,000 and 50,000 entries.
+
+Each command runs as its own process (as a user runs it), several times; the
+table shows the median wall time, the ratio to bibtexparser's bare
+``parse_file`` (no middleware) of the same file timed the same way, and the
+peak resident memory of the process.  A second table compares, inside one
+process, the full load into the typed table with the bare parse: the ratio
+the performance target is about.
+
+    python bench/run.py                  # 1000, 10000, 50000
+    python bench/run.py --sizes 1000 --repeat 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from generate import generate  # noqa: E402
+
+CLI = [sys.executable, str(ROOT / "cli.py")]
+BASELINE = "import bibtexparser, sys; bibtexparser.parse_file(sys.argv[1], parse_stack=[])"
+
+
+def run_once(command: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (MB) of one run of ``command``."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{stderr[-2000:]}")
+    return elapsed, usage.ru_maxrss // 1024
+
+
+def timed(command: list[str], repeat: int, before=None) -> tuple[float, int]:
+    times, peak = [], 0
+    for _ in range(repeat):
+        if before:
+            before()
+        seconds, memory = run_once(command)
+        times.append(seconds)
+        peak = max(peak, memory)
+    return statistics.median(times), peak
+
+
+def in_process_ratio(path: Path, repeat: int) -> tuple[float, float]:
+    """Bare parse vs full load into the typed table, both in this process (imports excluded)."""
+    import bibtexparser
+
+    from evidence.normalise import _decode_with_pylatexenc, _person, split_names
+    from evidence.table import load_table
+
+    bare, full = [], []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        bibtexparser.parse_file(str(path), parse_stack=[])
+        bare.append(time.perf_counter() - started)
+        for cached in (_decode_with_pylatexenc, _person, split_names):
+            cached.cache_clear()  # a cold load: nothing decoded yet
+        started = time.perf_counter()
+        load_table([path], use_cache=False)
+        full.append(time.perf_counter() - started)
+    return statistics.median(bare), statistics.median(full)
+
+
+def bench_size(size: int, repeat: int, work: Path) -> list[tuple[str, float, int]]:
+    folder = work / f"lib-{size}"
+    folder.mkdir()
+    path = folder / "library.bib"
+    path.write_text(generate(size), encoding="utf-8")
+    cache = folder / ".evidence-cache"
+    refs = ["--refs", str(path)]
+    query = [*CLI, "query", *refs, "--condition", "restless legs", "--format", "csv"]
+    reports = work / f"reports-{size}"
+    rows = [
+        ("bibtexparser parse_file (baseline)", *timed([sys.executable, "-c", BASELINE, str(path)], repeat)),
+        ("evidence --help", *timed([*CLI, "--help"], repeat)),
+        ("evidence --version", *timed([*CLI, "--version"], repeat)),
+        ("evidence query (cold, --no-cache)", *timed([*query, "--no-cache"], repeat)),
+    ]
+    run_once(query)  # build the cache
+    rows.append(("evidence query (warm cache)", *timed(query, repeat)))
+    rows.append(("evidence check (warm cache)", *timed([*CLI, "check", *refs], repeat)))
+    rows.append(
+        ("evidence render --all (warm cache)",
+         *timed([*CLI, "render", *refs, "--all", "--out", str(reports)], max(1, repeat // 2)))
+    )
+    shutil.rmtree(cache, ignore_errors=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 50000])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per command; the median is shown")
+    args = parser.parse_args()
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, repeat {args.repeat}\n")
+    with tempfile.TemporaryDirectory(prefix="evidence-bench-") as tmp:
+        work = Path(tmp)
+        for size in args.sizes:
+            rows = bench_size(size, args.repeat, work)
+            baseline = rows[0][1]
+            print(f"## {size:,} entries\n")
+            print("| command | median s | x baseline | peak MB |")
+            print("|---|---:|---:|---:|")
+            for name, seconds, memory in rows:
+                print(f"| {name} | {seconds:.3f} | {seconds / baseline:.2f} | {memory} |")
+            bare, full = in_process_ratio(work / f"lib-{size}" / "library.bib", max(1, args.repeat // 2))
+            print(f"\nIn one process: bare parse {bare:.2f} s, full load into the typed table {full:.2f} s "
+                  f"({full / bare:.2f} x).\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""The table cache: reused only while every file is byte-identical; never trusted when broken."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import evidence.table as table_module
+from evidence.cache import CACHE_DIR_NAME
+from evidence.progress import Progress
+from evidence.table import load_table
+
+from conftest import ROOT
+
+ENTRY = "@article{{k{n}, author = {{Li, X.}}, title = {{T{n}}}, journal = {{J}}, year = 2000, n = {{{value}}}}}\n"
+
+
+def write(folder: Path, name: str, *values: int) -> Path:
+    path = folder / name
+    path.write_text("".join(ENTRY.format(n=f"{name[0]}{i}", value=v) for i, v in enumerate(values)))
+    return path
+
+
+def count_parses(monkeypatch) -> list[Path]:
+    parsed: list[Path] = []
+    original = table_module.read_file_rows
+
+    def counting(path, progress=None):
+        parsed.append(Path(path))
+        return original(path, progress)
+
+    monkeypatch.setattr(table_module, "read_file_rows", counting)
+    return parsed
+
+
+def test_second_load_comes_from_the_cache(tmp_path, monkeypatch):
+    write(tmp_path, "a.bib", 10, 20)
+    parsed = count_parses(monkeypatch)
+    first = load_table([tmp_path])
+    second = load_table([tmp_path])
+    assert parsed == [tmp_path / "a.bib"]
+    assert second.table.equals(first.table)
+    assert (tmp_path / CACHE_DIR_NAME).is_dir()
+
+
+def test_same_size_edit_in_the_same_second_is_seen(tmp_path):
+    path = write(tmp_path, "a.bib", 10)
+    assert load_table([tmp_path]).table["n"].tolist() == [10]
+    stat = path.stat()
+    path.write_text(path.read_text().replace("{10}", "{90}"))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size and path.stat().st_mtime_ns == stat.st_mtime_ns
+    assert load_table([tmp_path]).table["n"].tolist() == [90]
+
+
+def test_editing_one_file_reparses_only_that_file(tmp_path, monkeypatch):
+    write(tmp_path, "a.bib", 1)
+    b = write(tmp_path, "b.bib", 2)
+    load_table([tmp_path])
+    parsed = count_parses(monkeypatch)
+    b.write_text(b.read_text().replace("{2}", "{3}"))
+    result = load_table([tmp_path])
+    assert parsed == [b]
+    assert result.table["n"].tolist() == [1, 3]
+
+
+def test_duplicate_keys_across_files_are_still_reported_from_cache(tmp_path):
+    (tmp_path / "a.bib").write_text(ENTRY.format(n="x", value=1))
+    (tmp_path / "b.bib").write_text(ENTRY.format(n="x", value=2))
+    for _ in range(2):
+        result = load_table([tmp_path])
+        assert result.table["n"].tolist() == [1]
+        assert [p.message.split(",")[0] for p in result.problems] == ["duplicate key"]
+
+
+def test_corrupt_cache_is_ignored_with_a_note_and_rebuilt(tmp_path):
+    write(tmp_path, "a.bib", 5)
+    load_table([tmp_path])
+    for pickle_file in (tmp_path / CACHE_DIR_NAME).glob("*.pickle"):
+        pickle_file.write_bytes(b"not a pickle")
+    result = load_table([tmp_path])
+    assert result.table["n"].tolist() == [5]
+    assert result.notes and "ignored and rebuilt" in result.notes[0]
+    assert load_table([tmp_path]).notes == []
+
+
+def test_no_cache_writes_nothing(tmp_path):
+    write(tmp_path, "a.bib", 5)
+    assert load_table([tmp_path], use_cache=False).table["n"].tolist() == [5]
+    assert not (tmp_path / CACHE_DIR_NAME).exists()
+
+
+def test_cli_no_cache_option(tmp_path):
+    from click.testing import CliRunner
+
+    from evidence.cli import cli
+
+    write(tmp_path, "a.bib", 5)
+    result = CliRunner().invoke(cli, ["query", "--refs", str(tmp_path), "--no-cache", "--format", "csv", "--columns", "n"])
+    assert result.stdout.splitlines() == ["n", "5"]
+    assert not (tmp_path / CACHE_DIR_NAME).exists()
+
+
+def test_start_up_imports_no_heavy_library():
+    code = (
+        "import sys, evidence.cli\n"
+        "heavy = [m for m in ('pandas', 'statsmodels', 'matplotlib', 'citeproc', 'rich', 'bibtexparser') if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip() == ""
+
+
+def test_progress_is_silent_when_disabled_or_quick():
+    with Progress(enabled=False) as off:
+        off("reading", 1, 10)
+        assert off._bar is None
+    with Progress(enabled=True, delay=3600) as quick:
+        quick("reading", 1, 10)
+        assert quick._bar is None
+    with Progress(enabled=True, delay=0) as slow:
+        slow("reading", 1, 10)
+        assert slow._bar is not None
