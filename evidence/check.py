@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections import defaultdict
 from typing import TYPE_CHECKING, Iterable
 
 from evidence.errors import Problem
@@ -37,15 +36,15 @@ def check_library(result: "TableResult") -> list[Problem]:
 
 def duplicate_identifiers(table: "pd.DataFrame", column: str) -> list[Problem]:
     """Entries sharing a DOI (case-insensitive) or PMID; each later one is reported."""
-    seen: dict[str, "pd.Series"] = {}
+    values = table[column].dropna().astype(str).str.strip().str.lower()
+    repeated = values[values.duplicated(keep=False)]
+    first_key = {value: key for key, value in reversed(list(repeated.items()))}
     problems = []
-    for _, row in table[table[column].notna()].iterrows():
-        value = str(row[column]).strip().lower()
-        first = seen.setdefault(value, row)
-        if first is not row and first["key"] != row["key"]:
-            problems.append(
-                _problem(row, "error", f"same {column.upper()} {row[column]} as {first['key']} ({_where(first)})")
-            )
+    for key, value in repeated.items():
+        first = table.loc[first_key[value]]
+        if first["key"] != key:
+            row = table.loc[key]
+            problems.append(_problem(row, "error", f"same {column.upper()} {row[column]} as {first['key']} ({_where(first)})"))
     return problems
 
 
@@ -56,21 +55,27 @@ def normalised_title(title: object) -> str:
 def likely_duplicates(table: "pd.DataFrame") -> list[Problem]:
     """Same first author and year with near-identical titles: warn about the later entry.
 
-    Entries are grouped by (author, year) first, so the pairwise title
-    comparison stays cheap on large libraries.
+    Only entries that share (author, year) with another are compared, so the
+    pairwise title comparison stays cheap on large libraries.
     """
-    groups: dict[tuple[str, int], list["pd.Series"]] = defaultdict(list)
     subset = table[table["first_author"].notna() & table["year"].notna() & table["title"].notna()]
-    for _, row in subset.iterrows():
-        groups[(str(row["first_author"]).lower(), int(row["year"]))].append(row)
+    group = subset["first_author"].str.lower() + "\0" + subset["year"].astype(str)
+    subset = subset[group.duplicated(keep=False)]
     problems = []
-    for rows in groups.values():
-        for i, later in enumerate(rows[1:], start=1):
-            for earlier in rows[:i]:
-                ratio = difflib.SequenceMatcher(
-                    None, normalised_title(earlier["title"]), normalised_title(later["title"])
-                ).ratio()
-                if ratio >= TITLE_SIMILARITY and not _same_identifier(earlier, later):
+    for _, rows in subset.groupby(group[subset.index], sort=False):
+        titles = [normalised_title(t) for t in rows["title"]]
+        words = [set(t.split()) for t in titles]
+        for i in range(1, len(titles)):
+            for j in range(i):
+                # word overlap first: cheap, and titles 90% alike by characters share most words
+                if len(words[i] & words[j]) * 2 < max(len(words[i]), len(words[j])):
+                    continue
+                matcher = difflib.SequenceMatcher(None, titles[j], titles[i])
+                if matcher.quick_ratio() < TITLE_SIMILARITY or matcher.ratio() < TITLE_SIMILARITY:
+                    continue
+                ratio = matcher.ratio()
+                earlier, later = rows.iloc[j], rows.iloc[i]
+                if not _same_identifier(earlier, later):
                     message = (
                         f"likely duplicate of {earlier['key']} ({_where(earlier)}): same first author "
                         f"and year, titles {ratio:.0%} alike"
