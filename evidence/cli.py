@@ -468,6 +468,80 @@ def audit(
 # --- curation: add, set, unset, verify, export (issue 5) ---------------------
 
 
+def _file_of(refs: tuple[Path, ...], key: str) -> Path:
+    """The .bib file that holds ``key``; an unknown key gets the closest keys."""
+    from evidence.errors import UnknownKeyError
+    from evidence.library import load_entries
+    from evidence.query import closest
+
+    entries = load_entries(list(refs) or [Path("refs")]).entries
+    for entry in entries:
+        if entry.key == key:
+            return Path(entry.file)
+    raise UnknownKeyError(key, closest(key, [e.key for e in entries], n=3))
+
+
+def _parse_assignments(assignments: tuple[str, ...]) -> dict[str, str]:
+    updates = {}
+    for assignment in assignments:
+        name, sep, value = assignment.partition("=")
+        if not sep or not name.strip():
+            raise EvidenceError(f"expected field=value, got {assignment!r}")
+        updates[name.strip().lower()] = value.strip()
+    return updates
+
+
+@cli.command("set")
+@click.option("--refs", "refs", multiple=True, type=click.Path(path_type=Path), envvar="EVIDENCE_REFS", show_envvar=True,
+              help="A .bib file or a folder of them. [default: refs/]")
+@click.argument("key")
+@click.argument("assignments", nargs=-1, required=True, metavar="FIELD=VALUE...")
+def set_command(refs: tuple[Path, ...], key: str, assignments: tuple[str, ...]) -> None:
+    """Set fields of one entry, e.g. 'evidence set shi2003 n=40 responders=27'.
+
+    Outcome fields are validated (docs/fields.md): an invalid value, or one
+    that breaks a rule such as responders <= n, changes nothing. Only the
+    entry's own text changes; setting a verified field clears the
+    verification. The write is locked and atomic.
+    """
+    from evidence.edit import set_fields
+
+    for message in set_fields(_file_of(refs, key), key, _parse_assignments(assignments)):
+        click.echo(message)
+
+
+@cli.command()
+@click.option("--refs", "refs", multiple=True, type=click.Path(path_type=Path), envvar="EVIDENCE_REFS", show_envvar=True,
+              help="A .bib file or a folder of them. [default: refs/]")
+@click.argument("key")
+@click.argument("fields", nargs=-1, required=True)
+def unset(refs: tuple[Path, ...], key: str, fields: tuple[str, ...]) -> None:
+    """Remove fields from one entry, e.g. 'evidence unset shi2003 followup'."""
+    from evidence.edit import unset_fields
+
+    for message in unset_fields(_file_of(refs, key), key, list(fields)):
+        click.echo(message)
+
+
+@cli.command()
+@click.option("--refs", "refs", multiple=True, type=click.Path(path_type=Path), envvar="EVIDENCE_REFS", show_envvar=True,
+              help="A .bib file or a folder of them. [default: refs/]")
+@click.argument("key")
+@click.option("--by", required=True, help="Who checked the numbers against the paper.")
+@click.option("--fields", "fields", metavar="FIELD,...", help="Only these outcome fields were checked. [default: all]")
+def verify(refs: tuple[Path, ...], key: str, by: str, fields: str | None) -> None:
+    """Record a second reviewer's check of an entry's outcome data.
+
+    Sets verified_by, verified_on (today) and verified_fields. A later 'set'
+    of a verified field clears the verification.
+    """
+    from evidence.edit import verify_entry
+
+    for message in verify_entry(_file_of(refs, key), key, by, _split_commas(fields) or None):
+        click.echo(message)
+
+
+
 # --- end of commands ---------------------------------------------------------
 if __name__ == "__main__":  # pragma: no cover
     main()
