@@ -541,6 +541,90 @@ def verify(refs: tuple[Path, ...], key: str, by: str, fields: str | None) -> Non
         click.echo(message)
 
 
+@cli.command()
+@library_options
+@click.argument("sources", nargs=-1, type=click.Path(allow_dash=True, dir_okay=False, path_type=Path))
+@click.option("--to", "target", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The .bib file to add the entries to (created if missing).")
+@click.option("--format", "fmt", type=click.Choice(["auto", "bibtex", "ris", "csljson", "medline"]), default="auto",
+              show_default=True, help="Format of the sources; auto detects it from the content.")
+@click.option("--doi", "dois", multiple=True, help="Fetch this DOI from Crossref; repeat for more.")
+@click.option("--crossref-url", envvar="EVIDENCE_CROSSREF_URL", default="https://api.crossref.org", show_default=True,
+              help="Base URL of the Crossref REST API.")
+@click.option("--allow-duplicates", is_flag=True, help="Add entries even when the library already has them.")
+@click.option("--dry-run", is_flag=True, help="Print exactly what would be added, and write nothing.")
+def add(
+    refs: tuple[Path, ...], no_cache: bool, quiet: bool, sources: tuple[Path, ...], target: Path, fmt: str,
+    dois: tuple[str, ...], crossref_url: str, allow_duplicates: bool, dry_run: bool,
+) -> None:
+    """Import references from BibTeX, RIS, CSL-JSON or PubMed MEDLINE files ('-' for stdin), or by DOI.
+
+    New entries get keys like wang1994observation (first author, year, first
+    significant title word; a, b ... on collision); keys in BibTeX sources
+    are kept. Entries already in the library (same DOI, PMID, or title and
+    year) are skipped and reported. The import is all or nothing: if any
+    source fails, nothing is written.
+    """
+    from evidence.crossref import fetch_doi
+    from evidence.edit import append_entries
+    from evidence.importers import plan_import, read_records
+
+    if not sources and not dois:
+        raise EvidenceError("give files to import, '-' for standard input, or --doi")
+    records = []
+    for source in sources:
+        text = sys.stdin.read() if str(source) == "-" else source.read_text(encoding="utf-8-sig")
+        records += read_records(text, fmt, str(source))
+    records += [fetch_doi(doi, crossref_url) for doi in dois]
+    from evidence.library import find_bib_files
+
+    library = find_bib_files(path for path in [*(refs or [Path("refs")]), target] if path.exists())
+    table = load_library(library, no_cache, quiet=True).table if library else _empty_table()
+    plan = plan_import(records, table, allow_duplicates)
+    for skipped in plan.skipped:
+        click.echo(f"skipped {skipped}", err=True)
+    if dry_run:
+        click.echo("\n\n".join(text for _, text in plan.added))
+        click.echo(f"dry run: would add {len(plan.added)} entr{'y' if len(plan.added) == 1 else 'ies'} to {target}", err=True)
+        return
+    if plan.added:
+        append_entries(target, [text for _, text in plan.added])
+    click.echo(f"added {len(plan.added)} entr{'y' if len(plan.added) == 1 else 'ies'} to {target}: "
+               f"{', '.join(key for key, _ in plan.added) or 'none'}")
+
+
+def _empty_table() -> Any:
+    from evidence.table import frame_from_rows
+
+    return frame_from_rows([])
+
+
+@cli.command()
+@library_options
+@query_options
+@click.option("--format", "fmt", type=click.Choice(["csljson", "ris", "bibtex", "csv"]), default="csljson",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file. [default: stdout]")
+def export(refs: tuple[Path, ...], no_cache: bool, quiet: bool, fmt: str, output: Path | None, **filters: Any) -> None:
+    """Export the entries that match the filters for other tools.
+
+    csljson works with 'pandoc --citeproc' and Zotero; bibtex reproduces each
+    entry byte for byte; ris suits bibliographic databases; csv has every
+    column of the table.
+    """
+    from evidence.export import export_table
+    from evidence.query import apply_filters
+
+    table = apply_filters(load_library(refs, no_cache, quiet).table, filters_from_options(filters))
+    text = export_table(table, fmt)
+    if output:
+        from evidence.edit import atomic_write
+
+        atomic_write(output, text)
+    else:
+        click.echo(text, nl=False)
+
+
 
 # --- end of commands ---------------------------------------------------------
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,155 @@
+"""Importing BibTeX, RIS, CSL-JSON and MEDLINE; keys; duplicates; all-or-nothing writes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evidence.cli import cli
+from evidence.errors import EvidenceError
+from evidence.importers import Record, base_key, detect_format, plan_import, read_records, to_bibtex, unique_key
+from evidence.library import parse_bib_text
+from evidence.table import frame_from_rows, load_table
+
+from conftest import DATA, EXAMPLE_REFS
+
+CURATION = DATA / "curation"
+
+
+def empty():
+    return frame_from_rows([])
+
+
+def test_detects_each_format():
+    assert detect_format((CURATION / "database.ris").read_text()) == "ris"
+    assert detect_format((CURATION / "pubmed.nbib").read_text()) == "medline"
+    assert detect_format((CURATION / "zotero.json").read_text()) == "csljson"
+    assert detect_format("% c\n@article{x, title={T}}") == "bibtex"
+    with pytest.raises(EvidenceError, match="cannot tell the format"):
+        detect_format("just some text")
+
+
+def test_medline_fields():
+    first, second = read_records((CURATION / "pubmed.nbib").read_text())
+    assert first.fields["author"] == "Cui, Yan and Wang, Yuping and Liu, Zhaolan"
+    assert first.fields["pmid"] == "18843716" and first.fields["doi"] == "10.1002/14651858.CD006457.pub2"
+    assert (first.fields["year"], first.fields["month"]) == ("2008", "oct")
+    assert first.fields["abstract"].endswith("OBJECTIVES: To assess the efficacy of acupuncture.")
+    assert first.fields["keywords"] == "acupuncture; restless legs"
+    assert second.fields["pages"] == "10--14"
+
+
+def test_ris_and_csljson_fields():
+    tan, park = read_records((CURATION / "database.ris").read_text())
+    assert park.fields["author"] == "Park, S. and Kim, H." and park.fields["year"] == "2011"
+    assert park.fields["pages"] == "5--9" and park.fields["doi"] == "10.1000/sleep.2011.5"
+    zot1, zot2 = read_records((CURATION / "zotero.json").read_text())
+    assert zot1.key == "zot1" and zot1.fields["author"] == "Nguyen, An and {RLS Study Group}"
+    assert (zot1.fields["year"], zot1.fields["month"], zot1.fields["pages"]) == ("2019", "may", "100--108")
+    assert zot2.entry_type == "incollection" and zot2.fields["booktitle"] == "Handbook of Sleep"
+
+
+def test_keys_follow_the_pattern_and_suffix_on_collision():
+    record = Record("article", {"author": "Wang, D. Y.", "year": "1994", "title": "Observation on clinic effect"})
+    assert base_key(record) == "wang1994observation"
+    assert base_key(Record("article", {"author": "M{\\\"u}ller, H.", "title": "The effect", "year": "2001"})) == "muller2001effect"
+    assert unique_key("wang1994observation", {"wang1994observation", "wang1994observationa"}) == "wang1994observationb"
+
+
+@pytest.mark.parametrize("name", ["database.ris", "zotero.json", "pubmed.nbib"])
+def test_import_into_empty_library_and_export_back(tmp_path, name):
+    target = tmp_path / "new.bib"
+    runner = CliRunner()
+    added = runner.invoke(cli, ["add", "--refs", str(tmp_path / "none"), str(CURATION / name), "--to", str(target)])
+    assert added.exit_code == 0, added.output
+    records = read_records((CURATION / name).read_text())
+    table = load_table([target], use_cache=False).table
+    assert len(table) == len(records)
+    exported = runner.invoke(cli, ["export", "--refs", str(target), "--no-cache", "--format", "csljson"])
+    items = json.loads(exported.stdout)
+    for record, item in zip(records, items):
+        assert item["title"].rstrip(".") == record.fields["title"].rstrip(".")
+        assert item["issued"]["date-parts"][0][0] == int(record.fields["year"])
+        for field, csl in (("doi", "DOI"), ("pmid", "PMID"), ("volume", "volume")):
+            if field in record.fields:
+                assert item[csl] == record.fields[field]
+        families = [a.get("family") for a in item["author"]]
+        assert families[0] and families[0] in record.fields["author"].replace("\\\"u", "ü").replace("{", "").replace("}", "")
+    ris = runner.invoke(cli, ["export", "--refs", str(target), "--no-cache", "--format", "ris"]).stdout
+    again = read_records(ris, "ris")
+    assert [r.fields.get("title") for r in again] == [r.fields.get("title") for r in records]
+
+
+def test_duplicates_of_library_entries_are_skipped(tmp_path):
+    table = load_table([EXAMPLE_REFS], use_cache=False).table
+    records = read_records((CURATION / "pubmed.nbib").read_text()) + read_records((CURATION / "database.ris").read_text())
+    plan = plan_import(records, table)
+    assert [key for key, _ in plan.added] == ["muller2020another", "park2011effect"]
+    assert plan.skipped == [
+        "Acupuncture for restless legs syndrome.: already in the library as cui2008",
+        "Treatment of 38 cases of RLS with electroacupuncture and massage: already in the library as tan2005",
+    ]
+    assert len(plan_import(records, table, allow_duplicates=True).added) == 4
+    twice = plan_import(records[:1] + records[:1], empty())
+    assert len(twice.added) == 1 and "already in the library as cui2008acupuncture" in twice.skipped[0]
+
+
+def test_bibtex_import_keeps_keys_and_text(tmp_path):
+    source = (CURATION / "real-world.bib").read_text()
+    plan = plan_import(read_records(source), empty())
+    assert [k for k, _ in plan.added] == ["muller2001", "plain2010", "last2020"]
+    assert plan.added[1][1] in source
+
+
+def test_a_failing_source_changes_nothing(tmp_path):
+    target = tmp_path / "lib.bib"
+    shutil.copyfile(CURATION / "real-world.bib", target)
+    before = target.read_bytes()
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"title": "ok"}, ')
+    result = CliRunner().invoke(cli, ["add", "--refs", str(target), str(CURATION / "database.ris"), str(bad), "--to", str(target)])
+    assert result.exit_code == 2 and "not valid JSON" in result.stderr
+    assert target.read_bytes() == before
+
+
+def test_dry_run_and_stdin(tmp_path):
+    target = tmp_path / "lib.bib"
+    text = (CURATION / "database.ris").read_text()
+    dry = CliRunner().invoke(cli, ["add", "--refs", str(tmp_path), "-", "--to", str(target), "--dry-run"], input=text)
+    assert dry.exit_code == 0 and dry.stdout.startswith("@article{tan2005treatment,")
+    assert "would add 2 entries" in dry.stderr and not target.exists()
+
+
+def test_generated_bibtex_escapes_and_parses():
+    record = Record("article", {"title": "50% of A & B #1", "year": "2000", "doi": "10.1/a%b"})
+    text = to_bibtex(record, "k")
+    (entry,), problems = parse_bib_text(text, "x")
+    assert problems == [] and entry.fields["title"] == "50\\% of A \\& B \\#1" and entry.fields["doi"] == "10.1/a%b"
+
+
+names = st.from_regex(r"[A-Z][a-z]{1,10}", fullmatch=True)
+
+
+@settings(max_examples=100, deadline=None)
+@given(names, st.integers(1900, 2030), st.lists(st.from_regex(r"[A-Za-z]{1,10}", fullmatch=True), min_size=1, max_size=6),
+       st.sets(st.from_regex(r"[a-z0-9]{3,20}", fullmatch=True), max_size=5))
+def test_keys_are_ascii_unique_and_follow_the_pattern(family, year, words, taken):
+    record = Record("article", {"author": f"{family}, A.", "year": str(year), "title": " ".join(words)})
+    key = unique_key(base_key(record), set(taken))
+    assert key not in taken and key.isascii()
+    assert key.startswith(f"{family.lower()}{year}")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=300), st.sampled_from(["ris", "csljson", "medline", "bibtex", "auto"]))
+def test_readers_raise_only_evidence_errors(text, fmt):
+    try:
+        read_records(text, fmt)
+    except EvidenceError:
+        pass
