@@ -181,13 +181,13 @@ class _TextExtractor(HTMLParser):
             self.in_sup = True
         elif tag in ("ol", "ul"):
             start = dict(attrs).get("start") or "1"
-            self.lists.append(int(start) if tag == "ol" and start.isdigit() else -1)
+            self.lists.append(int(start) if tag == "ol" and start.isdecimal() else -1)
             self.parts.append("\n\n")
         elif tag == "li":
             self.parts.append("\n")
             if self.lists and self.lists[-1] >= 0:
                 value = dict(attrs).get("value") or ""
-                number = int(value) if value.isdigit() else self.lists[-1]
+                number = int(value) if value.isdecimal() else self.lists[-1]
                 self.lists[-1] = number + 1
                 self.parts.append(f"{number}. ")
         elif tag in self.BLOCKS:
@@ -353,7 +353,7 @@ def _expand(numbers: str) -> tuple[str, ...]:
             if 0 < last - first < 50:
                 labels.extend(str(n) for n in range(first, last + 1))
                 continue
-        if part.isdigit():
+        if part.isdecimal():
             labels.append(str(int(part)))
     return tuple(labels)
 
@@ -472,7 +472,7 @@ def _scope(lowered: str) -> str:
 
 def _study_count_claim(match: re.Match, offset: int) -> Claim | None:
     word = match.group(1).lower()
-    count = int(word) if word.isdigit() else NUMBER_WORDS.get(word)
+    count = int(word) if word.isdecimal() else NUMBER_WORDS.get(word)
     if count is None or count > 500:
         return None
     adjectives = match.group(2).lower()

@@ -126,9 +126,9 @@ def _parse_list(text: str, spec: FieldSpec) -> list[str]:
 
 def _parse_count(text: str, spec: FieldSpec) -> int:
     cleaned = text.replace(",", "").replace("_", "")
-    if cleaned.startswith("-") and cleaned[1:].isdigit():
+    if re.fullmatch(r"-[0-9]+", cleaned):
         raise FieldValueError(f"{spec.name} must not be negative, got {text!r}")
-    if not cleaned.isdigit():
+    if not re.fullmatch(r"[0-9]+", cleaned):
         raise FieldValueError(f"{spec.name} must be a whole number, got {text!r}")
     return int(cleaned)
 

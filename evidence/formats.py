@@ -25,26 +25,26 @@ _HEADINGS = {"response_rate": "rate %", "responders": "resp", "first_author": "a
 
 
 def plain(value: Any) -> Any:
-    """A cell as plain Python: ``None`` for any missing value, lists as lists."""
+    """A cell as plain Python: ``None`` for any missing value (None, NaN, NA, NaT), lists as lists."""
+    if value is None or isinstance(value, (str, bool)):
+        return value
     if isinstance(value, (list, tuple)):
         return list(value)
-    if value is None:
+    if isinstance(value, float):  # numpy.float64 too
+        return None if math.isnan(value) else float(value)
+    if type(value).__name__ in ("NAType", "NaTType"):
         return None
-    try:
-        import pandas as pd
-
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
     if hasattr(value, "item"):  # numpy scalars
-        return value.item()
+        value = value.item()
+        return None if isinstance(value, float) and math.isnan(value) else value
     return value
 
 
 def records(table: "pd.DataFrame", columns: Sequence[str]) -> list[dict[str, Any]]:
     """Rows as dictionaries of plain values, in table order."""
-    return [{name: plain(row[name]) for name in columns} for _, row in table[list(columns)].iterrows()]
+    subset = table[list(columns)]
+    names = list(columns)
+    return [dict(zip(names, map(plain, values))) for values in subset.itertuples(index=False, name=None)]
 
 
 def cell_text(column: str, value: Any, bound: Any = None) -> str:

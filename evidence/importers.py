@@ -194,7 +194,7 @@ def read_medline(text: str, source: str) -> list[Record]:
         _put(fields, "title", (tags.get("TI") or [None])[0])
         _put(fields, "journal", (tags.get("JT") or tags.get("TA") or [None])[0])
         date_parts = ((tags.get("DP") or [""])[0]).split()
-        if date_parts and date_parts[0][:4].isdigit():
+        if date_parts and date_parts[0][:4].isdecimal():
             fields["year"] = date_parts[0][:4]
             if len(date_parts) > 1 and date_parts[1][:3].lower() in MONTH_NAMES:
                 fields["month"] = date_parts[1][:3].lower()

@@ -133,7 +133,7 @@ def _person(person: str) -> Name:
 def parse_month(raw: str) -> int | None:
     """``mar``, ``March``, ``3`` and ``03`` all give 3; anything else ``None``."""
     value = raw.strip().strip(".").lower()
-    if value.isdigit():
+    if value.isdecimal():
         number = int(value)
         return number if 1 <= number <= 12 else None
     return MONTHS.get(value)
@@ -142,7 +142,7 @@ def parse_month(raw: str) -> int | None:
 def parse_year(raw: str) -> int | None:
     """The year as an integer; ``None`` when it is not a plain 1-4 digit number."""
     value = raw.strip()
-    return int(value) if value.isdigit() and len(value) <= 4 else None
+    return int(value) if value.isdecimal() and len(value) <= 4 else None
 
 
 def normalise_pages(raw: str) -> str:

@@ -41,6 +41,7 @@ def test_name_initials_and_short_form():
 def test_months_years_pages():
     assert [parse_month(m) for m in ("mar", "March", "3", "03", "Sept.", "13", "spring")] == [3, 3, 3, 3, 9, None, None]
     assert parse_year(" 1994 ") == 1994 and parse_year("1994a") is None and parse_year("") is None
+    assert parse_year("199²") is None and parse_month("²") is None
     assert normalise_pages("13--14") == "13-14"
     assert normalise_pages("13 -- 14") == "13-14"
     assert normalise_pages("651–2") == "651-2"
