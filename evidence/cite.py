@@ -293,10 +293,10 @@ def format_bibliography(
     rendered = _render(style_object, [_shielded(item, f"ref{i}") for i, item in enumerate(items)], fmt)
     references = []
     for i, item in enumerate(items):
-        text = rendered.get(f"ref{i}")
-        if text is None:
-            text = _fallback(_shielded(item, f"ref{i}"))
-        references.append(_clean(text, numbered).translate(unshield))
+        text = _clean(rendered.get(f"ref{i}", ""), numbered)
+        if not text.strip(" .;:,()"):  # citeproc failed, or the style found nothing to print
+            text = _fallback(_shielded(item, f"ref{i}")) or str(item.get("id", ""))
+        references.append(text.translate(unshield))
     return references
 
 

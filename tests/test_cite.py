@@ -22,7 +22,7 @@ from evidence.cite import (
 from evidence.errors import EvidenceError
 from evidence.table import load_table
 
-from conftest import EXAMPLE_REFS
+from conftest import DATA, EXAMPLE_REFS
 
 
 @pytest.fixture(scope="module")
@@ -76,11 +76,26 @@ def test_condition_page_style_reproduces_the_pages_reference_list(table):
         "Wang DY (1994) Observation on clinic effect of galvano-acupuncture on restless leg syndrome "
         "Journal of Gansu College of Traditional Chinese Medicine (Gansu Zhongyi Xueyuan Xuebao). 1994 March; 11(1): 46"
     )
-    # citeproc typesets page ranges with an en dash; otherwise identical to the page.
-    assert refs[1].replace("\u2013", "-") == (
+    assert refs[1] == (
         "Yang YD (1993) Treatment of restive leg syndromes with body acupuncture and ear acupuncture "
         "Chinese Acupuncture and Moxibustion (Zhongguo Zhenjiu). 1993 June; 13(3): 13-14"
     )
+    # The two lines as the page prints them (copied from shared/examples), numbered "1 ...", "2 ...".
+    page = (DATA / "cite" / "condition-page-references.txt").read_text(encoding="utf-8").splitlines()
+    assert [line.split(" ", 1)[1] for line in page] == refs
+
+
+def test_condition_page_style_without_month_volume_or_issue():
+    items = [
+        {"id": "a", "type": "article-journal", "author": [{"family": "Cui", "given": "Y."}, {"family": "Liu", "given": "Z."}],
+         "title": "T", "container-title": "J", "issued": {"date-parts": [[2008]]}, "issue": "4", "page": "CD006457"},
+        {"id": "b", "type": "article-journal", "author": [{"family": "Ma", "given": "H. X."}], "title": "T",
+         "container-title": "J", "issued": {"date-parts": [[2001]]}, "page": "42-3"},
+    ]
+    assert format_bibliography(items, style="condition-page") == [
+        "Cui Y, Liu Z (2008) T J. 2008; (4): CD006457",
+        "Ma HX (2001) T J. 2001; 42-3",
+    ]
 
 
 def test_unknown_style_names_closest_and_paths_work(tmp_path):
