@@ -50,18 +50,21 @@ def cli() -> None:
     """
 
 
+refs_option = click.option(
+    "--refs",
+    "refs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    envvar="EVIDENCE_REFS",
+    show_envvar=True,
+    help="A .bib file or a folder of them; repeat for more. [default: refs/]",
+)
+
+
 def library_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options every command that reads the library takes."""
 
-    @click.option(
-        "--refs",
-        "refs",
-        multiple=True,
-        type=click.Path(path_type=Path),
-        envvar="EVIDENCE_REFS",
-        show_envvar=True,
-        help="A .bib file or a folder of them; repeat for more. [default: refs/]",
-    )
+    @refs_option
     @click.option("--no-cache", is_flag=True, help="Rebuild the table from the .bib files, ignoring the cache.")
     @click.option("-q", "--quiet", is_flag=True, help="No progress output and no problem summary.")
     @functools.wraps(command)
@@ -492,8 +495,7 @@ def _parse_assignments(assignments: tuple[str, ...]) -> dict[str, str]:
 
 
 @cli.command("set")
-@click.option("--refs", "refs", multiple=True, type=click.Path(path_type=Path), envvar="EVIDENCE_REFS", show_envvar=True,
-              help="A .bib file or a folder of them. [default: refs/]")
+@refs_option
 @click.argument("key")
 @click.argument("assignments", nargs=-1, required=True, metavar="FIELD=VALUE...")
 def set_command(refs: tuple[Path, ...], key: str, assignments: tuple[str, ...]) -> None:
@@ -511,8 +513,7 @@ def set_command(refs: tuple[Path, ...], key: str, assignments: tuple[str, ...]) 
 
 
 @cli.command()
-@click.option("--refs", "refs", multiple=True, type=click.Path(path_type=Path), envvar="EVIDENCE_REFS", show_envvar=True,
-              help="A .bib file or a folder of them. [default: refs/]")
+@refs_option
 @click.argument("key")
 @click.argument("fields", nargs=-1, required=True)
 def unset(refs: tuple[Path, ...], key: str, fields: tuple[str, ...]) -> None:
@@ -524,8 +525,7 @@ def unset(refs: tuple[Path, ...], key: str, fields: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@click.option("--refs", "refs", multiple=True, type=click.Path(path_type=Path), envvar="EVIDENCE_REFS", show_envvar=True,
-              help="A .bib file or a folder of them. [default: refs/]")
+@refs_option
 @click.argument("key")
 @click.option("--by", required=True, help="Who checked the numbers against the paper.")
 @click.option("--fields", "fields", metavar="FIELD,...", help="Only these outcome fields were checked. [default: all]")
