@@ -109,7 +109,7 @@ def _missing(value: Any) -> bool:
 def _as_list(value: Any) -> list[Any]:
     if _missing(value):
         return []
-    if isinstance(value, (str, Mapping)):
+    if isinstance(value, (str, Mapping)) or not hasattr(value, "__iter__"):
         return [value]
     return list(value)
 

@@ -130,21 +130,25 @@ def test_labels_numbered_and_author_year_with_collisions():
     }
 
 
-row_values = st.one_of(st.none(), st.just(float("nan")), st.just(pd.NA), st.text(max_size=20), st.integers(1, 3000))
+missing = st.sampled_from([None, float("nan"), pd.NA, "", "   "])
+row_values = st.one_of(missing, st.text(max_size=20), st.integers(-5, 3000), st.floats(allow_nan=True),
+                       st.lists(st.one_of(missing, st.text(max_size=5)), max_size=3))
+name_parts = st.one_of(missing, st.text(max_size=10))
+names = st.one_of(st.fixed_dictionaries({"family": name_parts, "given": name_parts},
+                                        optional={"suffix": name_parts, "other": name_parts}),
+                  st.text(max_size=10), missing)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.dictionaries(st.sampled_from(["title", "container", "volume", "issue", "pages", "doi", "pmid", "url",
-                                        "language", "abstract", "note", "year", "month", "entry_type"]),
+                                        "language", "abstract", "note", "year", "month", "entry_type", "keywords"]),
                        row_values),
-       st.lists(st.fixed_dictionaries({"family": st.text(min_size=1, max_size=10), "given": st.text(max_size=5)}), max_size=3))
-def test_csl_item_is_valid_json_without_missing_values(row, authors):
+       st.one_of(missing, st.lists(names, max_size=4)),
+       st.booleans())
+def test_csl_item_is_valid_json_without_missing_values(row, authors, as_series):
     row = dict(row, key="k", authors=authors)
-    if not isinstance(row.get("year"), int):
-        row["year"] = None
-    if not (isinstance(row.get("month"), int) and 1 <= row["month"] <= 12):
-        row["month"] = None
-    row["entry_type"] = row["entry_type"] if isinstance(row.get("entry_type"), str) else "article"
+    if as_series:
+        row = pd.Series(row, dtype=object)
     item = csl_item(row)
     json.dumps(item, allow_nan=False)  # raises on NaN or infinity
 
@@ -159,3 +163,162 @@ def test_csl_item_is_valid_json_without_missing_values(row, authors):
     assert item["id"] == "k"
     for value in item.values():
         assert not (isinstance(value, float) and math.isnan(value))
+
+
+@pytest.fixture(scope="module")
+def types_table():
+    result = load_table([DATA / "cite" / "types.bib"])
+    assert result.problems == []
+    return result.table
+
+
+@pytest.mark.parametrize(
+    "entry_type,csl_type",
+    [("mastersthesis", "thesis"), ("inbook", "chapter"), ("conference", "paper-conference"), ("booklet", "pamphlet"),
+     ("manual", "report"), ("unpublished", "manuscript"), ("online", "webpage"), ("proceedings", "book"),
+     ("ARTICLE", "article-journal"), ("", "document")],
+)
+def test_more_entry_types(entry_type, csl_type):
+    assert csl_item({"key": "k", "entry_type": entry_type})["type"] == csl_type
+
+
+def test_books_reports_and_theses_name_their_publisher(types_table):
+    items = {item["id"]: item for item in csl_items(types_table)}
+    assert items["book2001"]["publisher"] == "Churchill Livingstone" and "container-title" not in items["book2001"]
+    assert items["thesis2010"] == {
+        "id": "thesis2010", "type": "thesis", "author": [{"family": "Li", "given": "Wei"}],
+        "issued": {"date-parts": [[2010, 9]]}, "title": "Needling depth and response",
+        "publisher": "Beijing University of Chinese Medicine", "genre": "PhD thesis",
+    }
+    assert items["report2015"]["publisher"] == "NHS Scotland"
+    assert items["report2015"]["keyword"] == "acupuncture, audit"
+    assert items["conf2019"]["container-title"] == "Proceedings of the Society for Acupuncture Research"
+    assert items["conf2019"]["page"] == "101-104"
+    assert items["web2020"] == {"id": "web2020", "type": "document", "issued": {"date-parts": [[2020]]},
+                                "title": "Restless legs syndrome", "URL": "https://example.org/rls?a=1&b=2"}
+    assert [item["id"] for item in csl_items(types_table)] == list(types_table.index)
+
+
+def test_names_keep_csl_parts_and_drop_empty_ones():
+    item = csl_item({"key": "k", "authors": [
+        {"family": "Wang", "given": "D. Y."},
+        {"family": "King", "given": float("nan"), "suffix": "Jr", "orcid": "0000"},
+        {"family": "", "given": ""},
+        "World Health Organization",
+    ]})
+    assert item["author"] == [{"family": "Wang", "given": "D. Y."}, {"family": "King", "suffix": "Jr"},
+                              {"literal": "World Health Organization"}]
+    assert "author" not in csl_item({"key": "k", "authors": float("nan")})
+    assert "author" not in csl_item({"key": "k", "authors": []})
+
+
+@pytest.mark.parametrize(
+    "year,month,issued",
+    [(1994, 3, {"date-parts": [[1994, 3]]}), (2008, pd.NA, {"date-parts": [[2008]]}),
+     (2008, 13, {"date-parts": [[2008]]}), (pd.NA, 3, None), (None, None, None)],
+)
+def test_dates_with_and_without_month(year, month, issued):
+    item = csl_item(pd.Series({"key": "k", "year": year, "month": month}, dtype=object))
+    assert item.get("issued") == issued
+
+
+def test_missing_fields_are_left_out():
+    row = pd.Series({"key": "k", "entry_type": "article", "title": float("nan"), "container": pd.NA, "volume": "  ",
+                     "pages": None, "doi": float("nan"), "keywords": [], "authors": None, "year": pd.NA, "month": pd.NA,
+                     "abstract": "", "note": pd.NA}, dtype=object)
+    assert csl_item(row) == {"id": "k", "type": "article-journal"}
+
+
+def test_a_table_row_without_month(table):
+    item = csl_item(table.loc["huang2021"])
+    assert item["issued"] == {"date-parts": [[2021]]}
+    assert item["author"][0] == {"family": "Huang", "given": "C."} and len(item["author"]) == 5
+    json.dumps(csl_items(table), allow_nan=False)
+
+
+def test_reference_order_is_citation_order_even_for_sorting_styles(table):
+    items = csl_items(table.loc[["yang1993", "cui2008", "wang1994"]])
+    refs = format_bibliography(items, style="apa")
+    assert [ref.split(",")[0] for ref in refs] == ["Yang", "Cui", "Wang"]
+    assert format_bibliography(items, style="apa") == refs  # deterministic
+
+
+def test_keys_differing_in_case_or_repeated_stay_apart():
+    items = [{"id": "Wang1994", "type": "article-journal", "title": "First"},
+             {"id": "wang1994", "type": "article-journal", "title": "Second"},
+             {"id": "wang1994", "type": "article-journal", "title": "Second"}]
+    refs = format_bibliography(items)
+    assert [ref.split(".")[0] for ref in refs] == ["First", "Second", "Second"]
+
+
+def test_numbered_styles_lose_their_number_and_unformattable_items_fall_back():
+    items = [{"id": "a", "type": "article-journal", "title": "Alpha", "author": [{"family": "Wang", "given": "D"}],
+              "issued": {"date-parts": [[1994]]}},
+             {"id": "no-type-at-all"}]
+    for style in ("vancouver-nlm", "ieee", "american-medical-association"):
+        refs = format_bibliography(items, style=style)
+        assert refs[0].startswith("Wang D") or refs[0].startswith("D. Wang"), (style, refs)
+        assert refs[1] == "no-type-at-all"
+
+
+def test_page_ranges_with_ampersands_stay_valid_html():
+    item = {"id": "x", "type": "article-journal", "title": "T", "container-title": "J", "volume": "3<",
+            "page": "1-2&3", "author": [{"family": "O'Brien <b>", "given": "A & B"}], "issued": {"date-parts": [[2000]]}}
+    for style in ("american-medical-association", "apa", "ieee", "condition-page"):
+        (html,) = format_bibliography([item], style=style, fmt="html")
+        assert "&amp; amp;" not in html and "&amp; lt;" not in html and "<b>," not in html, (style, html)
+        assert "1-2&amp;3" in html or "1–2&amp;3" in html, (style, html)
+        assert "O'Brien &lt;b&gt;" in html
+
+
+def test_styles_by_dependent_name_file_name_and_path(tmp_path):
+    assert resolve_style_name("nature-chemistry").endswith("/nature.csl")  # a dependent style's parent
+    assert resolve_style_name("apa.csl") == resolve_style_name("apa")
+    assert resolve_style_name("condition-page").endswith("evidence/styles/condition-page.csl")
+    assert resolve_style_name(resolve_style_name("apa")) == resolve_style_name("apa")
+    with pytest.raises(EvidenceError, match="vancouver-nlm"):
+        resolve_style_name("vancouver")
+    with pytest.raises(EvidenceError, match="not a usable CSL style"):
+        format_bibliography([{"id": "a", "type": "book", "title": "T"}], style=str(DATA / "cite" / "broken.csl"))
+    with pytest.raises(EvidenceError, match="no bibliography"):
+        format_bibliography([{"id": "a", "type": "book", "title": "T"}], style=str(DATA / "cite" / "citation-only.csl"))
+    assert format_bibliography([], style="no-such-style") == []
+
+
+def test_formatting_prints_and_warns_nothing(capfd, table):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        format_bibliography(csl_items(table), style="chicago-author-date", fmt="html")
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+def test_labels_for_et_al_names_many_collisions_and_unknown_modes():
+    item = {"id": "a", "author": [{"family": "Brown"}, {"family": "et al."}], "issued": {"date-parts": [[2015]]}}
+    assert citation_labels([item], "author-year") == {"a": "Brown et al. 2015"}
+    many = [{"id": str(i), "author": [{"family": "Wang"}], "issued": {"date-parts": [[1994]]}} for i in range(28)]
+    labels = citation_labels(many, "author-year")
+    assert labels["0"] == "Wang 1994a" and labels["25"] == "Wang 1994z" and labels["27"] == "Wang 1994ab"
+    assert len(set(labels.values())) == 28
+    with pytest.raises(EvidenceError, match="author-year"):
+        citation_labels([item], "harvard")
+
+
+html_text = st.text(alphabet=st.sampled_from(list("ab &<>\"'-;:/\ue000")), min_size=1, max_size=12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(title=html_text, container=html_text, family=html_text, page=html_text)
+def test_html_is_the_text_escaped(title, container, family, page):
+    import html
+    import re
+
+    item = {"id": "x", "type": "article-journal", "title": title, "container-title": container, "page": page,
+            "author": [{"family": family, "given": "A"}], "issued": {"date-parts": [[2000]]}}
+    (as_html,) = format_bibliography([item], fmt="html")
+    (as_text,) = format_bibliography([item], fmt="text")
+    bare = re.sub(r"</?(i|b)>", "", as_html)
+    assert "<" not in bare and ">" not in bare
+    assert " ".join(html.unescape(bare).split()) == as_text
