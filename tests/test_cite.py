@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -274,6 +275,8 @@ def test_page_ranges_with_ampersands_stay_valid_html():
 def test_styles_by_dependent_name_file_name_and_path(tmp_path):
     assert resolve_style_name("nature-chemistry").endswith("/nature.csl")  # a dependent style's parent
     assert resolve_style_name("apa.csl") == resolve_style_name("apa")
+    dependent = Path(resolve_style_name("nature")).parent / "dependent" / "nature-chemistry.csl"
+    assert resolve_style_name(str(dependent)) == resolve_style_name("nature")
     assert resolve_style_name("condition-page").endswith("evidence/styles/condition-page.csl")
     assert resolve_style_name(resolve_style_name("apa")) == resolve_style_name("apa")
     with pytest.raises(EvidenceError, match="vancouver-nlm"):
