@@ -325,3 +325,17 @@ def test_html_is_the_text_escaped(title, container, family, page):
     bare = re.sub(r"</?(i|b)>", "", as_html)
     assert "<" not in bare and ">" not in bare
     assert " ".join(html.unescape(bare).split()) == as_text
+
+
+def test_styles_command_lists_matching_names():
+    from click.testing import CliRunner
+
+    from evidence.cli import cli
+
+    result = CliRunner().invoke(cli, ["styles", "vancouver"])
+    assert result.exit_code == 0, result.output
+    names = result.stdout.split()
+    assert "vancouver-nlm" in names and all("vancouver" in name for name in names)
+    assert "condition-page" in CliRunner().invoke(cli, ["styles", "condition"]).stdout.split()
+    missing = CliRunner().invoke(cli, ["styles", "no-such-style-anywhere"])
+    assert missing.exit_code == 2 and "no citation style name contains" in missing.stderr
