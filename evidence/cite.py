@@ -124,7 +124,10 @@ def csl_item(row: Mapping[str, Any]) -> dict[str, Any]:
     """
     entry_type = str(row.get("entry_type", "")).strip().lower() if not _missing(row.get("entry_type")) else ""
     csl_type = CSL_TYPES.get(entry_type, "document")
-    item: dict[str, Any] = {"id": str(row.get("key", "")), "type": csl_type}
+    key = row.get("key")
+    if _missing(key):  # a row indexed by key without the column (e.g. a selection of columns)
+        key = getattr(row, "name", None)
+    item: dict[str, Any] = {"id": "" if _missing(key) else str(key), "type": csl_type}
     authors = [name for name in (_csl_name(n) for n in _as_list(row.get("authors"))) if name]
     if authors:
         item["author"] = authors

@@ -228,6 +228,8 @@ def test_missing_fields_are_left_out():
                      "pages": None, "doi": float("nan"), "keywords": [], "authors": None, "year": pd.NA, "month": pd.NA,
                      "abstract": "", "note": pd.NA}, dtype=object)
     assert csl_item(row) == {"id": "k", "type": "article-journal"}
+    assert csl_item(pd.Series({"title": "T"}, name="wang1994"))["id"] == "wang1994"
+    assert csl_item({"key": float("nan")})["id"] == ""
 
 
 def test_a_table_row_without_month(table):
