@@ -242,8 +242,12 @@ def _compare(data: tuple[float, float], allowed: tuple[float, float]) -> Literal
     return "overlap"
 
 
-def _unverified(rows: Sequence["pd.Series"]) -> list[str]:
-    """Why the values used are not verified, per study ('' when they are)."""
+def _unverified(rows: Sequence["pd.Series"], used: Sequence[str] = ()) -> list[str]:
+    """Why the values used are not verified, per study.
+
+    A verification limited by ``verified_fields`` covers only those fields, so
+    a claim resting on another field of the same entry is still unverified.
+    """
     import pandas as pd
 
     reasons = []
@@ -253,6 +257,12 @@ def _unverified(rows: Sequence["pd.Series"]) -> list[str]:
             reasons.append(f"{row['key']}: only a secondary statement, from {source}")
         elif pd.isna(row["verified_by"]):
             reasons.append(f"{row['key']} not verified")
+        else:
+            covered = row.get("verified_fields")
+            covered = set(covered) if isinstance(covered, (list, tuple)) else set()
+            missing = [f for f in used if f in row.index and not pd.isna(row[f]) and covered and f not in covered]
+            if missing:
+                reasons.append(f"{row['key']}: verification does not cover {', '.join(missing)}")
     return reasons
 
 
@@ -279,15 +289,27 @@ def judge_rate(claim: Claim, rows: Sequence["pd.Series"]) -> tuple[Verdict, str,
         elif wanted and recorded and recorded > wanted:
             data = (0.0, data[1])
         comparison = _compare(data, allowed)
-        symbol = {"inside": "within", "outside": "outside", "overlap": "not enough to decide"}[comparison]
         verdict = {"inside": "supported", "outside": "contradicted", "overlap": "unverifiable"}[comparison]
-        results.append((verdict, f"{row['key']} {arm} {_show(data)} {symbol} the claimed {claim.text}", row, data))
+        if comparison == "outside":
+            edge = claim.low if data[1] < allowed[0] else claim.high
+            edge = edge if edge is not None else (claim.high if data[1] < allowed[0] else claim.low)
+            sign = "<" if data[1] < allowed[0] else ">"
+            reason = f"{row['key']} {arm} {_show(data)} {sign} {edge or 0:g}% (the claimed {claim.text})"
+        else:
+            symbol = "within" if comparison == "inside" else "not enough to decide"
+            reason = f"{row['key']} {arm} {_show(data)} {symbol} the claimed {claim.text}"
+        results.append((verdict, reason, row, data))
     compared = [{"key": str(r["key"]), "data": _show(d) if d else None, "claimed": claim.text, "verdict": v}
                 for v, _, r, d in results]
     return _combine(claim, results, rows) + (compared,)
 
 
+_RATE_FIELDS = ("response_rate", "responders", "n", "response_definition")
+_CONTROL_RATE_FIELDS = ("control_response_rate", "control_responders", "control_n")
+
+
 def _combine(claim: Claim, results: list, rows: Sequence["pd.Series"]) -> tuple[Verdict, str]:
+    used = _CONTROL_RATE_FIELDS if claim.control else _RATE_FIELDS
     verdicts = [v for v, *_ in results]
     reasons = [reason for _, reason, *_ in results]
     if claim.scope == "pooled" and len(rows) > 1:
@@ -295,18 +317,18 @@ def _combine(claim: Claim, results: list, rows: Sequence["pd.Series"]) -> tuple[
     if claim.quantifier == "most":
         supported = verdicts.count("supported")
         if supported * 2 > len(verdicts):
-            return _maybe_unverified(rows, "most cited studies bear it out: " + "; ".join(reasons))
+            return _maybe_unverified(rows, "most cited studies bear it out: " + "; ".join(reasons), used)
         if verdicts.count("contradicted") * 2 >= len(verdicts):
             return "contradicted", "; ".join(reasons)
         return "unverifiable", "; ".join(reasons)
     for verdict in ("contradicted", "unverifiable"):
         if verdict in verdicts:
             return verdict, "; ".join(r for v, r, *_ in results if v == verdict)
-    return _maybe_unverified(rows, "; ".join(reasons))
+    return _maybe_unverified(rows, "; ".join(reasons), used)
 
 
-def _maybe_unverified(rows: Sequence["pd.Series"], reason: str) -> tuple[Verdict, str]:
-    unverified = _unverified(rows)
+def _maybe_unverified(rows: Sequence["pd.Series"], reason: str, used: Sequence[str] = ()) -> tuple[Verdict, str]:
+    unverified = _unverified(rows, used)
     if unverified:
         return "unverified", f"{reason} ({'; '.join(unverified)})"
     return "supported", reason
@@ -323,7 +345,7 @@ def judge_study_count(claim: Claim, rows: Sequence["pd.Series"], cited: int) -> 
             return "unverifiable", "the cited review records no 'studies' field", compared
         total = int(sum(counts))
         if total == claim.count:
-            return (*_maybe_unverified(reviews, f"{', '.join(str(r['key']) for r in reviews)} included {total} studies"), compared)
+            return (*_maybe_unverified(reviews, f"{', '.join(str(r['key']) for r in reviews)} included {total} studies", ("studies",)), compared)
         return "contradicted", f"the cited review included {total} studies, not {claim.count}", compared
     compared: list[dict[str, Any]] = [{"cited": cited, "claimed": claim.count}]
     if claim.count is not None and cited != claim.count:
@@ -353,7 +375,8 @@ def judge_study_count(claim: Claim, rows: Sequence["pd.Series"], cited: int) -> 
         what.append(f"all from {claim.country}")
     if claim.designs:
         what.append(f"all {' or '.join(claim.designs)}")
-    return (*_maybe_unverified(rows, ", ".join(what)), compared)
+    used = (("country",) if claim.country else ()) + (("design",) if claim.designs else ())
+    return (*_maybe_unverified(rows, ", ".join(what), used), compared)
 
 
 def judge_participants(claim: Claim, rows: Sequence["pd.Series"]) -> tuple[Verdict, str, list[dict[str, Any]]]:
@@ -364,18 +387,20 @@ def judge_participants(claim: Claim, rows: Sequence["pd.Series"]) -> tuple[Verdi
         return None if pd.isna(row[column]) else int(row[column])
 
     options: dict[str, int] = {}
+    columns_of: dict[str, tuple[str, ...]] = {}
     for label, columns in (("participants", ("participants",)), ("n", ("n",)), ("control_n", ("control_n",)),
                            ("n + control_n", ("n", "control_n"))):
         values = [value(r, c) for r in rows for c in columns]
         if values and all(v is not None for v in values):
             options[label] = sum(v for v in values if v is not None)
+            columns_of[label] = columns
     compared = [{"key": str(r["key"]), **{c: value(r, c) for c in ("participants", "n", "control_n")}} for r in rows]
     if not options:
         return "unverifiable", "the cited studies record no participants or n", compared
     margin = 0.05 * (claim.count or 0) if claim.bound == "~" else 0
     for label, total in options.items():
         if abs(total - (claim.count or 0)) <= margin:
-            return (*_maybe_unverified(rows, f"{label} = {total}"), compared)
+            return (*_maybe_unverified(rows, f"{label} = {total}", columns_of[label]), compared)
     shown = ", ".join(f"{label} = {total}" for label, total in options.items())
     return "contradicted", f"the page says {claim.count}; the library has {shown}", compared
 

@@ -58,7 +58,7 @@ def test_lowering_the_number_is_still_supported(table):
 
 def test_an_upper_bound_below_the_recorded_floor_is_contradicted(table):
     verdict, reason = verdicts(SEED_TEXT.replace("at least 70%", "fewer than 50%"), table)["fewer than 50%"]
-    assert verdict == "contradicted" and "wang1994 response rate >=70% outside" in reason
+    assert verdict == "contradicted" and "wang1994 response rate >=70% > 50%" in reason
 
 
 def test_changing_the_count_of_studies_is_contradicted(table):
@@ -127,6 +127,24 @@ def test_verified_data_is_supported(write_bib):
     table = load_table([path]).table
     found = verdicts("A Chinese study [@v2000] found 75% improved.\n", table)
     assert found["75%"][0] == "supported" and found["A Chinese study"][0] == "supported"
+
+
+def test_exact_rate_below_the_claim_names_both_numbers(write_bib):
+    path = write_bib("@article{yang1993, author = {Yang, Y. D.}, title = {A trial}, journal = {J}, year = 1993,"
+                     " n = {20}, responders = {13}}\n")
+    found = verdicts("Both studies [@yang1993] reported at least 70% improved.\n", load_table([path]).table)
+    assert found["at least 70%"] == ("contradicted", "yang1993 response rate 65% < 70% (the claimed at least 70%)")
+
+
+def test_verification_limited_to_other_fields_leaves_the_rate_unverified(write_bib):
+    entry = ("@article{v2000, author = {Li, X.}, title = {A trial}, journal = {J}, year = 2000, country = {China},"
+             " n = {20}, responders = {15}, extracted_by = {AB}, verified_by = {CD}, verified_fields = {%s}}\n")
+    limited = load_table([write_bib(entry % "country")]).table
+    found = verdicts("A Chinese study [@v2000] found 75% improved.\n", limited)
+    assert found["A Chinese study"][0] == "supported"
+    assert found["75%"][0] == "unverified" and "verification does not cover response_rate" in found["75%"][1]
+    covered = load_table([write_bib(entry % "response_rate; responders; n")]).table
+    assert verdicts("A Chinese study [@v2000] found 75% improved.\n", covered)["75%"][0] == "supported"
 
 
 def test_uncited_numbers_are_listed(table):
