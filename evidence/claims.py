@@ -53,7 +53,7 @@ OUTCOME_WORDS = ("cure", "cured", "improve", "improved", "improvement", "remissi
 PER_STUDY_WORDS = ("both", "all", "each", "every", "most")
 POOLED_WORDS = ("pooled", "overall", "combined", "together", "in total", "altogether")
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+_SENTENCE_END = re.compile(r"(?<!\bal\.)(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 _PANDOC = re.compile(r"\[(?:[^\[\]]*?)@[\w:.#$%&+?<>~/-]+(?:[^\[\]]*)\]")
 _PANDOC_KEY = re.compile(r"@(\w(?:[\w:.#$%&+?<>~/-]*\w)?)")
 _BRACKET_NUMBERS = re.compile(r"\[(\d{1,3}(?:\s*[,;\u2013-]\s*\d{1,3})*)\]")
@@ -61,6 +61,8 @@ _PAREN_NUMBERS = re.compile(r"\((\d{1,3}(?:\s*[,;\u2013-]\s*\d{1,3})*)\)")
 _TRAILING_NUMBERS = re.compile(r"(?<=[A-Za-z\)])(\d{1,3}(?:,\d{1,3})*)(?=[\s;:,.]|$)")
 _REFERENCE_LINE = re.compile(r"^\s*(?:\[(\d{1,3})\]|(\d{1,3})[.)]?)\s+(\S.*)$")
 _REFERENCES_HEADING = re.compile(r"^\s*(?:#+\s*|\*\*)?(references|bibliography|sources|works cited)\b", re.I)
+_AUTHOR_YEAR = re.compile(
+    r"\b([^\W\d_][\w'\u2019-]+)(?:\s+et\s+al\.?|\s+(?:and|&)\s+[^\W\d_][\w'\u2019-]+)?,?\s+\(?(1[89]\d\d|20\d\d)\)?")
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+[^\s\"<>.,;])")
 _PMID = re.compile(r"\bPMID:?\s*(\d{5,9})\b", re.I)
@@ -108,7 +110,7 @@ class Citation:
     start: int
     end: int
     labels: tuple[str, ...]
-    style: Literal["pandoc", "numbered"]
+    style: Literal["pandoc", "numbered", "author-year"]
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,8 @@ class _TextExtractor(HTMLParser):
                 number = int(value) if value.isdecimal() else self.lists[-1]
                 self.lists[-1] = number + 1
                 self.parts.append(f"{number}. ")
+        elif tag in ("td", "th"):
+            self.parts.append(" | ")  # cells stay apart, as in a Markdown table row
         elif tag in self.BLOCKS:
             self.parts.append("\n\n")
 
@@ -238,7 +242,7 @@ def parse_page(source: str, path: str = "<page>", is_html: bool | None = None) -
     labels = {r.label for r in references}
     body = text[:body_end]
     loose = not (_PANDOC.search(body) or _BRACKET_NUMBERS.search(body))
-    sentences = tuple(_sentences(text, body_end, labels, loose))
+    sentences = tuple(_sentences(text, body_end, labels, loose, _named(references)))
     return Page(path, text, body_end, references, sentences)
 
 
@@ -308,7 +312,18 @@ def parse_reference(label: str, text: str, line: int) -> Reference:
     )
 
 
-def _sentences(text: str, body_end: int, labels: set[str], loose: bool) -> list[Sentence]:
+def _named(references: tuple[Reference, ...]) -> dict[tuple[str, int], str]:
+    """(first author, year) -> label, for the references that pair names alone, so that
+    "Shi 2003" or "Shi et al. (2003)" in the body cites the list's "Shi X ... 2003"."""
+    pairs: dict[tuple[str, int], list[str]] = {}
+    for ref in references:
+        if ref.first_author and ref.year:
+            pairs.setdefault((ref.first_author.casefold(), ref.year), []).append(ref.label)
+    return {pair: found[0] for pair, found in pairs.items() if len(found) == 1}
+
+
+def _sentences(text: str, body_end: int, labels: set[str], loose: bool,
+               named: dict[tuple[str, int], str] | None = None) -> list[Sentence]:
     """Sentences of the body.  ``loose`` allows the citation forms that need guessing,
     "(1, 2)" and "studies1,2"; a page that uses [1] or [@key] anywhere does not get them,
     so "China (4)" in such a page is not a citation."""
@@ -324,7 +339,7 @@ def _sentences(text: str, body_end: int, labels: set[str], loose: bool) -> list[
             cursor = at + len(piece)
             if not piece.strip():
                 continue
-            sentence = _sentence(text, at, cursor, labels, loose)
+            sentence = _sentence(text, at, cursor, labels, loose, named or {})
             if sentence.citations:
                 previous = sentence.citations
             elif sentence.claims and previous:
@@ -334,9 +349,10 @@ def _sentences(text: str, body_end: int, labels: set[str], loose: bool) -> list[
     return sentences
 
 
-def _sentence(text: str, start: int, end: int, labels: set[str], loose: bool) -> Sentence:
+def _sentence(text: str, start: int, end: int, labels: set[str], loose: bool,
+              named: dict[tuple[str, int], str] | None = None) -> Sentence:
     chunk = text[start:end]
-    citations = tuple(_citations(chunk, start, labels, loose))
+    citations = tuple(_citations(chunk, start, labels, loose, named or {}))
     masked = chunk
     for citation in citations:
         a, b = citation.start - start, citation.end - start
@@ -358,7 +374,8 @@ def _expand(numbers: str) -> tuple[str, ...]:
     return tuple(labels)
 
 
-def _citations(chunk: str, offset: int, labels: set[str], loose: bool) -> list[Citation]:
+def _citations(chunk: str, offset: int, labels: set[str], loose: bool,
+               named: dict[tuple[str, int], str] | None = None) -> list[Citation]:
     found: list[Citation] = []
     taken: list[tuple[int, int]] = []
 
@@ -382,6 +399,11 @@ def _citations(chunk: str, offset: int, labels: set[str], loose: bool) -> list[C
             if numbers and set(numbers) & labels and free(*match.span()):
                 found.append(Citation(offset + match.start(), offset + match.end(), numbers, "numbered"))
                 taken.append(match.span())
+    for match in _AUTHOR_YEAR.finditer(chunk) if named else ():
+        label = named.get((match.group(1).casefold(), int(match.group(2))))  # type: ignore[union-attr]
+        if label and free(*match.span()):
+            found.append(Citation(offset + match.start(), offset + match.end(), (label,), "author-year"))
+            taken.append(match.span())
     return sorted(found, key=lambda c: c.start)
 
 
@@ -449,10 +471,11 @@ def _rate_claim(masked: str, offset: int, match: re.Match, low: float, high: flo
 
 
 def _about_control(masked: str, start: int, end: int) -> bool:
-    """"control" in the 12 words before the number or the 4 after it, within its clause."""
-    before = re.split(r"[;:]", masked[:start])[-1].split()[-12:]
-    after = re.split(r"[;:,]", masked[end:])[0].split()[:4]
-    return any(word.lower().startswith("control") for word in before + after)
+    """"control(s)" in the 12 words before the number or the 4 after it, within its clause
+    or table cell; "controlled" (a controlled trial) is about the design, not a group."""
+    before = re.split(r"[;:|]", masked[:start])[-1].split()[-12:]
+    after = re.split(r"[;:,|]", masked[end:])[0].split()[:4]
+    return any(word.lower().strip(".,()[]'\"") in ("control", "controls") for word in before + after)
 
 
 def _outcome(rest: str) -> str:

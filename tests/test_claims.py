@@ -78,6 +78,21 @@ def test_numbers_that_are_not_citations():
     assert split_references("No references here, 1 2 3.\n") == (len("No references here, 1 2 3.\n"), ())
 
 
+def test_author_year_names_from_the_reference_list_are_citations():
+    page = parse_page("| 1 | Shi 2003 | quasi-randomised controlled trial | 27/40 | 67.5% |\n"
+                      "Li et al. (2000) found 50% improved. Smith 1999 found 40%.\n\n"
+                      "1. Shi X, Li Y (2003) A trial.\n2. Li X (2000) Another.\n")
+    cited = [[c.labels for c in s.citations] for s in page.sentences]
+    assert cited == [[("1",)], [("2",)], []]
+    row = page.sentences[0].claims
+    assert [c.text for c in row] == ["67.5%"] and not row[0].control  # "controlled trial" is no control group
+
+
+def test_html_table_cells_stay_apart():
+    text = html_to_text("<table><tr><td>Shi 2003</td><td>27/40</td><td>67.5%</td></tr></table>")
+    assert "| Shi 2003 | 27/40 | 67.5%" in " ".join(text.split())
+
+
 def test_uncited_claims_and_carried_citations():
     page = parse_page("Huang 2021 [1] is a meta-analysis. It found 47.8% were cured.\n\nIn 120 patients, 50% improved.\n\n"
                       "1. Huang C (2021) Effectiveness.\n")
