@@ -452,7 +452,20 @@ def library_state(files: Sequence[Path]) -> dict[str, Any]:
         commit = _git_commit(Path(files[0]).resolve().parent)
         if commit:
             state["git_commit"] = commit
+            # the commit alone would misname a library edited since: say so
+            state["bib_changed_since_commit"] = _changed_since_commit(files)
     return state
+
+
+def _changed_since_commit(files: Sequence[Path]) -> bool | None:
+    folder = Path(files[0]).resolve().parent
+    paths = [str(Path(f).resolve()) for f in files]
+    try:
+        done = subprocess.run(["git", "-C", str(folder), "status", "--porcelain", "--", *paths],
+                              capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(done.stdout.strip()) if done.returncode == 0 else None
 
 
 def _git_commit(folder: Path) -> str | None:

@@ -191,6 +191,22 @@ def test_record_names_library_state(table, tmp_path):
     assert path.name.endswith("-condition-page.json")
 
 
+def test_record_says_when_the_library_differs_from_its_commit(tmp_path):
+    import subprocess
+
+    bib = tmp_path / "lib.bib"
+    bib.write_text("@article{a2000, author = {Li, X.}, title = {T}, year = 2000}\n")
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "lib.bib"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "x"], check=True)
+    clean = library_state([bib])
+    assert len(clean["git_commit"]) == 40 and clean["bib_changed_since_commit"] is False
+    bib.write_text(bib.read_text() + "\n% edited\n")
+    changed = library_state([bib])
+    assert changed["bib_changed_since_commit"] is True and changed["sha256"] != clean["sha256"]
+
+
 def test_cli_audit_exit_codes_and_formats(tmp_path: Path):
     runner = CliRunner()
     ok = runner.invoke(cli, ["audit", "--refs", str(EXAMPLE_REFS), str(SEED)])
