@@ -227,6 +227,8 @@ def _show(interval: tuple[float, float]) -> str:
     low, high = interval
     if low == high:
         return f"{low:g}%"
+    if low <= 0.0 and high >= 100.0:
+        return "unknown (0-100%)"
     if high >= 100.0:
         return f">={low:g}%"
     if low <= 0.0:
@@ -270,6 +272,8 @@ def judge_rate(claim: Claim, rows: Sequence["pd.Series"]) -> tuple[Verdict, str,
     allowed = claim_interval(claim)
     # "responded" means whatever the study counted as a response, so it matches any definition
     wanted = _outcome_classes(claim.outcome) - {"response"}
+    if "improve" in wanted:
+        wanted.add("cure")  # a cured patient has improved: "improved" covers "cured or improved"
     arm = "control response rate" if claim.control else "response rate"
     results = []
     for row in rows:
@@ -284,20 +288,23 @@ def judge_rate(claim: Claim, rows: Sequence["pd.Series"]) -> tuple[Verdict, str,
             results.append(("unverifiable", f"{row['key']} records '{row['response_definition']}', the page speaks of "
                                             f"'{claim.outcome}'", row, data))
             continue
+        note = ""
         if wanted and recorded and wanted > recorded:
             data = (data[0], 100.0)  # the page's outcome is broader: the recorded rate is a floor
+            note = f" (recorded for '{definition}', narrower than '{claim.outcome}')"
         elif wanted and recorded and recorded > wanted:
-            data = (0.0, data[1])
+            data = (0.0, data[1])  # narrower: the recorded rate is a ceiling
+            note = f" (recorded for '{definition}', broader than '{claim.outcome}')"
         comparison = _compare(data, allowed)
         verdict = {"inside": "supported", "outside": "contradicted", "overlap": "unverifiable"}[comparison]
         if comparison == "outside":
             edge = claim.low if data[1] < allowed[0] else claim.high
             edge = edge if edge is not None else (claim.high if data[1] < allowed[0] else claim.low)
             sign = "<" if data[1] < allowed[0] else ">"
-            reason = f"{row['key']} {arm} {_show(data)} {sign} {edge or 0:g}% (the claimed {claim.text})"
+            reason = f"{row['key']} {arm} {_show(data)} {sign} {edge or 0:g}% (the claimed {claim.text}){note}"
         else:
             symbol = "within" if comparison == "inside" else "not enough to decide"
-            reason = f"{row['key']} {arm} {_show(data)} {symbol} the claimed {claim.text}"
+            reason = f"{row['key']} {arm} {_show(data)} {symbol} the claimed {claim.text}{note}"
         results.append((verdict, reason, row, data))
     compared = [{"key": str(r["key"]), "data": _show(d) if d else None, "claimed": claim.text, "verdict": v}
                 for v, _, r, d in results]

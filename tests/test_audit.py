@@ -147,6 +147,15 @@ def test_verification_limited_to_other_fields_leaves_the_rate_unverified(write_b
     assert verdicts("A Chinese study [@v2000] found 75% improved.\n", covered)["75%"][0] == "supported"
 
 
+def test_outcome_words_widen_the_recorded_rate_and_say_why(table):
+    improved = verdicts(SEED_TEXT.replace("were either cured or significantly improved", "improved"), table)
+    assert improved["at least 70%"][0] == "unverified"  # a cured patient has improved
+    cured = verdicts(SEED_TEXT.replace("were either cured or significantly improved", "were cured"), table)
+    verdict, reason = cured["at least 70%"]
+    assert verdict == "unverifiable"
+    assert "unknown (0-100%)" in reason and "'cured or significantly improved', broader than" in reason
+
+
 def test_uncited_numbers_are_listed(table):
     found = verdicts("In 120 patients, 50% improved.\n", table)
     assert found["50%"][0] == "uncited"
