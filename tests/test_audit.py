@@ -244,3 +244,20 @@ def test_auditor_never_crashes(table, body, references):
     audit = audit_page(parse_page(f"{body} [1] 70% [@shi2003]\n\nReferences\n{listing}\n"), table)
     for verdict in audit.verdicts:
         assert verdict.verdict in ("supported", "unverified", "contradicted", "unverifiable", "uncited")
+
+
+VARIANTS = DATA / "audit" / "variants"
+EXPECTED = json.loads((VARIANTS / "expected.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_variant_pages_change_the_verdict_as_they_should(table, name):
+    """Each file in tests/data/audit/variants is the seed page with one thing changed."""
+    expected = EXPECTED[name]
+    page = read_page(VARIANTS / f"{name}.txt")
+    audit = audit_page(page, table)
+    found = {v.claim.text: v.verdict for v in audit.verdicts}
+    assert {text: found.get(text) for text in expected["claims"]} == expected["claims"]
+    assert list(audit.findings) == expected["findings"]
+    result = CliRunner().invoke(cli, ["audit", "--refs", str(EXAMPLE_REFS), str(VARIANTS / f"{name}.txt")])
+    assert result.exit_code == expected["exit"], result.output
