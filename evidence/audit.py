@@ -424,7 +424,25 @@ def judge_claim(sentence: Sentence, claim: Claim, rows: Sequence["pd.Series"], c
         verdict, reason, compared = judge_study_count(claim, rows, cited)
     else:
         verdict, reason, compared = judge_participants(claim, rows)
+    circular = [str(r["key"]) for r in rows if r["data_source"] == "secondary" and _quotes(r["extracted_from"], sentence.text)]
+    if circular and verdict in ("unverified", "supported"):
+        reason += (f"; {', '.join(circular)} {'was' if len(circular) == 1 else 'were'} extracted from this very sentence,"
+                   " so the page is only checked against its own statement")
     return ClaimVerdict(sentence, claim, verdict, reason, keys, tuple(compared))
+
+
+def _quotes(extracted_from: object, text: str) -> bool:
+    """Whether the quotation in ``extracted_from`` ("...": "both reported ... improved") is in ``text``."""
+    if not isinstance(extracted_from, str):
+        return False
+    quoted = re.findall(r'"([^"]{12,})"', extracted_from.replace("\\%", "%"))
+    squash = lambda t: " ".join(fold(t).split())  # noqa: E731
+    haystack = squash(text)
+    for quote in quoted:
+        parts = [squash(p) for p in re.split(r"\.\.\.|\u2026", quote) if p.strip()]
+        if parts and all(part in haystack for part in parts):
+            return True
+    return False
 
 
 def audit_page(page: Page, table: "pd.DataFrame", library: dict[str, Any] | None = None) -> PageAudit:

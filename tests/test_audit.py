@@ -43,7 +43,13 @@ def test_seed_page_resolves_both_references_and_flags_secondary_data(table):
     assert found["two Chinese studies"].verdict == "unverified"
     assert found["at least 70%"].verdict == "unverified"
     assert "wang1994: only a secondary statement, from Condition page" in found["at least 70%"].reason
+    assert "wang1994, yang1993 were extracted from this very sentence" in found["at least 70%"].reason
     assert not audit.failed() and audit.failed(["unverified"])
+
+
+def test_a_page_that_does_not_hold_the_quoted_statement_is_not_called_circular(table):
+    text = SEED_TEXT.replace("both reported that", "both found that")
+    assert "this very sentence" not in verdicts(text, table)["at least 70%"][1]
 
 
 def test_raising_the_number_beyond_the_recorded_bound_is_unverifiable(table):
