@@ -510,7 +510,7 @@ def audit_record(audit: PageAudit, now: datetime | None = None) -> dict[str, Any
         "library": audit.library,
         "summary": {v: audit.count(v) for v in VERDICTS} | {"unresolved_references": len(audit.findings)},
         "findings": list(audit.findings),
-        "references": [asdict(m) for m in audit.matches],
+        "references": [asdict(m) | {"parsed": _parsed(audit.page, m.label)} for m in audit.matches],
         "claims": [
             {
                 "sentence": v.sentence.text.strip(),
@@ -524,6 +524,14 @@ def audit_record(audit: PageAudit, now: datetime | None = None) -> dict[str, Any
             for v in audit.verdicts
         ],
     }
+
+
+def _parsed(page: Page, label: str) -> dict[str, Any] | None:
+    """The page's own reference line, split into parts, for a reviewer reading the record."""
+    for reference in page.references:
+        if reference.label == label:
+            return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(reference).items()}
+    return None
 
 
 def write_record(audit: PageAudit, folder: Path, now: datetime | None = None) -> Path:

@@ -101,6 +101,13 @@ class Reference:
     year: int | None
     doi: str | None = None
     pmid: str | None = None
+    #: best-effort parts, None when the line does not show them apart
+    authors: tuple[str, ...] = ()
+    title: str | None = None
+    journal: str | None = None
+    volume: str | None = None
+    issue: str | None = None
+    pages: str | None = None
 
 
 @dataclass(frozen=True)
@@ -309,7 +316,34 @@ def parse_reference(label: str, text: str, line: int) -> Reference:
         year=int(year.group(1)) if year else None,
         doi=doi.group(1) if doi else None,
         pmid=pmid.group(1) if pmid else None,
+        **_reference_parts(text),
     )
+
+
+_VOLUME = re.compile(r"(?:^|[;\s.,])(\d{1,4})?\s*\(([\w\s-]{1,12})\)\s*:\s*([A-Za-z]{0,3}\d+(?:\s*[\u2013-]\s*[A-Za-z]{0,3}\d+)?)")
+_AUTHOR = r"[^\W\d_][\w'\u2019-]*(?:\s+[A-Z]{1,3}\b\.?)?"
+_AUTHORS = re.compile(rf"^\s*({_AUTHOR}(?:\s*,\s*{_AUTHOR})*(?:,?\s+et\s+al\.?)?)\s*(?:\.\s+|\(\s*(?:1[89]|20)\d\d\s*\)\s*)")
+
+
+def _reference_parts(text: str) -> dict[str, object]:
+    """Authors, title, journal, volume(issue):pages from a Vancouver-like line:
+    "Shi YL, Wang YM. Title. Journal. 2003;23(11):651-2." or "Yang YD (1993) Title ... 13(3): 13-14".
+    Title and journal are left out when the line gives no full stop between them."""
+    parts: dict[str, object] = {}
+    volume = _VOLUME.search(text)
+    if volume:
+        parts.update(volume=volume.group(1), issue=volume.group(2).strip(), pages=re.sub(r"\s+", "", volume.group(3)))
+    authors = _AUTHORS.match(text)
+    if not authors:
+        return parts
+    parts["authors"] = tuple(a.strip() for a in re.split(r"\s*,\s*", re.sub(r",?\s+et\s+al\.?$", "", authors.group(1))) if a.strip())
+    rest = text[authors.end():]
+    stop = re.search(r"\.?\s*(?:1[89]|20)\d\d\s*(?:[;.]|[A-Z][a-z]{2})", rest) or re.search(r"\.?\s*\d{1,4}\s*\(", rest)
+    body = rest[:stop.start()] if stop else rest
+    pieces = [p.strip() for p in re.split(r"(?<=[^A-Z])\.\s+|[?]\s+", body) if p.strip()]
+    if len(pieces) >= 2:
+        parts["title"], parts["journal"] = pieces[0].rstrip("."), ". ".join(pieces[1:]).rstrip(".")
+    return parts
 
 
 def _named(references: tuple[Reference, ...]) -> dict[tuple[str, int], str]:

@@ -203,6 +203,8 @@ def test_record_names_library_state(table, tmp_path):
     assert record["library"]["sha256"] == state["sha256"]
     assert record["summary"]["unverified"] == 2
     assert record["references"][0]["key"] == "wang1994"
+    assert record["references"][1]["parsed"]["authors"] == ["Yang YD"]
+    assert record["references"][1]["parsed"]["pages"] == "13-14"
     assert path.name.endswith("-condition-page.json")
 
 

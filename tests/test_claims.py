@@ -124,3 +124,22 @@ def test_malformed_reference_lists_never_crash(body, references, html):
         source = f"<p>{source}</p><ol><li>{references}</li></ol>"
     page = parse_page(source)
     assert page.body_end <= len(page.text)
+
+
+def test_reference_lines_are_split_into_their_parts():
+    from evidence.claims import parse_reference
+
+    vancouver = parse_reference("1", "Cui Y, Wang Y, Liu Z. Acupuncture for restless legs syndrome. Cochrane Database of "
+                                     "Systematic Reviews. 2008;(4):CD006457. doi:10.1002/14651858.CD006457.pub2", 9)
+    assert vancouver.authors == ("Cui Y", "Wang Y", "Liu Z") and vancouver.first_author == "Cui"
+    assert vancouver.title == "Acupuncture for restless legs syndrome"
+    assert vancouver.journal == "Cochrane Database of Systematic Reviews"
+    assert (vancouver.year, vancouver.volume, vancouver.issue, vancouver.pages) == (2008, None, "4", "CD006457")
+    assert vancouver.doi == "10.1002/14651858.CD006457.pub2"
+    pmid = parse_reference("2", "Huang C, Tang JF, et al. Effectiveness. Ann Palliat Med. 2021;10(10):10495-10505. "
+                                "PMID: 34763496", 10)
+    assert pmid.authors == ("Huang C", "Tang JF") and pmid.pmid == "34763496" and pmid.pages == "10495-10505"
+    # the seed page runs title and journal together: both are left out rather than guessed
+    seed = read_page(SEED).references[1]
+    assert seed.authors == ("Yang YD",) and seed.year == 1993 and seed.title is None
+    assert (seed.volume, seed.issue, seed.pages) == ("13", "3", "13-14")
