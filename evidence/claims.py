@@ -470,7 +470,19 @@ def _claims(masked: str, offset: int) -> list[Claim]:
             Claim("participants", offset + match.start(2), offset + match.end(), match.group().strip(), count=number,
                   bound="~" if "about" in lowered[max(0, match.start() - 10) : match.start()] else "=", scope=scope)
         )
-    return sorted(claims, key=lambda c: c.start)
+    return sorted((_trimmed(c, masked, offset) for c in claims), key=lambda c: c.start)
+
+
+def _trimmed(claim: Claim, masked: str, offset: int) -> Claim:
+    """The span without the white space a pattern took in, so a report highlights just the claim."""
+    from dataclasses import replace
+
+    start, end = claim.start, claim.end
+    while start < end and masked[start - offset].isspace():
+        start += 1
+    while end > start and masked[end - 1 - offset].isspace():
+        end -= 1
+    return replace(claim, start=start, end=end) if (start, end) != (claim.start, claim.end) else claim
 
 
 def _bound(qualifier: str | None) -> Bound:

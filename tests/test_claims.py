@@ -108,6 +108,8 @@ def test_any_text_parses(text):
     for sentence in page.sentences:
         for claim in sentence.claims:
             assert 0 <= claim.start <= claim.end <= len(page.text)
+            span = page.text[claim.start:claim.end]
+            assert span == span.strip()  # the highlight holds the claim, not the space before it
 
 
 reference_lines = st.lists(
@@ -143,3 +145,8 @@ def test_reference_lines_are_split_into_their_parts():
     seed = read_page(SEED).references[1]
     assert seed.authors == ("Yang YD",) and seed.year == 1993 and seed.title is None
     assert (seed.volume, seed.issue, seed.pages) == ("13", "3", "13-14")
+
+
+def test_claim_spans_hold_just_the_claim():
+    page = parse_page("It found a rate of 47.8% [1], against 21.7% among controls.\n\n1. Li X (2000) T.\n")
+    assert [page.text[c.start:c.end] for c in page.sentences[0].claims] == ["47.8%", "21.7%"]
