@@ -436,8 +436,8 @@ def audit(
     """Check every citation and number in condition pages against the library.
 
     Reads Markdown, HTML or plain-text PAGES. Citations may be pandoc-style
-    ([@wang1994; @yang1993]) or numbered ([1], superscripts, "studies1,2")
-    and resolved through the page's own reference list. Each claim gets a
+    ([@wang1994; @yang1993]), numbered ([1], superscripts, "studies1,2") or
+    author-year ("Wang 1994"), resolved through the page's own reference list. Each claim gets a
     verdict: supported, supported by unverified data, contradicted,
     unverifiable (the field it needs is not recorded), or uncited.
 
