@@ -10,7 +10,7 @@ key); anything else raised is a bug.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Literal
+from typing import Literal
 
 Severity = Literal["error", "warning"]
 
@@ -42,10 +42,6 @@ class Problem:
             "severity": self.severity,
             "message": self.message,
         }
-
-
-def has_errors(problems: Iterable[Problem]) -> bool:
-    return any(p.severity == "error" for p in problems)
 
 
 class EvidenceError(Exception):

@@ -15,9 +15,6 @@ from evidence.importers import BIBTEX_TO_RIS
 if TYPE_CHECKING:
     import pandas as pd
 
-EXPORT_FORMATS = ("csljson", "ris", "bibtex", "csv")
-
-
 def export_table(table: "pd.DataFrame", fmt: str) -> str:
     if fmt == "csljson":
         from evidence.cite import csl_items

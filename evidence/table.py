@@ -320,13 +320,6 @@ def _merge(parts: list[tuple[list[dict[str, Any]], list[Problem]]], files: list[
     return TableResult(table=frame_from_rows(kept), problems=problems, files=files, notes=notes)
 
 
-def has_outcome(row: Any) -> bool:
-    """Whether a row (a Series or mapping) has any outcome number."""
-    import pandas as pd
-
-    return any(not pd.isna(row[name]) for name in OUTCOME_NUMBER_COLUMNS)
-
-
 def _text(fields: dict[str, str], name: str) -> str | None:
     value = fields.get(name)
     return decode_latex(value) or None if value else None
