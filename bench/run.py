@@ -44,15 +44,20 @@ def run_once(command: list[str]) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss // 1024
 
 
-def timed(command: list[str], repeat: int, before=None) -> tuple[float, int]:
-    times, peak = [], 0
+def timed_round_robin(commands: list[tuple[str, list[str]]], repeat: int) -> list[tuple[str, float, int]]:
+    """Median seconds and peak MB of each command, run in turns.
+
+    Turns (A B C, A B C, ...) rather than blocks (A A A, B B B) so that the
+    machine's slow spells fall on every command alike, not on one ratio.
+    """
+    times: dict[str, list[float]] = {name: [] for name, _ in commands}
+    peaks: dict[str, int] = {name: 0 for name, _ in commands}
     for _ in range(repeat):
-        if before:
-            before()
-        seconds, memory = run_once(command)
-        times.append(seconds)
-        peak = max(peak, memory)
-    return statistics.median(times), peak
+        for name, command in commands:
+            seconds, memory = run_once(command)
+            times[name].append(seconds)
+            peaks[name] = max(peaks[name], memory)
+    return [(name, statistics.median(times[name]), peaks[name]) for name, _ in commands]
 
 
 def in_process_ratio(path: Path, repeat: int) -> tuple[float, float]:
@@ -92,20 +97,24 @@ def bench_size(size: int, repeat: int, work: Path) -> list[tuple[str, float, int
     subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), str(size), str(path)], check=True)
     cache = folder / ".evidence-cache"
     refs = ["--refs", str(path)]
-    query = [*CLI, "query", *refs, "--condition", "restless legs", "--format", "csv"]
+    query = [*CLI, "query", *refs, "--condition", "restless legs"]
     reports = work / f"reports-{size}"
-    rows = [
-        ("bibtexparser parse_file (baseline)", *timed([sys.executable, "-c", BASELINE, str(path)], repeat)),
-        ("evidence --help", *timed([*CLI, "--help"], repeat)),
-        ("evidence --version", *timed([*CLI, "--version"], repeat)),
-        ("evidence query (cold, --no-cache)", *timed([*query, "--no-cache"], repeat)),
-    ]
-    run_once(query)  # build the cache
-    rows.append(("evidence query (warm cache)", *timed(query, repeat)))
-    rows.append(("evidence check (warm cache)", *timed([*CLI, "check", *refs], repeat)))
-    rows.append(
-        ("evidence render --all (warm cache)",
-         *timed([*CLI, "render", *refs, "--all", "--out", str(reports)], max(1, repeat // 2)))
+    run_once(query)  # build the cache the warm commands read; the cold one ignores it
+    rows = timed_round_robin(
+        [
+            ("bibtexparser parse_file (baseline)", [sys.executable, "-c", BASELINE, str(path)]),
+            ("evidence --help", [*CLI, "--help"]),
+            ("evidence --version", [*CLI, "--version"]),
+            ("evidence query (cold, --no-cache)", [*query, "--no-cache"]),
+            ("evidence query (warm cache)", query),
+            ("evidence query --format csv, every column (warm cache)", [*query, "--format", "csv"]),
+            ("evidence check (warm cache)", [*CLI, "check", *refs]),
+        ],
+        repeat,
+    )
+    rows += timed_round_robin(
+        [("evidence render --all (warm cache)", [*CLI, "render", *refs, "--all", "--out", str(reports)])],
+        max(1, repeat // 2),
     )
     shutil.rmtree(cache, ignore_errors=True)
     return rows
@@ -131,7 +140,7 @@ def main() -> None:
             print("|---|---:|---:|---:|")
             for name, seconds, memory in rows:
                 print(f"| {name} | {seconds:.3f} | {seconds / baseline:.2f} | {memory} |")
-            bare, full = in_process_ratio(work / f"lib-{size}" / "library.bib", max(1, args.repeat // 2))
+            bare, full = in_process_ratio(work / f"lib-{size}" / "library.bib", args.repeat)
             print(f"\nIn one process: bare parse {bare:.2f} s, full load into the typed table {full:.2f} s "
                   f"({full / bare:.2f} x).\n")
 

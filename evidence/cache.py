@@ -5,15 +5,18 @@ whenever it might be wrong.  Each file is identified by its path, size,
 modification time (ns) *and* a SHA-256 of its bytes: an edit of the same
 size within the same second still changes the hash.  Two levels:
 
-* one pickle per .bib file with that file's rows and problems, so an edit to
-  one file re-parses only that file;
-* one pickle of the whole table for the exact set of files, so an unchanged
-  library loads with a single read.
+* one cache file per .bib file with that file's rows and problems, so an
+  edit to one file re-parses only that file;
+* one cache file of the whole table for the exact set of files, stored
+  column by column, so an unchanged library loads with one read, and a
+  command that needs a few columns unpickles only those.
 
-A cache that cannot be read (corrupt, truncated, another format version) is
-ignored with a note and rebuilt.  Writes go to a temporary file renamed into
-place, so a command running at the same time never reads half a cache.  The
-folder is ``.evidence-cache/`` beside the library (git-ignored).
+A cache file is a small pickled header (format, signatures, and where each
+named part starts) followed by each part pickled on its own.  One that
+cannot be read (corrupt, truncated, another format version) is ignored with
+a note and rebuilt.  Writes go to a temporary file renamed into place, so a
+command running at the same time never reads half a cache.  The folder is
+``.evidence-cache/`` beside the library (git-ignored).
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ import pickle
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
-FORMAT = 1
+FORMAT = 2
 CACHE_DIR_NAME = ".evidence-cache"
 
 Signature = tuple[str, int, int, str]
@@ -53,30 +56,45 @@ class Cache:
 
     def _path(self, kind: str, signatures: Sequence[Signature]) -> Path:
         digest = hashlib.sha256(repr((FORMAT, kind, list(signatures))).encode()).hexdigest()[:32]
-        return self.folder / f"{kind}-{digest}.pickle"
+        return self.folder / f"{kind}-{digest}.cache"
 
-    def load(self, kind: str, signatures: Sequence[Signature]) -> Any | None:
+    def load(self, kind: str, signatures: Sequence[Signature], names: Iterable[str] | None = None) -> dict[str, Any] | None:
+        """The stored parts (only ``names``, when given), or ``None`` when there is no usable cache."""
         path = self._path(kind, signatures)
         if not path.exists():
             return None
         try:
             with path.open("rb") as handle:
-                stored = pickle.load(handle)
-            if stored.get("format") != FORMAT or stored.get("signatures") != list(signatures):
-                raise ValueError("stale format")
-            return stored["value"]
+                header = pickle.load(handle)
+                if header.get("format") != FORMAT or header.get("signatures") != list(signatures):
+                    raise ValueError("stale format")
+                start, layout = handle.tell(), header["parts"]
+                parts = {}
+                for name in layout if names is None else names:
+                    offset, size = layout[name]
+                    handle.seek(start + offset)
+                    parts[name] = pickle.loads(handle.read(size))
+            return parts
         except Exception as error:  # any unreadable cache is only a reason to rebuild
             self.notes.append(f"cache {path} ignored and rebuilt ({type(error).__name__}: {error})")
             return None
 
-    def store(self, kind: str, signatures: Sequence[Signature], value: Any) -> None:
+    def store(self, kind: str, signatures: Sequence[Signature], parts: dict[str, Any]) -> None:
+        """Write ``parts`` (name -> picklable value) so that each can later be read alone."""
         path = self._path(kind, signatures)
+        blobs = {name: pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL) for name, value in parts.items()}
+        layout, offset = {}, 0
+        for name, blob in blobs.items():
+            layout[name] = (offset, len(blob))
+            offset += len(blob)
+        header = {"format": FORMAT, "signatures": list(signatures), "parts": layout}
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".pickle")
+            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".cache")
             with os.fdopen(handle, "wb") as out:
-                pickle.dump({"format": FORMAT, "signatures": list(signatures), "value": value}, out,
-                            protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(header, out, protocol=pickle.HIGHEST_PROTOCOL)
+                for blob in blobs.values():
+                    out.write(blob)
             os.replace(temporary, path)
         except OSError as error:
             self.notes.append(f"cannot write cache in {self.folder}: {error.strerror or error}")
@@ -84,8 +102,8 @@ class Cache:
         self._prune(kind, keep=path)
 
     def _prune(self, kind: str, keep: Path) -> None:
-        """Pickles of the same kind for older states are dead weight: remove them."""
-        for old in self.folder.glob(f"{kind}-*.pickle"):
+        """Cache files of the same kind for older states are dead weight: remove them."""
+        for old in self.folder.glob(f"{kind}-*"):
             if old != keep:
                 old.unlink(missing_ok=True)
 

@@ -74,8 +74,10 @@ def library_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def load_library(refs: Iterable[Path], no_cache: bool = False, quiet: bool = False) -> "TableResult":
-    """Load the table for a command, and say on stderr how many problems it has.
+def load_library(
+    refs: Iterable[Path], no_cache: bool = False, quiet: bool = False, columns: Iterable[str] | None = None
+) -> "TableResult":
+    """Load the table (only ``columns``, when given) for a command, and say on stderr how many problems it has.
 
     Problems are only summarised here; ``evidence check`` lists them.
     """
@@ -85,7 +87,7 @@ def load_library(refs: Iterable[Path], no_cache: bool = False, quiet: bool = Fal
 
     paths = list(refs) or [Path("refs")]
     with Progress(enabled=False if quiet else None) as progress:
-        result = load_table(paths, use_cache=not no_cache, progress=progress)
+        result = load_table(paths, use_cache=not no_cache, progress=progress, columns=columns)
     if not result.files:
         raise EvidenceError(f"no .bib files found in {', '.join(map(str, paths))}")
     for note in result.notes if not quiet else ():
@@ -222,17 +224,19 @@ def query(
       evidence query --design rct --design quasi-rct --min-n 30 --sort -year
       evidence query --search acupuncture --columns key,first_author,year,title
     """
-    from evidence.formats import DEFAULT_COLUMNS, FORMATTERS, WIDE_COLUMNS
+    from evidence.formats import DEFAULT_COLUMNS, FORMATTERS, WIDE_COLUMNS, needed_columns
     from evidence.query import apply_filters, check_columns, sort_table
     from evidence.table import COLUMNS
 
-    table = load_library(refs, no_cache, quiet).table
     if columns == "all" or (columns is None and fmt in ("json", "csv")):
         names = [c for c in COLUMNS if c not in WIDE_COLUMNS or (fmt != "table" and c != "raw")]
     else:
         names = check_columns(_split_commas(columns)) if columns else list(DEFAULT_COLUMNS)
-    selected = sort_table(apply_filters(table, filters_from_options(filters)), _split_commas(sort))
-    click.echo(FORMATTERS[fmt](selected, names), nl=False)
+    order = _split_commas(sort)
+    chosen = filters_from_options(filters)
+    needed = needed_columns(fmt, names) | chosen.columns() | set(check_columns(c.lstrip("-") for c in order))
+    table = load_library(refs, no_cache, quiet, columns=needed).table
+    click.echo(FORMATTERS[fmt](sort_table(apply_filters(table, chosen), order), names), nl=False)
 
 
 @cli.command()

@@ -291,8 +291,17 @@ REQUIRED_FIELDS: dict[str, tuple[str | tuple[str, ...], ...]] = {
 def missing_required_fields(entry_type: str, fields: Mapping[str, str]) -> list[str]:
     """The required fields (``a or b`` for alternatives) that are absent or empty."""
     missing = []
-    for required in REQUIRED_FIELDS.get(entry_type, ()):
-        options = (required,) if isinstance(required, str) else required
-        if not any(fields.get(name, "").strip() for name in options):
+    for options in _REQUIRED_OPTIONS.get(entry_type, ()):
+        for name in options:
+            if fields.get(name, "").strip():
+                break
+        else:
             missing.append(" or ".join(options))
     return missing
+
+
+#: ``REQUIRED_FIELDS`` with every requirement as a tuple of alternatives (checked once per entry).
+_REQUIRED_OPTIONS = {
+    entry_type: tuple((required,) if isinstance(required, str) else required for required in requirements)
+    for entry_type, requirements in REQUIRED_FIELDS.items()
+}

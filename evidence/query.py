@@ -42,6 +42,24 @@ class Filters:
     search: str | None = None
     keys: tuple[str, ...] = field(default_factory=tuple)
 
+    def columns(self) -> set[str]:
+        """The table columns these filters read, so a command can load just those."""
+        needed = {"key"}
+        for name, columns in (
+            ("condition", ("condition",)),
+            ("intervention", ("intervention",)),
+            ("design", ("design",)),
+            ("country", ("country",)),
+            ("year_from", ("year",)),
+            ("year_to", ("year",)),
+            ("min_n", ("n",)),
+            ("has_outcome", OUTCOME_NUMBER_COLUMNS),
+            ("search", SEARCH_COLUMNS),
+        ):
+            if getattr(self, name) not in (None, False, ()):
+                needed.update(columns)
+        return needed
+
 
 def words(text: str) -> tuple[str, ...]:
     """Lower-case words with a plural ``s`` dropped: the unit text matching compares."""
@@ -76,13 +94,13 @@ def apply_filters(table: "pd.DataFrame", filters: Filters) -> "pd.DataFrame":
     if filters.keys:
         mask &= table["key"].isin(filters.keys)
     if filters.condition:
-        mask &= table["condition"].map(lambda v: list_matches(filters.condition, v)).astype(bool)
+        mask &= _matching_cells(table["condition"], filters.condition)
     if filters.intervention:
-        mask &= table["intervention"].map(lambda v: list_matches(filters.intervention, v)).astype(bool)
+        mask &= _matching_cells(table["intervention"], filters.intervention)
     if filters.design:
         mask &= table["design"].isin(filters.design).astype(bool)
     if filters.country:
-        mask &= table["country"].map(lambda v: isinstance(v, str) and text_matches(filters.country, v)).astype(bool)
+        mask &= _matching_cells(table["country"], filters.country)
     if filters.year_from is not None:
         mask &= (table["year"] >= filters.year_from).fillna(False).astype(bool)
     if filters.year_to is not None:
@@ -94,6 +112,32 @@ def apply_filters(table: "pd.DataFrame", filters: Filters) -> "pd.DataFrame":
     if filters.search:
         mask &= _search_mask(table, filters.search)
     return table[mask]
+
+
+def _matching_cells(column: "pd.Series", query: str) -> "pd.Series":
+    """Which cells of a text or list column match ``query`` (see :func:`text_matches`).
+
+    A library of 50,000 entries names a few hundred distinct conditions, so
+    each distinct value is matched once and the verdicts are looked up.
+    """
+    import pandas as pd
+
+    verdicts: dict[str, bool] = {}
+
+    def matches(value: str) -> bool:
+        verdict = verdicts.get(value)
+        if verdict is None:
+            verdict = verdicts[value] = text_matches(query, value)
+        return verdict
+
+    def cell_matches(cell: object) -> bool:
+        if isinstance(cell, str):
+            return matches(cell)
+        if not cell or not isinstance(cell, (list, tuple)):
+            return False
+        return any(matches(item) for item in cell)
+
+    return pd.Series([cell_matches(cell) for cell in column.tolist()], index=column.index, dtype=bool)
 
 
 def _search_mask(table: "pd.DataFrame", text: str) -> "pd.Series":

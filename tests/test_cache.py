@@ -80,12 +80,52 @@ def test_duplicate_keys_across_files_are_still_reported_from_cache(tmp_path):
 def test_corrupt_cache_is_ignored_with_a_note_and_rebuilt(tmp_path):
     write(tmp_path, "a.bib", 5)
     load_table([tmp_path])
-    for pickle_file in (tmp_path / CACHE_DIR_NAME).glob("*.pickle"):
-        pickle_file.write_bytes(b"not a pickle")
+    for cache_file in (tmp_path / CACHE_DIR_NAME).glob("*.cache"):
+        cache_file.write_bytes(b"not a pickle")
     result = load_table([tmp_path])
     assert result.table["n"].tolist() == [5]
     assert result.notes and "ignored and rebuilt" in result.notes[0]
     assert load_table([tmp_path]).notes == []
+
+
+def test_truncated_cache_is_ignored_with_a_note_and_rebuilt(tmp_path):
+    write(tmp_path, "a.bib", 5, 6)
+    load_table([tmp_path])
+    (cache_file,) = (tmp_path / CACHE_DIR_NAME).glob("table-*.cache")
+    cache_file.write_bytes(cache_file.read_bytes()[:-40])
+    result = load_table([tmp_path])
+    assert result.table["n"].tolist() == [5, 6]
+    assert "ignored and rebuilt" in result.notes[0]
+
+
+def test_cache_of_another_format_version_is_rebuilt(tmp_path, monkeypatch):
+    import evidence.cache
+
+    write(tmp_path, "a.bib", 5)
+    load_table([tmp_path])
+    monkeypatch.setattr(evidence.cache, "FORMAT", evidence.cache.FORMAT + 1)
+    monkeypatch.setattr(evidence.cache.Cache, "_path", lambda self, kind, signatures: next(self.folder.glob(f"{kind}-*")))
+    result = load_table([tmp_path])
+    assert result.table["n"].tolist() == [5]
+    assert "stale format" in result.notes[0]
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_a_column_subset_is_the_same_from_the_cache_and_from_the_files(tmp_path, cached):
+    write(tmp_path, "a.bib", 10, 20, 30)
+    full = load_table([tmp_path], use_cache=False).table
+    if cached:
+        load_table([tmp_path])
+    subset = load_table([tmp_path], use_cache=cached, columns=["n", "title", "design"]).table
+    assert list(subset.columns) == ["key", "title", "design", "n"]
+    assert subset.equals(full[["key", "title", "design", "n"]])
+    assert subset.dtypes.equals(full.dtypes[["key", "title", "design", "n"]])
+
+
+def test_unknown_columns_are_refused(tmp_path):
+    write(tmp_path, "a.bib", 1)
+    with pytest.raises(ValueError, match="not table columns: nope"):
+        load_table([tmp_path], columns=["n", "nope"])
 
 
 def test_no_cache_writes_nothing(tmp_path):

@@ -116,3 +116,37 @@ def test_any_text_parses_into_entries_and_problems_without_raising(text: str):
         assert problem.file == "fuzz.bib" and problem.line is not None and problem.line >= 1
     for entry in entries:
         assert entry.raw and entry.line >= 1
+
+
+def _with_default_stack(text: str) -> list[tuple[str, dict[str, str]]]:
+    """What bibtexparser's own default parse stack makes of ``text``."""
+    import bibtexparser
+
+    library = bibtexparser.parse_string(text)
+    return [(e.key, {f.key.lower(): str(f.value) for f in e.fields}) for e in library.entries]
+
+
+field_value = st.one_of(
+    st.lists(st.sampled_from(list('{}"\\# ab') + ["jr", "JR", "{x}", '"y"', " # "]), max_size=12).map("".join),
+    st.sampled_from(["jr", "JR", "mar", "12", "{A} # {B}", '"a" # "b"', "{a}{b}", '{a"b}', '"a{"}b"', "{a\\}"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(field_value, min_size=1, max_size=4))
+def test_field_values_are_what_bibtexparsers_default_stack_gives(values: list[str]):
+    """Our one-pass @string and enclosing rule must agree with the middlewares it replaces."""
+    body = ",\n".join(f"  f{i} = {value}" for i, value in enumerate(values))
+    text = '@string{jr = {Journal of Rest}}\n@string{mar = "March"}\n' f"@article{{k,\n{body}\n}}\n"
+    ours = [(e.key, e.fields) for e in parse_bib_text(text, "x.bib")[0]]
+    assert ours == _with_default_stack(text)
+
+
+def test_generated_library_fields_match_bibtexparsers_default_stack():
+    import runpy
+
+    generate = runpy.run_path(str(Path(__file__).parent.parent / "bench" / "generate.py"))["generate"]
+    text = generate(300)
+    ours = [(e.key, e.fields) for e in parse_bib_text(text, "x.bib")[0]]
+    assert len(ours) == 300
+    assert ours == _with_default_stack(text)

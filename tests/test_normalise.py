@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evidence.normalise import (
@@ -78,13 +78,37 @@ escaped_words = st.lists(
     st.one_of(
         st.from_regex(r"[A-Za-z0-9]{1,8}", fullmatch=True),
         st.from_regex(r"\{[A-Za-z]{1,6}\}", fullmatch=True),
-        st.sampled_from(["\\%", "\\&", "\\_", "\\#", "70\\%", "{RLS}"]),
+        st.sampled_from(["\\%", "\\&", "\\_", "\\#", "70\\%", "{RLS}", "{\\'e}", "\\\\", "$x$", "\\%\\", "M{\\\"u}ller"]),
     ),
     min_size=1,
     max_size=8,
 ).map(" ".join)
 
 
+@settings(max_examples=300, deadline=None)
 @given(escaped_words)
 def test_fast_path_agrees_with_pylatexenc(value: str):
     assert decode_latex(value) == " ".join(_decode_with_pylatexenc(value).split())
+
+
+from bibtexparser.middlewares.names import split_multiple_persons_names
+
+from evidence.normalise import split_persons
+
+name_lists = st.one_of(
+    st.lists(st.sampled_from(["and", "AND", "aNd", "an", "nd", "Wang", "D.", "~", ",", " ", "  ", "\t", "\n", "\r", "x"]))
+    .map("".join),
+    st.lists(st.sampled_from(["Wang, D", "Li, X.", "and", " ", "\n", "{", "}", "\\", "Yang"]), max_size=10).map(" ".join),
+    st.text(alphabet="andAND \t\r\nx{}\\,.~\u00a0", max_size=40),
+    st.lists(
+        st.sampled_from(['M{\\"u}ller, H.', "{World Health Organization}", "{Simon and Schuster}", "{\\'E}mile",
+                         "Li", "and", " and ", "{", "}", "\\", "\\ ", " ", "{x and}", "and{", "}and"]),
+        max_size=8,
+    ).map("".join),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(name_lists)
+def test_person_splitting_agrees_with_bibtexparser(raw: str):
+    assert split_persons(raw) == split_multiple_persons_names(raw)

@@ -77,3 +77,55 @@ def test_any_run_of_words_matches_its_text(words, data):
     end = data.draw(st.integers(start + 1, len(words)))
     text = " ".join(words)
     assert text_matches(" ".join(words[start:end]).upper(), text)
+
+
+FILTER_OPTIONS = [
+    [],
+    ["--condition", "restless legs"],
+    ["--intervention", "acupuncture"],
+    ["--design", "rct"],
+    ["--country", "china"],
+    ["--year-from", "2005"],
+    ["--year-to", "2005"],
+    ["--min-n", "20"],
+    ["--has-outcome"],
+    ["--search", "needles"],
+]
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json", "markdown", "bibtex"])
+@pytest.mark.parametrize("options", FILTER_OPTIONS, ids=lambda o: o[0] if o else "none")
+def test_query_reads_only_the_columns_it_needs_and_prints_the_same(write_bib, fmt, options):
+    """Each filter and format names the columns it reads; a missing one would fail here or change the output."""
+    from click.testing import CliRunner
+
+    from evidence.cli import cli
+    from evidence.formats import FORMATTERS
+    from evidence.table import COLUMNS
+
+    path = write_bib(LIBRARY)
+    full = load_table([path], use_cache=False).table
+    args = ["query", "--refs", str(path), "--format", fmt, "--sort", "-year", *options]
+    if fmt == "table":
+        args += ["--columns", "key,first_author,response_rate,condition"]
+    runs = [CliRunner().invoke(cli, args) for _ in range(2)]  # builds the cache, then reads columns from it
+    filters = {
+        "condition": "restless legs" if "--condition" in options else None,
+        "intervention": "acupuncture" if "--intervention" in options else None,
+        "design": ("rct",) if "--design" in options else (),
+        "country": "china" if "--country" in options else None,
+        "year_from": 2005 if "--year-from" in options else None,
+        "year_to": 2005 if "--year-to" in options else None,
+        "min_n": 20 if "--min-n" in options else None,
+        "has_outcome": "--has-outcome" in options,
+        "search": "needles" if "--search" in options else None,
+    }
+    expected_rows = sort_table(apply_filters(full, Filters(**filters)), ["-year"])
+    names = ["key", "first_author", "response_rate", "condition"] if fmt == "table" else [c for c in COLUMNS if c != "raw"]
+    if fmt == "markdown":
+        from evidence.formats import DEFAULT_COLUMNS
+
+        names = list(DEFAULT_COLUMNS)
+    for run in runs:
+        assert run.exit_code == 0, run.output
+        assert run.stdout == FORMATTERS[fmt](expected_rows, names)
