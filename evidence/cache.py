@@ -88,6 +88,7 @@ class Cache:
             layout[name] = (offset, len(blob))
             offset += len(blob)
         header = {"format": FORMAT, "signatures": list(signatures), "parts": layout}
+        temporary = None
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".cache")
@@ -97,6 +98,8 @@ class Cache:
                     out.write(blob)
             os.replace(temporary, path)
         except OSError as error:
+            if temporary:
+                Path(temporary).unlink(missing_ok=True)
             self.notes.append(f"cannot write cache in {self.folder}: {error.strerror or error}")
             return
         self._prune(kind, keep=path)

@@ -43,22 +43,19 @@ class Filters:
     keys: tuple[str, ...] = field(default_factory=tuple)
 
     def columns(self) -> set[str]:
-        """The table columns these filters read, so a command can load just those."""
-        needed = {"key"}
-        for name, columns in (
-            ("condition", ("condition",)),
-            ("intervention", ("intervention",)),
-            ("design", ("design",)),
-            ("country", ("country",)),
-            ("year_from", ("year",)),
-            ("year_to", ("year",)),
-            ("min_n", ("n",)),
-            ("has_outcome", OUTCOME_NUMBER_COLUMNS),
-            ("search", SEARCH_COLUMNS),
-        ):
-            if getattr(self, name) not in (None, False, ()):
-                needed.update(columns)
-        return needed
+        """The table columns these filters read (as :func:`apply_filters` applies them), so a command can load just those."""
+        used = {
+            ("key",): bool(self.keys),
+            ("condition",): bool(self.condition),
+            ("intervention",): bool(self.intervention),
+            ("design",): bool(self.design),
+            ("country",): bool(self.country),
+            ("year",): self.year_from is not None or self.year_to is not None,
+            ("n",): self.min_n is not None,
+            OUTCOME_NUMBER_COLUMNS: self.has_outcome,
+            SEARCH_COLUMNS: bool(self.search),
+        }
+        return {"key"}.union(*(columns for columns, applies in used.items() if applies))
 
 
 def words(text: str) -> tuple[str, ...]:

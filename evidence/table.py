@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from evidence.errors import Problem
 from evidence.fields import (
@@ -240,16 +240,16 @@ def build_table(entries: Iterable[BibEntry]) -> tuple["pd.DataFrame", list[Probl
     return frame_from_rows(rows), problems
 
 
-def frame_from_rows(rows: list[dict[str, Any]]) -> "pd.DataFrame":
-    """The typed table from row dicts that have every column (as ``entry_record`` makes them)."""
+def frame_from_rows(rows: list[dict[str, Any]], names: Sequence[str] = COLUMNS) -> "pd.DataFrame":
+    """The typed table (columns ``names``, ``key`` among them) from rows as ``entry_record`` makes them."""
     import pandas as pd
 
     from evidence.fields import DESIGNS
 
-    values = zip(*map(itemgetter(*COLUMNS), rows)) if rows else ([] for _ in COLUMNS)
-    columns = dict(zip(COLUMNS, map(list, values)))
+    values = zip(*map(itemgetter(*names), rows)) if rows else ([] for _ in names)
+    columns = dict(zip(names, map(list, values)))
     typed: dict[str, Any] = {}
-    for name in COLUMNS:
+    for name in names:
         if name in INT_COLUMNS:
             typed[name] = pd.array(columns[name], dtype="Int64")
         elif name in FLOAT_COLUMNS:
@@ -296,8 +296,7 @@ def _load_table(
 
     files = find_bib_files(paths)
     if not use_cache:
-        result = _merge([read_file_rows(path, progress) for path in files], files, [])
-        return _only(result, wanted)
+        return _merge([read_file_rows(path, progress) for path in files], files, [], wanted)
     cache = Cache(cache_dir or cache_dir_for(paths))
     signatures = [file_signature(path) for path in files]
     cached = cache.load("table", signatures, ["problems", *wanted])
@@ -363,12 +362,17 @@ def read_file_rows(
     return rows, problems
 
 
-def _merge(parts: list[tuple[list[dict[str, Any]], list[Problem]]], files: list[Path], notes: list[str]) -> TableResult:
+def _merge(
+    parts: list[tuple[list[dict[str, Any]], list[Problem]]],
+    files: list[Path],
+    notes: list[str],
+    names: Sequence[str] = COLUMNS,
+) -> TableResult:
     """All files' rows in one table; a key already defined in an earlier file is dropped and reported."""
     rows = [row for part_rows, _ in parts for row in part_rows]
     kept, duplicates = first_definitions(rows, lambda r: (r["key"], r["source_file"], r["source_line"]))
     problems = [p for _, part_problems in parts for p in part_problems] + duplicates
-    return TableResult(table=frame_from_rows(kept), problems=problems, files=files, notes=notes)
+    return TableResult(table=frame_from_rows(kept, names), problems=problems, files=files, notes=notes)
 
 
 @contextmanager

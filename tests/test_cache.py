@@ -128,6 +128,20 @@ def test_unknown_columns_are_refused(tmp_path):
         load_table([tmp_path], columns=["n", "nope"])
 
 
+def test_a_cache_that_cannot_be_written_leaves_no_temporary_file(tmp_path, monkeypatch):
+    import evidence.cache
+
+    def full_disk(source, target):
+        raise OSError(28, "No space left on device")
+
+    write(tmp_path, "a.bib", 5)
+    monkeypatch.setattr(evidence.cache.os, "replace", full_disk)
+    result = load_table([tmp_path])
+    assert result.table["n"].tolist() == [5]
+    assert result.notes == [f"cannot write cache in {tmp_path / CACHE_DIR_NAME}: No space left on device"]
+    assert list((tmp_path / CACHE_DIR_NAME).iterdir()) == []
+
+
 def test_no_cache_writes_nothing(tmp_path):
     write(tmp_path, "a.bib", 5)
     assert load_table([tmp_path], use_cache=False).table["n"].tolist() == [5]
