@@ -75,11 +75,16 @@ def library_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def load_library(
-    refs: Iterable[Path], no_cache: bool = False, quiet: bool = False, columns: Iterable[str] | None = None
+    refs: Iterable[Path],
+    no_cache: bool = False,
+    quiet: bool = False,
+    columns: Iterable[str] | None = None,
+    summary: bool = True,
 ) -> "TableResult":
     """Load the table (only ``columns``, when given) for a command, and say on stderr how many problems it has.
 
-    Problems are only summarised here; ``evidence check`` lists them.
+    Problems are only summarised here (``summary=False`` for commands that
+    list them, like ``evidence check``); ``quiet`` also hides the progress bar.
     """
     from evidence.table import load_table
 
@@ -93,7 +98,7 @@ def load_library(
     for note in result.notes if not quiet else ():
         click.echo(f"note: {note}", err=True)
     errors = sum(p.severity == "error" for p in result.problems)
-    if errors and not quiet:
+    if errors and summary and not quiet:
         click.echo(f"note: the library has {errors} error(s); run 'evidence check' to list them", err=True)
     return result
 
@@ -181,7 +186,7 @@ def check(refs: tuple[Path, ...], no_cache: bool, quiet: bool, strict: bool, fmt
 
     from evidence.check import check_library, exit_status
 
-    result = load_library(refs, no_cache, quiet=True)
+    result = load_library(refs, no_cache, quiet, summary=False)
     problems = check_library(result)
     if fmt == "json":
         click.echo(json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False))
@@ -397,6 +402,7 @@ def render_command(
       evidence render --all
       evidence render "restless legs syndrome" --out site/ --templates my-templates/
     """
+    from evidence.progress import Progress
     from evidence.render import render_conditions
     from evidence.summary import conditions as all_names
 
@@ -406,7 +412,10 @@ def render_command(
     names = all_names(table) if all_conditions else list(conditions)
     if not names:
         raise EvidenceError("no entry in the library has a condition field, so there is no page to write")
-    written = render_conditions(table, names, out, method=method, style=style, citations=citations, templates=templates)
+    with Progress(enabled=False if quiet else None) as progress:
+        written = render_conditions(
+            table, names, out, method=method, style=style, citations=citations, templates=templates, progress=progress
+        )
     if not quiet:
         for path in written:
             click.echo(str(path))
@@ -572,19 +581,24 @@ def add(
     from evidence.crossref import fetch_doi
     from evidence.edit import append_entries
     from evidence.importers import plan_import, read_records
+    from evidence.library import find_bib_files
+    from evidence.progress import Progress
 
     if not sources and not dois:
         raise EvidenceError("give files to import, '-' for standard input, or --doi")
-    records = []
-    for source in sources:
-        text = sys.stdin.read() if str(source) == "-" else source.read_text(encoding="utf-8-sig")
-        records += read_records(text, fmt, str(source))
-    records += [fetch_doi(doi, crossref_url) for doi in dois]
-    from evidence.library import find_bib_files
-
-    library = find_bib_files(path for path in [*(refs or [Path("refs")]), target] if path.exists())
-    table = load_library(library, no_cache, quiet=True).table if library else _empty_table()
-    plan = plan_import(records, table, allow_duplicates)
+    with Progress(enabled=False if quiet else None) as progress:
+        records = []
+        for number, source in enumerate(sources):
+            progress(f"reading {source}", number, len(sources))
+            text = sys.stdin.read() if str(source) == "-" else source.read_text(encoding="utf-8-sig")
+            records += read_records(text, fmt, str(source))
+        for number, doi in enumerate(dois):
+            progress(f"fetching {doi}", number, len(dois))
+            records.append(fetch_doi(doi, crossref_url))
+        library = find_bib_files(path for path in [*(refs or [Path("refs")]), target] if path.exists())
+        table = load_library(library, no_cache, quiet, summary=False).table if library else _empty_table()
+        progress("looking for duplicates", 0, None)
+        plan = plan_import(records, table, allow_duplicates)
     for skipped in plan.skipped:
         click.echo(f"skipped {skipped}", err=True)
     if dry_run:

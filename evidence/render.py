@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import jinja2
     import pandas as pd
 
+    from evidence.progress import ProgressCallback
     from evidence.summary import Study, Summary
 
 FORMATS = ("markdown", "text", "html", "json")
@@ -110,12 +111,16 @@ def render_conditions(
     style: str = "american-medical-association",
     citations: str = "numbered",
     templates: Path | None = None,
+    progress: "ProgressCallback | None" = None,
 ) -> list[Path]:
     """Summarise and write a page per condition; returns the files written."""
     from evidence.summary import summarize
 
+    names = list(names)
     written: list[Path] = []
-    for name in names:
+    for number, name in enumerate(names):
+        if progress:
+            progress(f"rendering {name}", number, len(names))
         summary = summarize(table, name, method=method, style=style, citations=citations)
         written += write_page(build_page(summary, templates), out)
     return written

@@ -179,3 +179,18 @@ def test_progress_is_silent_when_disabled_or_quick():
     with Progress(enabled=True, delay=0) as slow:
         slow("reading", 1, 10)
         assert slow._bar is not None
+
+
+def test_progress_bar_appears_during_one_long_step():
+    """bibtexparser reports nothing while it splits a large file; the bar must still come up."""
+    import time
+
+    with Progress(enabled=True, delay=0.3) as progress:
+        progress("parsing big.bib", 0, None)
+        assert progress._bar is None
+        deadline = time.monotonic() + 5
+        while progress._bar is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert progress._bar is not None
+        assert progress._bar.tasks[0].description == "parsing big.bib"
+    assert progress._closed
