@@ -194,7 +194,7 @@ def entry_record(entry: BibEntry) -> tuple[dict[str, Any], list[Problem]]:
         for severity, message in check_outcomes(values):
             report(severity, message)
         row.update(outcome_columns(values))
-    else:  # two entries in three in a database export: nothing to parse or check
+    else:  # most entries of a database export: nothing to parse or check
         row.update(_NO_OUTCOMES, **{name: [] for name in _OUTCOME_LIST_COLUMNS})
     for missing in missing_required_fields(entry.entry_type, fields):
         report("warning", f"missing required field for @{entry.entry_type}: {missing}")
