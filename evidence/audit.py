@@ -24,7 +24,6 @@ nor rules it out).  An exact rate is widened by the rounding of the claim.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re

@@ -10,7 +10,6 @@ here; :mod:`evidence.audit` compares the claims with the library.
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser

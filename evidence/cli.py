@@ -20,6 +20,7 @@ import click
 
 from evidence import __version__
 from evidence.errors import EvidenceError, Problem
+from evidence.fields import DESIGNS
 
 if TYPE_CHECKING:
     from evidence.table import TableResult
@@ -114,19 +115,6 @@ def main() -> None:
 
 # --- foundation: check, query, show (issue 2) --------------------------------
 
-DESIGN_CHOICES = (
-    "rct",
-    "quasi-rct",
-    "crossover",
-    "cohort",
-    "case-control",
-    "case-series",
-    "case-report",
-    "systematic-review",
-    "meta-analysis",
-    "other",
-)  # kept equal to evidence.fields.DESIGNS by a test; listed here so --help needs no import
-
 
 def query_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The filters of ``evidence query``, shared by every command that selects entries."""
@@ -136,7 +124,7 @@ def query_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--design",
             multiple=True,
-            type=click.Choice(DESIGN_CHOICES, case_sensitive=False),
+            type=click.Choice(DESIGNS, case_sensitive=False),
             help="Study design; repeat for several.",
         ),
         click.option("--country", help="Country where the study was done."),

@@ -76,13 +76,6 @@ def text_matches(query: str, value: str) -> bool:
     return any(have[i : i + size] == wanted for i in range(len(have) - size + 1))
 
 
-def list_matches(query: str, values: object) -> bool:
-    """Whether any item of a list cell matches; a missing cell matches nothing."""
-    if not isinstance(values, (list, tuple)):
-        return False
-    return any(text_matches(query, item) for item in values)
-
-
 def apply_filters(table: "pd.DataFrame", filters: Filters) -> "pd.DataFrame":
     """The rows of ``table`` that pass every filter, in their original order."""
     import pandas as pd

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from evidence.progress import ProgressCallback
-    from evidence.summary import Study, Summary
+    from evidence.summary import Summary
 
 FORMATS = ("markdown", "text", "html", "json")
 PAGE_FORMATS = ("markdown", "html")

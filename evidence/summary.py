@@ -253,7 +253,7 @@ def summarize(
 
 def select_rows(table: "pd.DataFrame", condition: str, intervention: str | None = None) -> tuple["pd.DataFrame", str]:
     """The rows about ``condition``, and the condition as the library spells it."""
-    from evidence.query import Filters, apply_filters, closest, known_values, list_matches
+    from evidence.query import Filters, apply_filters, closest, known_values, text_matches
 
     # A duplicate key is an error `evidence check` reports; its first entry is the one cited.
     table = table[~table.index.duplicated(keep="first")]
@@ -264,7 +264,7 @@ def select_rows(table: "pd.DataFrame", condition: str, intervention: str | None 
         ordered = near + [c for c in known if c not in near]
         listing = ", ".join(ordered) if ordered else "(none: no entry has a condition field)"
         raise EvidenceError(f"no studies of condition {condition!r}; known conditions, closest first: {listing}")
-    matching = [c for c in known if list_matches(condition, [c])]
+    matching = [c for c in known if text_matches(condition, c)]
     name = matching[0] if len(matching) == 1 else condition
     if intervention:
         narrowed = apply_filters(rows, Filters(intervention=intervention))

@@ -308,7 +308,8 @@ def _load_table(
         # with one file the whole-table cache is all there is to reuse
         part = cache.load(file_kind(signature), [signature]) if len(files) > 1 else None
         if part is None:
-            part = dict(zip(("rows", "problems"), read_file_rows(path, progress)))
+            rows, problems = read_file_rows(path, progress)
+            part = {"rows": rows, "problems": problems}
             if len(files) > 1:
                 cache.store(file_kind(signature), [signature], part)
         parts.append((part["rows"], part["problems"]))

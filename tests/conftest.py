@@ -23,3 +23,32 @@ def write_bib(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+# --- summaries and pages (test_summary, test_render) ---------------------------
+
+RENDER_LIBRARY = DATA / "render" / "library.bib"
+
+
+@pytest.fixture(scope="module")
+def example():
+    """The example library's restless legs summary."""
+    from evidence.summary import summarize
+    from evidence.table import load_table
+
+    return summarize(load_table([EXAMPLE_REFS]).table, "restless legs syndrome")
+
+
+@pytest.fixture(scope="module")
+def table():
+    """The table of the render test library (tinnitus and migraine)."""
+    from evidence.table import load_table
+
+    return load_table([RENDER_LIBRARY]).table
+
+
+@pytest.fixture(scope="module")
+def tinnitus(table):
+    from evidence.summary import summarize
+
+    return summarize(table, "tinnitus")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from hypothesis import strategies as st
 
 import evidence.edit as edit
 from evidence.cli import cli
-from evidence.edit import append_entries, field_spans, set_fields, set_in_raw, unset_fields, unset_in_raw, verify_entry
+from evidence.edit import field_spans, set_fields, set_in_raw, unset_fields, unset_in_raw, verify_entry
 from evidence.errors import EvidenceError
 from evidence.library import load_entries
 

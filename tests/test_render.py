@@ -34,10 +34,9 @@ from evidence.stats import METHODS
 from evidence.summary import summarize
 from evidence.table import load_table
 
-from conftest import DATA, EXAMPLE_REFS, ROOT
+from conftest import EXAMPLE_REFS, RENDER_LIBRARY, ROOT
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "render"
-LIBRARY = DATA / "render" / "library.bib"
 PLACEHOLDER_SVG = '<svg xmlns="http://www.w3.org/2000/svg" id="placeholder"></svg>'
 
 
@@ -48,21 +47,6 @@ def check_golden(name: str, text: str) -> None:
         path.write_text(text, encoding="utf-8")
     assert path.exists(), f"missing golden {path}; run with EVIDENCE_UPDATE_GOLDEN=1"
     assert text == path.read_text(encoding="utf-8"), f"{name} differs from its golden (see module doc)"
-
-
-@pytest.fixture(scope="module")
-def example():
-    return summarize(load_table([EXAMPLE_REFS]).table, "restless legs syndrome")
-
-
-@pytest.fixture(scope="module")
-def table():
-    return load_table([LIBRARY]).table
-
-
-@pytest.fixture(scope="module")
-def tinnitus(table):
-    return summarize(table, "tinnitus")
 
 
 # --- goldens ----------------------------------------------------------------------
@@ -242,7 +226,7 @@ def test_cli_summarize_unknown_condition_lists_known_ones():
 
 
 def test_cli_render_all(tmp_path):
-    result = run("render", "--all", "--refs", str(LIBRARY), "--out", str(tmp_path))
+    result = run("render", "--all", "--refs", str(RENDER_LIBRARY), "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "migraine.html", "migraine.md", "migraine.svg", "tinnitus.html", "tinnitus.md", "tinnitus.svg",
@@ -251,9 +235,9 @@ def test_cli_render_all(tmp_path):
 
 
 def test_cli_render_needs_a_condition_and_reports_template_errors(tmp_path):
-    assert run("render", "--refs", str(LIBRARY)).exit_code == 2
+    assert run("render", "--refs", str(RENDER_LIBRARY)).exit_code == 2
     (tmp_path / "page.html.j2").write_text("{% for %}\n")
-    result = run("render", "tinnitus", "--refs", str(LIBRARY), "--out", str(tmp_path / "out"), "--templates", str(tmp_path))
+    result = run("render", "tinnitus", "--refs", str(RENDER_LIBRARY), "--out", str(tmp_path / "out"), "--templates", str(tmp_path))
     assert result.exit_code == 2
     assert f"{tmp_path / 'page.html.j2'}:1: template error" in result.stderr
 

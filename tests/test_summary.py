@@ -9,26 +9,6 @@ import pytest
 from evidence.errors import EvidenceError
 from evidence.stats import pool_proportions, wilson_interval
 from evidence.summary import as_dict, conditions, slugify, summarize
-from evidence.table import load_table
-
-from conftest import DATA, EXAMPLE_REFS
-
-LIBRARY = DATA / "render" / "library.bib"
-
-
-@pytest.fixture(scope="module")
-def example():
-    return summarize(load_table([EXAMPLE_REFS]).table, "restless legs syndrome")
-
-
-@pytest.fixture(scope="module")
-def table():
-    return load_table([LIBRARY]).table
-
-
-@pytest.fixture(scope="module")
-def tinnitus(table):
-    return summarize(table, "tinnitus")
 
 
 def keys(studies) -> list[str]:
