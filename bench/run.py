@@ -89,7 +89,7 @@ def _time_bare(path: Path) -> float:
 def _time_load(path: Path) -> float:
     import pandas  # noqa: F401  (imported before the clock starts, as the baseline imports bibtexparser)
 
-    from evidence.table import load_table
+    from evidence.library.table import load_table
 
     started = time.perf_counter()
     load_table([path], use_cache=False)

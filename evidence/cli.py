@@ -20,10 +20,10 @@ import click
 
 from evidence import __version__
 from evidence.errors import EvidenceError, Problem
-from evidence.fields import DESIGNS
+from evidence.library.fields import DESIGNS
 
 if TYPE_CHECKING:
-    from evidence.table import TableResult
+    from evidence.library.table import TableResult
 
 EXIT_OK, EXIT_WARNINGS, EXIT_ERRORS = 0, 1, 2
 
@@ -87,7 +87,7 @@ def load_library(
     Problems are only summarised here (``summary=False`` for commands that
     list them, like ``evidence check``); ``quiet`` also hides the progress bar.
     """
-    from evidence.table import load_table
+    from evidence.library.table import load_table
 
     from evidence.progress import Progress
 
@@ -140,8 +140,8 @@ def query_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def filters_from_options(options: dict[str, Any]) -> Any:
-    """Build :class:`evidence.query.Filters` from the parsed ``query_options``."""
-    from evidence.query import Filters
+    """Build :class:`evidence.analysis.query.Filters` from the parsed ``query_options``."""
+    from evidence.analysis.query import Filters
 
     return Filters(
         condition=options.get("condition"),
@@ -172,7 +172,7 @@ def check(refs: tuple[Path, ...], no_cache: bool, quiet: bool, strict: bool, fmt
     """
     import json
 
-    from evidence.check import check_library, exit_status
+    from evidence.library.check import check_library, exit_status
 
     result = load_library(refs, no_cache, quiet, summary=False)
     problems = check_library(result)
@@ -217,9 +217,9 @@ def query(
       evidence query --design rct --design quasi-rct --min-n 30 --sort -year
       evidence query --search acupuncture --columns key,first_author,year,title
     """
-    from evidence.formats import DEFAULT_COLUMNS, FORMATTERS, WIDE_COLUMNS, needed_columns
-    from evidence.query import apply_filters, check_columns, sort_table
-    from evidence.table import COLUMNS
+    from evidence.analysis.formats import DEFAULT_COLUMNS, FORMATTERS, WIDE_COLUMNS, needed_columns
+    from evidence.analysis.query import apply_filters, check_columns, sort_table
+    from evidence.library.table import COLUMNS
 
     if columns == "all" or (columns is None and fmt in ("json", "csv")):
         names = [c for c in COLUMNS if c not in WIDE_COLUMNS or (fmt != "table" and c != "raw")]
@@ -237,8 +237,8 @@ def query(
 @click.argument("key")
 def show(refs: tuple[Path, ...], no_cache: bool, quiet: bool, key: str) -> None:
     """Print one entry in full: reference, outcome data and where it is written."""
-    from evidence.formats import format_entry
-    from evidence.query import closest
+    from evidence.analysis.formats import format_entry
+    from evidence.analysis.query import closest
 
     table = load_library(refs, no_cache, quiet).table
     if key not in table.index:
@@ -255,7 +255,7 @@ def styles(search: str | None) -> None:
 
     With SEARCH, only names containing it, e.g. 'evidence styles vancouver'.
     """
-    from evidence.cite import available_styles
+    from evidence.pages.cite import available_styles
 
     names = [name for name in available_styles() if not search or search.lower() in name.lower()]
     if not names:
@@ -270,7 +270,7 @@ def _split_commas(text: str | None) -> list[str]:
 
 # --- writers: summarize, render (issue 3) ------------------------------------
 
-POOLING_METHODS = ("dl", "reml", "fixed")  # kept equal to evidence.stats.METHODS by a test
+POOLING_METHODS = ("dl", "reml", "fixed")  # kept equal to evidence.analysis.stats.METHODS by a test
 
 
 def writer_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -346,8 +346,8 @@ def summarize_command(
       evidence summarize "restless legs" --method reml --format html
       evidence summarize "restless legs" --citations author-year --style apa
     """
-    from evidence.render import render_paragraph
-    from evidence.summary import summarize
+    from evidence.pages.render import render_paragraph
+    from evidence.analysis.summary import summarize
 
     table = load_library(refs, no_cache, quiet).table
     summary = summarize(table, condition, intervention, method=method, style=style, citations=citations)
@@ -391,8 +391,8 @@ def render_command(
       evidence render "restless legs syndrome" --out site/ --templates my-templates/
     """
     from evidence.progress import Progress
-    from evidence.render import render_conditions
-    from evidence.summary import conditions as all_names
+    from evidence.pages.render import render_conditions
+    from evidence.analysis.summary import conditions as all_names
 
     if not conditions and not all_conditions:
         raise click.UsageError("name at least one CONDITION, or use --all")
@@ -445,9 +445,9 @@ def audit(
     Exit status: 0 when nothing is contradicted and every reference resolves,
     1 otherwise (or for the verdicts named by --fail-on), 2 for bad input.
     """
-    from evidence import audit_report
-    from evidence.audit import audit_page, library_state, write_record
-    from evidence.claims import read_page
+    from evidence.audit import report as audit_report
+    from evidence.audit.judge import audit_page, library_state, write_record
+    from evidence.audit.claims import read_page
 
     extra = set(_split_commas(fail_on))
     if extra - set(FAIL_ON_CHOICES):
@@ -475,8 +475,8 @@ def audit(
 def _file_of(refs: tuple[Path, ...], key: str) -> Path:
     """The .bib file that holds ``key``; an unknown key gets the closest keys."""
     from evidence.errors import UnknownKeyError
-    from evidence.library import load_entries
-    from evidence.query import closest
+    from evidence.library.files import load_entries
+    from evidence.analysis.query import closest
 
     entries = load_entries(list(refs) or [Path("refs")]).entries
     for entry in entries:
@@ -507,7 +507,7 @@ def set_command(refs: tuple[Path, ...], key: str, assignments: tuple[str, ...]) 
     entry's own text changes; setting a verified field clears the
     verification. The write is locked and atomic.
     """
-    from evidence.edit import set_fields
+    from evidence.curation.edit import set_fields
 
     for message in set_fields(_file_of(refs, key), key, _parse_assignments(assignments)):
         click.echo(message)
@@ -519,7 +519,7 @@ def set_command(refs: tuple[Path, ...], key: str, assignments: tuple[str, ...]) 
 @click.argument("fields", nargs=-1, required=True)
 def unset(refs: tuple[Path, ...], key: str, fields: tuple[str, ...]) -> None:
     """Remove fields from one entry, e.g. 'evidence unset shi2003 followup'."""
-    from evidence.edit import unset_fields
+    from evidence.curation.edit import unset_fields
 
     for message in unset_fields(_file_of(refs, key), key, list(fields)):
         click.echo(message)
@@ -536,7 +536,7 @@ def verify(refs: tuple[Path, ...], key: str, by: str, fields: str | None) -> Non
     Sets verified_by, verified_on (today) and verified_fields. A later 'set'
     of a verified field clears the verification.
     """
-    from evidence.edit import verify_entry
+    from evidence.curation.edit import verify_entry
 
     for message in verify_entry(_file_of(refs, key), key, by, _split_commas(fields) or None):
         click.echo(message)
@@ -566,10 +566,10 @@ def add(
     year) are skipped and reported. The import is all or nothing: if any
     source fails, nothing is written.
     """
-    from evidence.crossref import fetch_doi
-    from evidence.edit import append_entries
-    from evidence.importers import plan_import, read_records
-    from evidence.library import find_bib_files
+    from evidence.curation.crossref import fetch_doi
+    from evidence.curation.edit import append_entries
+    from evidence.curation.importers import plan_import, read_records
+    from evidence.library.files import find_bib_files
     from evidence.progress import Progress
 
     if not sources and not dois:
@@ -600,7 +600,7 @@ def add(
 
 
 def _empty_table() -> Any:
-    from evidence.table import frame_from_rows
+    from evidence.library.table import frame_from_rows
 
     return frame_from_rows([])
 
@@ -618,13 +618,13 @@ def export(refs: tuple[Path, ...], no_cache: bool, quiet: bool, fmt: str, output
     entry byte for byte; ris suits bibliographic databases; csv has every
     column of the table.
     """
-    from evidence.export import export_table
-    from evidence.query import apply_filters
+    from evidence.curation.export import export_table
+    from evidence.analysis.query import apply_filters
 
     table = apply_filters(load_library(refs, no_cache, quiet).table, filters_from_options(filters))
     text = export_table(table, fmt)
     if output:
-        from evidence.edit import atomic_write
+        from evidence.curation.edit import atomic_write
 
         atomic_write(output, text)
     else:

@@ -33,8 +33,8 @@ RENDER_LIBRARY = DATA / "render" / "library.bib"
 @pytest.fixture(scope="module")
 def example():
     """The example library's restless legs summary."""
-    from evidence.summary import summarize
-    from evidence.table import load_table
+    from evidence.analysis.summary import summarize
+    from evidence.library.table import load_table
 
     return summarize(load_table([EXAMPLE_REFS]).table, "restless legs syndrome")
 
@@ -42,13 +42,13 @@ def example():
 @pytest.fixture(scope="module")
 def table():
     """The table of the render test library (tinnitus and migraine)."""
-    from evidence.table import load_table
+    from evidence.library.table import load_table
 
     return load_table([RENDER_LIBRARY]).table
 
 
 @pytest.fixture(scope="module")
 def tinnitus(table):
-    from evidence.summary import summarize
+    from evidence.analysis.summary import summarize
 
     return summarize(table, "tinnitus")

@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evidence.audit import audit_page, claim_interval, library_state, match_reference, write_record
-from evidence.claims import Claim, Reference, parse_page, read_page
+from evidence.audit.judge import audit_page, claim_interval, library_state, match_reference, write_record
+from evidence.audit.claims import Claim, Reference, parse_page, read_page
 from evidence.cli import cli
-from evidence.table import load_table
+from evidence.library.table import load_table
 
 from conftest import DATA, EXAMPLE_REFS
 

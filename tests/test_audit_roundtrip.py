@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from evidence.audit import audit_page
-from evidence.claims import parse_page, read_page
+from evidence.audit.judge import audit_page
+from evidence.audit.claims import parse_page, read_page
 from evidence.cli import cli
-from evidence.table import load_table
+from evidence.library.table import load_table
 
 from conftest import EXAMPLE_REFS
 

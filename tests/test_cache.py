@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-import evidence.table as table_module
-from evidence.cache import CACHE_DIR_NAME
+import evidence.library.table as table_module
+from evidence.library.cache import CACHE_DIR_NAME
 from evidence.progress import Progress
-from evidence.table import load_table
+from evidence.library.table import load_table
 
 from conftest import ROOT
 
@@ -99,12 +99,12 @@ def test_truncated_cache_is_ignored_with_a_note_and_rebuilt(tmp_path):
 
 
 def test_cache_of_another_format_version_is_rebuilt(tmp_path, monkeypatch):
-    import evidence.cache
+    import evidence.library.cache
 
     write(tmp_path, "a.bib", 5)
     load_table([tmp_path])
-    monkeypatch.setattr(evidence.cache, "FORMAT", evidence.cache.FORMAT + 1)
-    monkeypatch.setattr(evidence.cache.Cache, "_path", lambda self, kind, signatures: next(self.folder.glob(f"{kind}-*")))
+    monkeypatch.setattr(evidence.library.cache, "FORMAT", evidence.library.cache.FORMAT + 1)
+    monkeypatch.setattr(evidence.library.cache.Cache, "_path", lambda self, kind, signatures: next(self.folder.glob(f"{kind}-*")))
     result = load_table([tmp_path])
     assert result.table["n"].tolist() == [5]
     assert "stale format" in result.notes[0]
@@ -129,13 +129,13 @@ def test_unknown_columns_are_refused(tmp_path):
 
 
 def test_a_cache_that_cannot_be_written_leaves_no_temporary_file(tmp_path, monkeypatch):
-    import evidence.cache
+    import evidence.library.cache
 
     def full_disk(source, target):
         raise OSError(28, "No space left on device")
 
     write(tmp_path, "a.bib", 5)
-    monkeypatch.setattr(evidence.cache.os, "replace", full_disk)
+    monkeypatch.setattr(evidence.library.cache.os, "replace", full_disk)
     result = load_table([tmp_path])
     assert result.table["n"].tolist() == [5]
     assert result.notes == [f"cannot write cache in {tmp_path / CACHE_DIR_NAME}: No space left on device"]

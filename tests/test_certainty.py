@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evidence.certainty import LEVELS, SMALL_TOTAL, WORDING, Assessed, assess
-from evidence.fields import DESIGNS
+from evidence.analysis.certainty import LEVELS, SMALL_TOTAL, WORDING, Assessed, assess
+from evidence.library.fields import DESIGNS
 
 
 def trial(key: str = "t1", design: str = "rct", **kw) -> Assessed:

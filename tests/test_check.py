@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from evidence.check import check_library, exit_status
+from evidence.library.check import check_library, exit_status
 from evidence.errors import Problem
-from evidence.table import load_table
+from evidence.library.table import load_table
 
 from conftest import EXAMPLE_REFS
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evidence.cite import (
+from evidence.pages.cite import (
     CSL_TYPES,
     available_styles,
     citation_labels,
@@ -21,7 +21,7 @@ from evidence.cite import (
     resolve_style_name,
 )
 from evidence.errors import EvidenceError
-from evidence.table import load_table
+from evidence.library.table import load_table
 
 from conftest import DATA, EXAMPLE_REFS
 
@@ -279,7 +279,7 @@ def test_styles_by_dependent_name_file_name_and_path(tmp_path):
     assert resolve_style_name("apa.csl") == resolve_style_name("apa")
     dependent = Path(resolve_style_name("nature")).parent / "dependent" / "nature-chemistry.csl"
     assert resolve_style_name(str(dependent)) == resolve_style_name("nature")
-    assert resolve_style_name("condition-page").endswith("evidence/styles/condition-page.csl")
+    assert resolve_style_name("condition-page").endswith("evidence/pages/styles/condition-page.csl")
     assert resolve_style_name(resolve_style_name("apa")) == resolve_style_name("apa")
     with pytest.raises(EvidenceError, match="vancouver-nlm"):
         resolve_style_name("vancouver")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evidence.claims import html_to_text, parse_page, read_page, split_references
+from evidence.audit.claims import html_to_text, parse_page, read_page, split_references
 
 from conftest import DATA
 
@@ -129,7 +129,7 @@ def test_malformed_reference_lists_never_crash(body, references, html):
 
 
 def test_reference_lines_are_split_into_their_parts():
-    from evidence.claims import parse_reference
+    from evidence.audit.claims import parse_reference
 
     vancouver = parse_reference("1", "Cui Y, Wang Y, Liu Z. Acupuncture for restless legs syndrome. Cochrane Database of "
                                      "Systematic Reviews. 2008;(4):CD006457. doi:10.1002/14651858.CD006457.pub2", 9)

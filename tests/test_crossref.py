@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from evidence.cli import cli
-from evidence.crossref import fetch_doi
+from evidence.curation.crossref import fetch_doi
 from evidence.errors import EvidenceError
 
 WORK = {

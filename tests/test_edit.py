@@ -13,11 +13,11 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import evidence.edit as edit
+import evidence.curation.edit as edit
 from evidence.cli import cli
-from evidence.edit import field_spans, set_fields, set_in_raw, unset_fields, unset_in_raw, verify_entry
+from evidence.curation.edit import field_spans, set_fields, set_in_raw, unset_fields, unset_in_raw, verify_entry
 from evidence.errors import EvidenceError
-from evidence.library import load_entries
+from evidence.library.files import load_entries
 
 from conftest import DATA, ROOT
 
@@ -120,7 +120,7 @@ WRITER = """
 import sys
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from evidence.edit import append_entries
+from evidence.curation.edit import append_entries
 for i in range(50):
     append_entries(Path({path!r}), ["@misc{{{prefix}%d, title = {{T%d}}}}" % (i, i)])
 """
@@ -160,7 +160,7 @@ values = st.text(alphabet=st.characters(blacklist_characters="{}\\\r", blacklist
 def test_set_then_read_back_any_value(value, name):
     raw = '@misc{k,\n  title = {T},\n  year = 2000,\n  note = "a {b} c"\n}'
     new = set_in_raw(raw, {name: value})
-    from evidence.library import parse_bib_text
+    from evidence.library.files import parse_bib_text
 
     (entry,), problems = parse_bib_text(new, "x")
     assert problems == []

@@ -9,8 +9,8 @@ import json
 from click.testing import CliRunner
 
 from evidence.cli import cli
-from evidence.export import export_table, ris_item
-from evidence.table import load_table
+from evidence.curation.export import export_table, ris_item
+from evidence.library.table import load_table
 
 from conftest import EXAMPLE_REFS
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evidence.fields import (
+from evidence.library.fields import (
     DESIGNS,
     FieldValueError,
     Rate,

@@ -6,8 +6,8 @@ import csv
 import io
 import json
 
-from evidence.formats import format_csv, format_entry, format_json, format_markdown, format_table, format_bibtex
-from evidence.table import load_table
+from evidence.analysis.formats import format_csv, format_entry, format_json, format_markdown, format_table, format_bibtex
+from evidence.library.table import load_table
 
 from conftest import DATA, EXAMPLE_REFS
 

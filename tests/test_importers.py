@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from evidence.cli import cli
 from evidence.errors import EvidenceError
-from evidence.importers import Record, base_key, detect_format, plan_import, read_records, to_bibtex, unique_key
-from evidence.library import parse_bib_text
-from evidence.table import frame_from_rows, load_table
+from evidence.curation.importers import Record, base_key, detect_format, plan_import, read_records, to_bibtex, unique_key
+from evidence.library.files import parse_bib_text
+from evidence.library.table import frame_from_rows, load_table
 
 from conftest import DATA, EXAMPLE_REFS
 

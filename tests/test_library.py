@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from evidence.errors import EvidenceError
-from evidence.library import decode_bib_bytes, find_bib_files, load_entries, parse_bib_text
+from evidence.library.files import decode_bib_bytes, find_bib_files, load_entries, parse_bib_text
 
 from conftest import DATA, EXAMPLE_REFS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evidence.normalise import (
+from evidence.library.normalise import (
     Name,
     decode_latex,
     normalise_pages,
@@ -72,7 +72,7 @@ def test_split_names_keeps_every_family_name(families: list[str]):
     assert [n.family for n in split_names(raw)] == families
 
 
-from evidence.normalise import _decode_with_pylatexenc
+from evidence.library.normalise import _decode_with_pylatexenc
 
 escaped_words = st.lists(
     st.one_of(
@@ -93,7 +93,7 @@ def test_fast_path_agrees_with_pylatexenc(value: str):
 
 from bibtexparser.middlewares.names import split_multiple_persons_names
 
-from evidence.normalise import split_persons
+from evidence.library.normalise import split_persons
 
 name_lists = st.one_of(
     st.lists(st.sampled_from(["and", "AND", "aNd", "an", "nd", "Wang", "D.", "~", ",", " ", "  ", "\t", "\n", "\r", "x"]))

@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from evidence.errors import EvidenceError
-from evidence.query import Filters, apply_filters, check_columns, closest, known_values, sort_table, text_matches
-from evidence.table import load_table
+from evidence.analysis.query import Filters, apply_filters, check_columns, closest, known_values, sort_table, text_matches
+from evidence.library.table import load_table
 
 from conftest import EXAMPLE_REFS
 
@@ -101,8 +101,8 @@ def test_query_reads_only_the_columns_it_needs_and_prints_the_same(write_bib, fm
     from click.testing import CliRunner
 
     from evidence.cli import cli
-    from evidence.formats import DEFAULT_COLUMNS, FORMATTERS
-    from evidence.table import COLUMNS
+    from evidence.analysis.formats import DEFAULT_COLUMNS, FORMATTERS
+    from evidence.library.table import COLUMNS
 
     path = write_bib(LIBRARY)
     full = load_table([path], use_cache=False).table

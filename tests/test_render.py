@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from evidence.cli import POOLING_METHODS, cli
 from evidence.errors import EvidenceError
-from evidence.render import (
+from evidence.pages.render import (
     build_page,
     forest_plot_svg,
     join_and,
@@ -30,9 +30,9 @@ from evidence.render import (
     render_paragraph,
     safe_reference,
 )
-from evidence.stats import METHODS
-from evidence.summary import summarize
-from evidence.table import load_table
+from evidence.analysis.stats import METHODS
+from evidence.analysis.summary import summarize
+from evidence.library.table import load_table
 
 from conftest import EXAMPLE_REFS, RENDER_LIBRARY, ROOT
 
@@ -254,7 +254,7 @@ def test_every_number_in_the_example_paragraph_comes_from_the_library(example):
     values worked out here by hand from those fields."""
     import re
 
-    from evidence.formats import plain
+    from evidence.analysis.formats import plain
 
     table = load_table([EXAMPLE_REFS]).table
     allowed = {str(i) for i in range(0, len(table) + 1)}  # counts of entries, tallies, citation numbers

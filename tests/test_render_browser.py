@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from evidence.render import render_conditions
-from evidence.table import load_table
+from evidence.pages.render import render_conditions
+from evidence.library.table import load_table
 
 from conftest import EXAMPLE_REFS
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evidence.stats import (
+from evidence.analysis.stats import (
     METHODS,
     logit_effect,
     pool_proportions,
@@ -165,7 +165,7 @@ def test_equal_variances_give_the_closed_form_tau2_for_dl_and_reml():
 
 
 def reml_loglik(tau2, y, v):
-    """The restricted log-likelihood, written out independently of evidence.stats."""
+    """The restricted log-likelihood, written out independently of evidence.analysis.stats."""
     w = [1 / (vi + tau2) for vi in v]
     mu = sum(wi * yi for wi, yi in zip(w, y)) / sum(w)
     return -0.5 * (sum(math.log(vi + tau2) for vi in v) + math.log(sum(w)) + sum(wi * (yi - mu) ** 2 for wi, yi in zip(w, y)))

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from evidence.errors import EvidenceError
-from evidence.stats import pool_proportions, wilson_interval
-from evidence.summary import as_dict, conditions, slugify, summarize
+from evidence.analysis.stats import pool_proportions, wilson_interval
+from evidence.analysis.summary import as_dict, conditions, slugify, summarize
 
 
 def keys(studies) -> list[str]:

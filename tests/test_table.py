@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evidence.table import COLUMNS, load_table
+from evidence.library.table import COLUMNS, load_table
 
 from conftest import DATA, EXAMPLE_REFS
 
@@ -72,8 +72,8 @@ def test_example_library_numbers_match_the_sources():
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evidence.library import BibEntry
-from evidence.table import build_table
+from evidence.library.files import BibEntry
+from evidence.library.table import build_table
 
 field_names = st.sampled_from(["author", "editor", "title", "year", "month", "pages", "n", "responders", "response_rate",
                                "design", "condition", "keywords", "doi", "response_rate_ci", "verified_on"])

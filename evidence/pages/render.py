@@ -1,6 +1,6 @@
-"""Evidence paragraphs and condition pages from a :class:`~evidence.summary.Summary`.
+"""Evidence paragraphs and condition pages from a :class:`~evidence.analysis.summary.Summary`.
 
-The wording is in Jinja2 templates (``evidence/templates/``; the variables
+The wording is in Jinja2 templates (``evidence/pages/templates/``; the variables
 each one receives are in ``docs/templates.md``); this module only sets up
 the environments, the small formatting helpers templates call, and the
 forest plot.  Choices that matter to callers:
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from evidence.progress import ProgressCallback
-    from evidence.summary import Summary
+    from evidence.analysis.summary import Summary
 
 FORMATS = ("markdown", "text", "html", "json")
 PAGE_FORMATS = ("markdown", "html")
@@ -58,7 +58,7 @@ class Page:
 def render_paragraph(summary: "Summary", fmt: str = "markdown", templates: Path | None = None) -> str:
     """The evidence paragraph in ``fmt`` (``markdown``, ``text``, ``html`` or ``json``)."""
     if fmt == "json":
-        from evidence.summary import as_dict
+        from evidence.analysis.summary import as_dict
 
         return json.dumps(as_dict(summary), indent=2, ensure_ascii=False) + "\n"
     if fmt not in PARAGRAPH_TEMPLATES:
@@ -114,7 +114,7 @@ def render_conditions(
     progress: "ProgressCallback | None" = None,
 ) -> list[Path]:
     """Summarise and write a page per condition; returns the files written."""
-    from evidence.summary import summarize
+    from evidence.analysis.summary import summarize
 
     names = list(names)
     written: list[Path] = []

@@ -86,7 +86,7 @@ def read_records(text: str, fmt: str = "auto", source: str = "<input>") -> list[
 
 
 def read_bibtex(text: str, source: str) -> list[Record]:
-    from evidence.library import parse_bib_text
+    from evidence.library.files import parse_bib_text
 
     entries, problems = parse_bib_text(text, source)
     if problems:
@@ -222,7 +222,7 @@ def ascii_word(text: str) -> str:
 
 def base_key(record: Record) -> str:
     """``family + year + first significant title word``, lower-case ASCII."""
-    from evidence.normalise import decode_latex, split_names
+    from evidence.library.normalise import decode_latex, split_names
 
     names = split_names(record.fields.get("author", "") or record.fields.get("editor", ""))
     family = ascii_word(names[0].family) if names else "anon"
@@ -251,7 +251,7 @@ def _suffixes() -> Iterable[str]:
 
 def to_bibtex(record: Record, key: str) -> str:
     """The record as a BibTeX entry; values in braces, special characters escaped."""
-    from evidence.edit import _brace_value
+    from evidence.curation.edit import _brace_value
 
     lines = [f"@{record.entry_type}{{{key},"]
     for name, value in record.fields.items():
@@ -263,7 +263,7 @@ def to_bibtex(record: Record, key: str) -> str:
 
 def _identity(fields: dict[str, Any]) -> list[str]:
     """What makes two references the same: DOI, PMID, or title and year."""
-    from evidence.check import normalised_title
+    from evidence.library.check import normalised_title
 
     ids = []
     if fields.get("doi"):
@@ -294,7 +294,7 @@ def library_identities(table: "pd.DataFrame") -> dict[str, str]:
 
 def plan_import(records: list[Record], table: "pd.DataFrame", allow_duplicates: bool = False) -> ImportPlan:
     """Keys and BibTeX text for the records to add; duplicates skipped unless allowed."""
-    from evidence.normalise import decode_latex
+    from evidence.library.normalise import decode_latex
 
     plan = ImportPlan()
     taken = set(table.index.astype(str))

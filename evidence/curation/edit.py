@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from evidence.errors import EvidenceError
-from evidence.fields import FIELDS_BY_NAME, FieldValueError, check_outcomes, parse_field
+from evidence.library.fields import FIELDS_BY_NAME, FieldValueError, check_outcomes, parse_field
 
 LOCK_TIMEOUT_SECONDS = 30
 _FIELD_NAME = re.compile(r"^[A-Za-z][\w:-]*$")
@@ -81,7 +81,7 @@ def locked_update(path: Path, change: Callable[[str], str]) -> str:
 
 def entry_bounds(text: str, key: str, file: str = "") -> tuple[int, int]:
     """Start and end offsets of entry ``key`` in ``text`` (as bibtexparser found it)."""
-    from evidence.library import parse_bib_text
+    from evidence.library.files import parse_bib_text
 
     entries, _ = parse_bib_text(text, file)
     for entry in entries:
@@ -235,7 +235,7 @@ def validate_outcome_updates(updates: dict[str, str]) -> None:
 
 def _check_entry(raw: str, key: str) -> None:
     """Refuse an edit that leaves the entry breaking a rule across fields (e.g. responders > n)."""
-    from evidence.library import parse_bib_text
+    from evidence.library.files import parse_bib_text
 
     entries, problems = parse_bib_text(raw, "")
     if problems or not entries:
@@ -270,7 +270,7 @@ def set_fields(path: Path, key: str, updates: dict[str, str]) -> list[str]:
     messages: list[str] = []
 
     def change(text: str) -> str:
-        from evidence.library import parse_bib_text
+        from evidence.library.files import parse_bib_text
 
         start, end = entry_bounds(text, key, str(path))
         raw = text[start:end]

@@ -5,7 +5,7 @@ Pages come as Markdown, HTML or plain text.  HTML is reduced to text first
 serves all three.  Everything here is pattern matching over text and returns
 plain frozen dataclasses with character spans into :attr:`Page.text`, so a
 report can quote the sentence and highlight the claim.  Nothing is judged
-here; :mod:`evidence.audit` compares the claims with the library.
+here; :mod:`evidence.audit.judge` compares the claims with the library.
 """
 
 from __future__ import annotations

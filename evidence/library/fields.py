@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal, Mapping
 
-from evidence.normalise import decode_latex, split_list
+from evidence.library.normalise import decode_latex, split_list
 
 Kind = Literal["text", "list", "count", "rate", "range", "choice", "date"]
 

@@ -18,7 +18,7 @@ from evidence.errors import Problem
 if TYPE_CHECKING:
     import pandas as pd
 
-    from evidence.table import TableResult
+    from evidence.library.table import TableResult
 
 #: Titles at least this similar (difflib ratio, after normalising) are likely the same paper.
 TITLE_SIMILARITY = 0.9

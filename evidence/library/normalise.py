@@ -1,6 +1,6 @@
 """Turn raw BibTeX field values into clean display values.
 
-``evidence.library`` resolves ``@string`` macros and strips the outer braces;
+``evidence.library.files`` resolves ``@string`` macros and strips the outer braces;
 what is left may still hold LaTeX (``M{\\"u}ller``, ``{RLS}``, ``13--14``).  Its own
 LaTeX-decoding middleware runs pylatexenc over every value, which costs about
 25 times the parse itself on a large library.  Here a value is decoded only

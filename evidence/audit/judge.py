@@ -3,7 +3,7 @@
 Two steps.  First every reference the page cites is resolved to a library
 entry (:func:`match_reference`), saying how and how surely; a reference that
 matches nothing, or two entries equally well, is a finding of its own.  Then
-each claim the page makes (:mod:`evidence.claims`) is compared with the
+each claim the page makes (:mod:`evidence.audit.claims`) is compared with the
 data of the entries its sentence cites (:func:`judge_claim`), giving one of:
 
 * ``supported``: the data, verified, bears the claim out;
@@ -34,7 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
 
-from evidence.claims import Citation, Claim, Page, Reference, Sentence
+from evidence.audit.claims import Citation, Claim, Page, Reference, Sentence
 
 if TYPE_CHECKING:
     import pandas as pd

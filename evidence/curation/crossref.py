@@ -16,7 +16,7 @@ import urllib.request
 
 from evidence import __version__
 from evidence.errors import EvidenceError
-from evidence.importers import Record, record_from_csl
+from evidence.curation.importers import Record, record_from_csl
 
 DEFAULT_BASE_URL = "https://api.crossref.org"
 TIMEOUT_SECONDS = 20

@@ -174,7 +174,7 @@ FORMATTERS: dict[str, Callable[["pd.DataFrame", Sequence[str]], str]] = {
 
 def format_entry(row: "pd.Series") -> str:
     """One entry in full for ``evidence show``: bibliography, outcome data, provenance."""
-    from evidence.table import BIBLIOGRAPHIC_COLUMNS, OUTCOME_COLUMNS
+    from evidence.library.table import BIBLIOGRAPHIC_COLUMNS, OUTCOME_COLUMNS
 
     def block(title: str, names: Sequence[str]) -> list[str]:
         lines = [title]

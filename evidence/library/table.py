@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from evidence.errors import Problem
-from evidence.fields import (
+from evidence.library.fields import (
     FIELDS_BY_NAME,
     OUTCOME_FIELDS,
     FieldValueError,
@@ -50,8 +50,8 @@ from evidence.fields import (
     missing_required_fields,
     parse_field,
 )
-from evidence.library import BibEntry, find_bib_files, first_definitions, parse_bib_text, read_bib_file
-from evidence.normalise import decode_latex, normalise_pages, parse_month, parse_year, split_keywords, split_names
+from evidence.library.files import BibEntry, find_bib_files, first_definitions, parse_bib_text, read_bib_file
+from evidence.library.normalise import decode_latex, normalise_pages, parse_month, parse_year, split_keywords, split_names
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -139,7 +139,7 @@ def entry_record(entry: BibEntry) -> tuple[dict[str, Any], list[Problem]]:
 
     Problems cover unparsable field values, the rules across outcome fields
     (``fields.check_outcomes``) and missing required fields; checks across
-    entries (duplicates) are in ``evidence.check``.
+    entries (duplicates) are in ``evidence.library.check``.
     """
     fields = entry.fields
     problems: list[Problem] = []
@@ -244,7 +244,7 @@ def frame_from_rows(rows: list[dict[str, Any]], names: Sequence[str] = COLUMNS) 
     """The typed table (columns ``names``, ``key`` among them) from rows as ``entry_record`` makes them."""
     import pandas as pd
 
-    from evidence.fields import DESIGNS
+    from evidence.library.fields import DESIGNS
 
     values = zip(*map(itemgetter(*names), rows)) if rows else ([] for _ in names)
     columns = dict(zip(names, map(list, values)))
@@ -292,7 +292,7 @@ def _load_table(
     progress: "ProgressCallback | None",
     wanted: list[str],
 ) -> TableResult:
-    from evidence.cache import Cache, cache_dir_for, file_kind, file_signature
+    from evidence.library.cache import Cache, cache_dir_for, file_kind, file_signature
 
     files = find_bib_files(paths)
     if not use_cache:

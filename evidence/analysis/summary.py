@@ -31,10 +31,10 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from evidence.certainty import Assessed, Certainty, assess
+from evidence.analysis.certainty import Assessed, Certainty, assess
 from evidence.errors import EvidenceError
-from evidence.fields import REVIEW_DESIGNS
-from evidence.stats import METHOD_NAMES, METHODS, Interval
+from evidence.library.fields import REVIEW_DESIGNS
+from evidence.analysis.stats import METHOD_NAMES, METHODS, Interval
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -253,7 +253,7 @@ def summarize(
 
 def select_rows(table: "pd.DataFrame", condition: str, intervention: str | None = None) -> tuple["pd.DataFrame", str]:
     """The rows about ``condition``, and the condition as the library spells it."""
-    from evidence.query import Filters, apply_filters, closest, known_values, text_matches
+    from evidence.analysis.query import Filters, apply_filters, closest, known_values, text_matches
 
     # A duplicate key is an error `evidence check` reports; its first entry is the one cited.
     table = table[~table.index.duplicated(keep="first")]
@@ -283,7 +283,7 @@ def select_rows(table: "pd.DataFrame", condition: str, intervention: str | None 
 def conditions(table: "pd.DataFrame") -> list[str]:
     """Every condition in the library, for ``render --all``; spellings that differ only in
     case or punctuation (and so would share a page) are listed once."""
-    from evidence.query import known_values
+    from evidence.analysis.query import known_values
 
     names: dict[str, str] = {}
     for name in known_values(table, "condition"):
@@ -359,7 +359,7 @@ def build_summary(
 
 def _record(row: Any) -> dict[str, Any]:
     """A table row as plain Python values (``None`` for missing)."""
-    from evidence.formats import plain
+    from evidence.analysis.formats import plain
 
     record = {name: plain(row[name]) for name in row.index if name != "raw"}
     record["design"] = record["design"] if isinstance(record["design"], str) else None
@@ -443,7 +443,7 @@ def _status(r: dict[str, Any]) -> tuple[str, str | None]:
 
 
 def _rate_and_ci(r: dict[str, Any], status: str) -> tuple[float | None, Interval | None, str | None]:
-    from evidence.stats import wilson_interval
+    from evidence.analysis.stats import wilson_interval
 
     if status == "counts":
         interval = wilson_interval(r["responders"], r["n"])
@@ -460,7 +460,7 @@ def _published_ci(r: dict[str, Any]) -> Interval | None:
 
 
 def _control(r: dict[str, Any]) -> tuple[float | None, RiskRatio | None]:
-    from evidence.stats import risk_ratio
+    from evidence.analysis.stats import risk_ratio
 
     n, x, cn, cx = r["n"], r["responders"], r["control_n"], r["control_responders"]
     if cn and cx is not None and 0 <= cx <= cn:
@@ -506,7 +506,7 @@ def _review(r: dict[str, Any], label: str, citation: str) -> Review:
 
 def _pooled(counted: tuple[Study, ...], method: str) -> PooledRate | None:
     """The pooled rate of the studies with counts; ``None`` with fewer than 2 of them."""
-    from evidence.stats import pool_proportions
+    from evidence.analysis.stats import pool_proportions
 
     if len(counted) < 2:
         return None
@@ -558,7 +558,7 @@ def _assessed(study: Study) -> Assessed:
 def _tally(studies: tuple[Study, ...], attribute: str, label: Any, by_design: bool = False) -> tuple[Tally, ...]:
     """Counts per value; designs in ``fields.DESIGNS`` order (trials first), other values
     most common first, then by name; not recorded always last."""
-    from evidence.fields import DESIGNS
+    from evidence.library.fields import DESIGNS
 
     groups: dict[str | None, list[str]] = {}
     for study in studies:
@@ -571,8 +571,8 @@ def _tally(studies: tuple[Study, ...], attribute: str, label: Any, by_design: bo
 
 
 def _references(rows: "pd.DataFrame", order: list[str], style: str, citations: str) -> tuple[Reference, ...]:
-    """The reference list in ``order``, formatted by citeproc through ``evidence.cite``."""
-    from evidence import cite
+    """The reference list in ``order``, formatted by citeproc through ``evidence.pages.cite``."""
+    from evidence.pages import cite
 
     items = cite.csl_items(rows.loc[order])
     labels = cite.citation_labels(items, mode=citations)

@@ -1,6 +1,6 @@
 """Write a query result out for other tools: CSL-JSON, RIS, BibTeX or CSV.
 
-CSL-JSON items come from :mod:`evidence.cite` (the conventions pandoc and
+CSL-JSON items come from :mod:`evidence.pages.cite` (the conventions pandoc and
 Zotero use, so the file works with ``pandoc --citeproc``); BibTeX is each
 entry's original text, byte for byte; RIS goes through rispy.
 """
@@ -10,20 +10,20 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from evidence.importers import BIBTEX_TO_RIS
+from evidence.curation.importers import BIBTEX_TO_RIS
 
 if TYPE_CHECKING:
     import pandas as pd
 
 def export_table(table: "pd.DataFrame", fmt: str) -> str:
     if fmt == "csljson":
-        from evidence.cite import csl_items
+        from evidence.pages.cite import csl_items
 
         return json.dumps(csl_items(table), indent=2, ensure_ascii=False) + "\n"
     if fmt == "ris":
         return ris_text(table)
-    from evidence.formats import format_bibtex, format_csv
-    from evidence.table import COLUMNS
+    from evidence.analysis.formats import format_bibtex, format_csv
+    from evidence.library.table import COLUMNS
 
     if fmt == "bibtex":
         return format_bibtex(table, [])
@@ -33,7 +33,7 @@ def export_table(table: "pd.DataFrame", fmt: str) -> str:
 
 
 def ris_item(row: "pd.Series") -> dict[str, Any]:
-    from evidence.formats import plain
+    from evidence.analysis.formats import plain
 
     value = {name: plain(row[name]) for name in row.index}
     item: dict[str, Any] = {"type_of_reference": BIBTEX_TO_RIS.get(value["entry_type"], "GEN")}

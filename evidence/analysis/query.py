@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from evidence.errors import EvidenceError
-from evidence.table import COLUMNS, OUTCOME_NUMBER_COLUMNS
+from evidence.library.table import COLUMNS, OUTCOME_NUMBER_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd

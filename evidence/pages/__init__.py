@@ -1,0 +1,1 @@
+"""The pages stage: citations (CSL), Jinja2 rendering and the packaged templates and styles."""
