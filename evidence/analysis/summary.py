@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from evidence.analysis.certainty import Assessed, Certainty, assess
+from evidence.defaults import CITATION_MODES, DEFAULT_CITATIONS, DEFAULT_METHOD, DEFAULT_STYLE
 from evidence.errors import EvidenceError
 from evidence.library.fields import REVIEW_DESIGNS
 from evidence.analysis.stats import METHOD_NAMES, METHODS, Interval
@@ -39,8 +40,6 @@ from evidence.analysis.stats import METHOD_NAMES, METHODS, Interval
 if TYPE_CHECKING:
     import pandas as pd
 
-DEFAULT_STYLE = "american-medical-association"
-CITATION_MODES = ("numbered", "author-year")
 DESIGN_LABELS = {
     "rct": "randomised controlled trial",
     "quasi-rct": "quasi-randomised controlled trial",
@@ -233,9 +232,9 @@ def summarize(
     table: "pd.DataFrame",
     condition: str,
     intervention: str | None = None,
-    method: str = "dl",
+    method: str = DEFAULT_METHOD,
     style: str = DEFAULT_STYLE,
-    citations: str = "numbered",
+    citations: str = DEFAULT_CITATIONS,
 ) -> Summary:
     """The summary of every entry in ``table`` about ``condition`` (and ``intervention``).
 

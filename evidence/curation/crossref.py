@@ -15,10 +15,11 @@ import urllib.parse
 import urllib.request
 
 from evidence import __version__
+from evidence.defaults import CROSSREF_URL
 from evidence.errors import EvidenceError
 from evidence.curation.importers import Record, record_from_csl
 
-DEFAULT_BASE_URL = "https://api.crossref.org"
+DEFAULT_BASE_URL = CROSSREF_URL
 TIMEOUT_SECONDS = 20
 
 

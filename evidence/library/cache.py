@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from evidence.defaults import DEFAULT_REFS
+
 FORMAT = 2
 CACHE_DIR_NAME = ".evidence-cache"
 
@@ -37,7 +39,7 @@ Signature = tuple[str, int, int, str]
 
 def cache_dir_for(paths: Sequence[Path]) -> Path:
     """``.evidence-cache/`` inside the first library folder, or beside the first file."""
-    first = Path(paths[0]) if paths else Path("refs")
+    first = Path(paths[0]) if paths else DEFAULT_REFS
     return (first if first.is_dir() else first.parent) / CACHE_DIR_NAME
 
 

@@ -20,7 +20,6 @@ from typing import Callable, Iterable, TypeVar
 
 from evidence.errors import EvidenceError, Problem
 
-DEFAULT_REFS = Path("refs")
 BIB_SUFFIX = ".bib"
 
 _ENTRY_KEY = re.compile(r"@\s*(\w+)\s*[{(]\s*([^,\s{}()]*)")

@@ -19,9 +19,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Literal, Mapping
 
+from evidence.defaults import DEFAULT_STYLE
 from evidence.errors import EvidenceError
 
-DEFAULT_STYLE = "american-medical-association"
 STYLES_DIR = Path(__file__).resolve().parent / "styles"
 
 #: BibTeX/BibLaTeX entry type -> CSL type, as pandoc and Zotero map them.

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from evidence.defaults import DEFAULT_CITATIONS, DEFAULT_METHOD, DEFAULT_STYLE
 from evidence.errors import EvidenceError
 
 if TYPE_CHECKING:
@@ -107,9 +108,9 @@ def render_conditions(
     names: Iterable[str],
     out: Path,
     *,
-    method: str = "dl",
-    style: str = "american-medical-association",
-    citations: str = "numbered",
+    method: str = DEFAULT_METHOD,
+    style: str = DEFAULT_STYLE,
+    citations: str = DEFAULT_CITATIONS,
     templates: Path | None = None,
     progress: "ProgressCallback | None" = None,
 ) -> list[Path]:

@@ -1,0 +1,402 @@
+"""``evidence.Library``: the documented Python API, and the one front door the CLI goes through.
+
+A :class:`Library` owns what every operation needs to agree on: the paths of
+the .bib files (``refs/`` by default), whether the cache is used, the
+defaults for citation style, citation mode and pooling method, and the table
+once it is loaded.  Its methods are the operations of the command line, one
+each: ``evidence query`` calls :meth:`Library.query`, ``evidence set`` calls
+:meth:`Library.set`, and so on, so what the CLI can do a script can do too.
+
+The table is loaded lazily and kept: the first method that needs it parses
+(or reads the cache), later ones reuse it.  A method that changes the files
+(``add``, ``set``, ``unset``, ``verify``) drops the loaded table, so the next
+read sees the change.  Heavy libraries are imported inside the methods, so
+``import evidence`` stays cheap.
+
+>>> from evidence import Library
+>>> lib = Library("refs")
+>>> lib.query(condition="restless legs", has_outcome=True).index.tolist()[:2]
+['wang1994', 'yang1993']
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+from evidence.defaults import CROSSREF_URL, DEFAULT_CITATIONS, DEFAULT_METHOD, DEFAULT_OUT, DEFAULT_REFS, DEFAULT_STYLE
+from evidence.errors import EvidenceError, Problem, UnknownKeyError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from evidence.analysis.query import Filters
+    from evidence.analysis.summary import Summary
+    from evidence.audit.judge import PageAudit
+    from evidence.curation.importers import ImportPlan, Record
+    from evidence.library.table import TableResult
+    from evidence.progress import ProgressCallback
+
+PathLike = str | Path
+
+
+class Library:
+    """A reference library: the .bib files under ``refs`` and the evidence table built from them.
+
+    ``refs`` is a .bib file, a folder of them, or a list of either (default
+    ``refs/``).  ``use_cache=False`` rebuilds the table from the files every
+    time.  ``style``, ``citations`` and ``method`` are the defaults of
+    :meth:`summarize` and :meth:`render`; ``progress`` receives progress
+    reports from long operations (the CLI passes its progress bar).
+    """
+
+    def __init__(
+        self,
+        refs: PathLike | Iterable[PathLike] | None = None,
+        *,
+        use_cache: bool = True,
+        cache_dir: Path | None = None,
+        style: str = DEFAULT_STYLE,
+        citations: str = DEFAULT_CITATIONS,
+        method: str = DEFAULT_METHOD,
+        progress: "ProgressCallback | None" = None,
+    ) -> None:
+        if refs is None:
+            paths = [DEFAULT_REFS]
+        elif isinstance(refs, (str, Path)):
+            paths = [Path(refs)]
+        else:
+            paths = [Path(p) for p in refs] or [DEFAULT_REFS]
+        self.paths: list[Path] = paths
+        self.use_cache = use_cache
+        self.cache_dir = cache_dir
+        self.style = style
+        self.citations = citations
+        self.method = method
+        self.progress = progress
+        self._loaded: TableResult | None = None
+        self._loaded_columns: frozenset[str] | None = None  # None: every column
+
+    def __repr__(self) -> str:
+        return f"Library({[str(p) for p in self.paths]!r})"
+
+    # --- loading --------------------------------------------------------------------------------
+
+    def load(self, columns: Iterable[str] | None = None) -> "TableResult":
+        """The table with its problems and files; only ``columns`` (plus ``key``) when given.
+
+        What was loaded is kept: a later call for the same or fewer columns
+        reuses it, and one for more columns loads again (from the cache, only
+        what it needs, which is what makes a query on a large library fast).
+        """
+        from evidence.library.table import load_table
+
+        wanted = None if columns is None else frozenset(columns) | {"key"}
+        if self._loaded is not None and (self._loaded_columns is None or (wanted and wanted <= self._loaded_columns)):
+            return self._loaded if wanted is None else _only_columns(self._loaded, wanted)
+        result = load_table(
+            self.paths, use_cache=self.use_cache, cache_dir=self.cache_dir, progress=self.progress, columns=wanted
+        )
+        if not result.files:
+            raise EvidenceError(f"no .bib files found in {', '.join(map(str, self.paths))}")
+        self._loaded, self._loaded_columns = result, wanted
+        return result
+
+    @property
+    def table(self) -> "pd.DataFrame":
+        """The evidence table: one row per entry, indexed by key (columns in ``docs/fields.md``)."""
+        return self.load().table
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Problems met while loading (unparsable entries, bad outcome values), as records."""
+        return self.load().problems
+
+    @property
+    def files(self) -> list[Path]:
+        """The .bib files the library is made of."""
+        return self.load(columns=["key"]).files
+
+    def reload(self) -> None:
+        """Forget the loaded table, so the next call reads the files (or the cache) again."""
+        self._loaded = self._loaded_columns = None
+
+    def file_of(self, key: str) -> Path:
+        """The .bib file that holds ``key``; an unknown key raises with the closest keys."""
+        from evidence.analysis.query import closest
+
+        table = self.load(columns=["source_file"]).table
+        if key not in table.index:
+            raise UnknownKeyError(key, closest(key, table.index, n=3))
+        return Path(str(table.at[key, "source_file"]))
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    def check(self) -> list[Problem]:
+        """Every problem in the library: parsing, field values, duplicates, rules across fields."""
+        from evidence.library.check import check_library
+
+        return check_library(self.load())
+
+    def query(
+        self,
+        filters: "Filters | None" = None,
+        *,
+        sort: Sequence[str] = (),
+        columns: Iterable[str] | None = None,
+        **criteria: Any,
+    ) -> "pd.DataFrame":
+        """The entries that match, sorted; filters as :class:`~evidence.analysis.query.Filters` or keywords.
+
+        ``lib.query(condition="restless legs", design=("rct",), min_n=30)`` and
+        ``lib.query(Filters(condition="restless legs"))`` are the same.  ``sort``
+        names columns, ``-`` first for descending.  ``columns`` loads only
+        those (plus what filtering and sorting need), which is much faster on a
+        large cached library.
+        """
+        from evidence.analysis.query import apply_filters, query_columns, sort_table
+
+        chosen = self._filters(filters, criteria)
+        needed = None if columns is None else query_columns(chosen, sort, columns)
+        return sort_table(apply_filters(self.load(columns=needed).table, chosen), list(sort))
+
+    def entry(self, key: str) -> "pd.Series":
+        """One entry's row of the table; an unknown key raises with the closest keys."""
+        from evidence.analysis.query import closest
+
+        table = self.table
+        if key not in table.index:
+            raise UnknownKeyError(key, closest(key, table.index, n=3))
+        return table.loc[key]
+
+    # --- writing about the evidence ---------------------------------------------------------------
+
+    def summarize(
+        self,
+        condition: str,
+        intervention: str | None = None,
+        *,
+        method: str | None = None,
+        style: str | None = None,
+        citations: str | None = None,
+    ) -> "Summary":
+        """The numbers a paragraph about ``condition`` is written from (see ``docs/summaries.md``)."""
+        from evidence.analysis.summary import summarize
+
+        return summarize(
+            self.table,
+            condition,
+            intervention,
+            method=method or self.method,
+            style=style or self.style,
+            citations=citations or self.citations,
+        )
+
+    def paragraph(self, condition: str, fmt: str = "markdown", *, templates: Path | None = None, **options: Any) -> str:
+        """The evidence paragraph for ``condition`` in ``fmt`` (markdown, text, html or json)."""
+        from evidence.pages.render import render_paragraph
+
+        return render_paragraph(self.summarize(condition, **options), fmt, templates)
+
+    def conditions(self) -> list[str]:
+        """Every condition named in the library, one page each under ``render --all``."""
+        from evidence.analysis.summary import conditions
+
+        return conditions(self.table)
+
+    def render(
+        self,
+        conditions: Iterable[str] | None = None,
+        out: Path = DEFAULT_OUT,
+        *,
+        templates: Path | None = None,
+        method: str | None = None,
+        style: str | None = None,
+        citations: str | None = None,
+    ) -> list[Path]:
+        """Write a condition page (.md, .html, .svg) per condition into ``out``; all when ``None``.
+
+        Returns the files written.  The same library always gives
+        byte-identical files.
+        """
+        from evidence.pages.render import render_conditions
+
+        names = self.conditions() if conditions is None else list(conditions)
+        if not names:
+            raise EvidenceError("no entry in the library has a condition field, so there is no page to write")
+        return render_conditions(
+            self.table,
+            names,
+            Path(out),
+            method=method or self.method,
+            style=style or self.style,
+            citations=citations or self.citations,
+            templates=templates,
+            progress=self.progress,
+        )
+
+    # --- auditing pages -------------------------------------------------------------------------
+
+    def audit(self, pages: Iterable[PathLike]) -> list["PageAudit"]:
+        """Check every citation and number in each page against the library, one audit per page."""
+        from evidence.audit.claims import read_page
+        from evidence.audit.judge import audit_page, library_state
+
+        result = self.load()
+        state = library_state(result.files)
+        return [audit_page(read_page(page), result.table, state) for page in pages]
+
+    def record_audit(self, audit: "PageAudit", folder: Path) -> Path:
+        """Write a dated JSON audit record of ``audit`` into ``folder``; returns its path."""
+        from evidence.audit.judge import write_record
+
+        return write_record(audit, folder)
+
+    # --- curation -------------------------------------------------------------------------------
+
+    def read_sources(
+        self, sources: Iterable[PathLike], fmt: str = "auto", *, stdin: str | None = None
+    ) -> list["Record"]:
+        """Records from BibTeX, RIS, CSL-JSON or MEDLINE files; ``-`` reads ``stdin`` (or standard input)."""
+        from evidence.curation.importers import read_records
+
+        sources = list(sources)
+        records: list[Record] = []
+        for number, source in enumerate(sources):
+            self._report(f"reading {source}", number, len(sources))
+            if str(source) == "-":
+                text = sys.stdin.read() if stdin is None else stdin
+            else:
+                text = _read_source(Path(source))
+            records += read_records(text, fmt, str(source))
+        return records
+
+    def fetch_dois(self, dois: Iterable[str], crossref_url: str = CROSSREF_URL) -> list["Record"]:
+        """Records for ``dois`` from Crossref (``crossref_url`` may be a local stand-in)."""
+        from evidence.curation.crossref import fetch_doi
+
+        dois = list(dois)
+        records = []
+        for number, doi in enumerate(dois):
+            self._report(f"fetching {doi}", number, len(dois))
+            records.append(fetch_doi(doi, crossref_url))
+        return records
+
+    def plan_add(self, records: Sequence["Record"], target: Path, *, allow_duplicates: bool = False) -> "ImportPlan":
+        """What adding ``records`` to ``target`` would do: the entries with their keys, and what is skipped.
+
+        Duplicates are looked for in the whole library and in ``target``; nothing is written.
+        """
+        from evidence.curation.importers import plan_import
+        from evidence.library.files import find_bib_files
+        from evidence.library.table import frame_from_rows, load_table
+
+        files = find_bib_files(path for path in [*self.paths, Path(target)] if path.exists())
+        table = load_table(files, use_cache=self.use_cache, cache_dir=self.cache_dir).table if files else None
+        self._report("looking for duplicates", 0, None)
+        return plan_import(list(records), table if table is not None else frame_from_rows([]), allow_duplicates)
+
+    def add(
+        self,
+        sources: Iterable[PathLike] = (),
+        target: Path | None = None,
+        *,
+        fmt: str = "auto",
+        dois: Iterable[str] = (),
+        crossref_url: str = CROSSREF_URL,
+        allow_duplicates: bool = False,
+        dry_run: bool = False,
+        stdin: str | None = None,
+    ) -> "ImportPlan":
+        """Import references into ``target`` (a .bib file, created if missing); all or nothing.
+
+        Sources are files (``-`` for standard input) and DOIs fetched from
+        Crossref.  New entries get keys like ``wang1994observation``; entries
+        the library already has are skipped.  With ``dry_run`` nothing is
+        written.  Returns the plan that was (or would be) carried out.
+        """
+        from evidence.curation.edit import append_entries
+
+        if target is None:
+            raise EvidenceError("name the .bib file to add the entries to")
+        records = self.read_sources(sources, fmt, stdin=stdin) + self.fetch_dois(dois, crossref_url)
+        if not records:
+            raise EvidenceError("give files to import, '-' for standard input, or DOIs")
+        plan = self.plan_add(records, Path(target), allow_duplicates=allow_duplicates)
+        if plan.added and not dry_run:
+            append_entries(Path(target), [text for _, text in plan.added])
+            self.reload()
+        return plan
+
+    def set(self, key: str, updates: Mapping[str, str]) -> list[str]:
+        """Set fields of entry ``key`` in its file, byte-exact elsewhere; returns what changed.
+
+        Outcome fields are validated first, and an invalid value changes nothing.
+        """
+        from evidence.curation.edit import set_fields
+
+        messages = set_fields(self.file_of(key), key, dict(updates))
+        self.reload()
+        return messages
+
+    def unset(self, key: str, names: Iterable[str]) -> list[str]:
+        """Remove fields from entry ``key``; returns what changed."""
+        from evidence.curation.edit import unset_fields
+
+        messages = unset_fields(self.file_of(key), key, list(names))
+        self.reload()
+        return messages
+
+    def verify(self, key: str, by: str, fields: Sequence[str] | None = None) -> list[str]:
+        """Record that ``by`` checked entry ``key``'s outcome data (only ``fields``, when given)."""
+        from evidence.curation.edit import verify_entry
+
+        messages = verify_entry(self.file_of(key), key, by, list(fields) if fields else None)
+        self.reload()
+        return messages
+
+    def export(self, fmt: str = "csljson", filters: "Filters | None" = None, **criteria: Any) -> str:
+        """The matching entries as CSL-JSON, RIS, BibTeX (byte-exact) or CSV text."""
+        from evidence.curation.export import export_table
+
+        return export_table(self.query(filters, **criteria), fmt)
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _filters(filters: "Filters | None", criteria: Mapping[str, Any]) -> "Filters":
+        from evidence.analysis.query import Filters
+
+        if filters is not None and criteria:
+            return replace(filters, **criteria)
+        if filters is not None:
+            return filters
+        if isinstance(criteria.get("design"), str):
+            criteria = {**criteria, "design": (criteria["design"],)}
+        return Filters(**criteria)
+
+    def _report(self, message: str, done: int, total: int | None) -> None:
+        if self.progress is not None:
+            self.progress(message, done, total)
+
+
+def _only_columns(result: "TableResult", columns: Iterable[str]) -> "TableResult":
+    """``result`` cut to ``columns`` (``key`` first), as a partial load would give it."""
+    wanted = ["key", *(c for c in result.table.columns if c != "key" and c in columns)]
+    return replace(result, table=result.table[wanted])
+
+
+def _read_source(path: Path) -> str:
+    """An import source's text, with a one-line error for a file that is missing or not text."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise EvidenceError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise EvidenceError(f"{path}: is a folder, not a file") from None
+    except UnicodeDecodeError as error:
+        raise EvidenceError(f"{path}: not UTF-8 text (byte {error.start}); convert it to UTF-8 first") from None
+    except OSError as error:
+        raise EvidenceError(f"{path}: {error.strerror}") from None
