@@ -29,12 +29,36 @@ WORK = {
 }
 
 
+def _with(**changes):
+    message = {**WORK["message"], **changes}
+    return json.dumps({"message": message}).encode()
+
+
+BAD = {
+    "utf8": b'{"message": {"title": ["\xff\xfe caf\xe9"]}}',
+    "deep": b"[" * 200_000 + b"]" * 200_000,
+    "deep-object": b'{"a":' * 200_000 + b"1" + b"}" * 200_000,
+    "garbage": bytes(range(256)) * 40,
+    "nan-year": json.dumps({"message": {**WORK["message"], "issued": {"date-parts": [[float("nan")]]}}}).encode(),
+    "string-year": _with(issued={"date-parts": [["nan"]]}),
+    "list-author": _with(author=[{"family": ["a"], "given": "b"}]),
+    "author-not-list": _with(author="Wang"),
+    "title-object": _with(title=[{"a": 1}]),
+    "control": _with(title=["A\x00B"]),
+    "braces": _with(title=["x}, number = {4"]),
+    "no-message": b'{"status": "ok"}',
+    "year-5-digits": _with(issued={"date-parts": [[20201]]}),
+}
+
+
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 - http.server's name
         if self.path == "/works/10.1000/test.1":
             body, status = json.dumps(WORK).encode(), 200
         elif self.path == "/works/10.1000/broken":
             body, status = b"<html>", 200
+        elif self.path.startswith("/works/10.1000/bad-"):
+            body, status = BAD[self.path.removeprefix("/works/10.1000/bad-")], 200
         else:
             body, status = b"{}", 404
         self.send_response(status)
@@ -46,7 +70,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def server():
     httpd = HTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -87,3 +111,32 @@ def test_cli_add_by_doi(server, tmp_path):
     assert result.exit_code == 0, result.output
     assert "wang2020acupuncture" in result.stdout
     assert "title = {Acupuncture \\& sleep: a trial}" in target.read_text()
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("utf8", "is not valid UTF-8"),
+        ("deep", "nested too deep"),
+        ("deep-object", "nested too deep"),
+        ("garbage", "is not valid UTF-8"),
+        ("nan-year", "is not JSON"),
+        ("string-year", "'issued' is not a date"),
+        ("list-author", "an author's 'family' is not text"),
+        ("author-not-list", "'author' is not a list of names"),
+        ("title-object", "field 'title' is not text"),
+        ("control", "field 'title' holds control characters"),
+        ("braces", "field 'title' has unbalanced braces"),
+        ("no-message", "has no record"),
+        ("year-5-digits", "year '20201' is not a year"),
+    ],
+)
+def test_untrusted_answers_are_one_line_errors_and_nothing_is_written(server, tmp_path, case, message):
+    with pytest.raises(EvidenceError, match=message) as caught:
+        fetch_doi(f"10.1000/bad-{case}", server)
+    assert "\n" not in str(caught.value) and "nothing was added" in str(caught.value)
+    target = tmp_path / "lib.bib"
+    result = CliRunner().invoke(cli, ["add", "--refs", str(tmp_path), "--doi", f"10.1000/bad-{case}", "--to",
+                                      str(target), "--crossref-url", server])
+    assert result.exit_code == 2 and message in result.stderr
+    assert "Traceback" not in result.output + result.stderr and not target.exists()
