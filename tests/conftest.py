@@ -12,6 +12,14 @@ EXAMPLE_REFS = ROOT / "refs"
 DATA = Path(__file__).resolve().parent / "data"
 
 
+@pytest.fixture(autouse=True)
+def private_cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test caches tables in a folder of its own under the temporary root, never in refs/ or ~/.cache."""
+    folder = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("EVIDENCE_CACHE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def write_bib(tmp_path: Path) -> Callable[..., Path]:
     """Write BibTeX text to ``tmp_path/name`` and return the path."""
