@@ -133,7 +133,61 @@ def parse_bib_text(text: str, file: str) -> tuple[list[BibEntry], list[Problem]]
         else:
             message = _failure_message(block.error)
         problems.append(Problem(file, line, key, "error", message))
+    problems += swallowed_field_problems(library.entries, file)
     return entries, problems
+
+
+_SWALLOWED = re.compile(r"\s*([A-Za-z][\w:.+-]*)\s*=")
+
+
+def swallowed_field(value: str) -> tuple[int, str] | None:
+    """Where a ``name = ...`` was swallowed into ``value`` (a missing comma), as (offset, name); else ``None``.
+
+    bibtexparser reads ``volume = {5}`` followed on the next line by
+    ``number = {4},`` as one value, ``{5}\\n  number = {4}``.  The sign is
+    text after the first complete braced, quoted or bare part that is not a
+    ``#`` concatenation and starts like a field, so a ``p = 0.05`` inside a
+    braced abstract is not mistaken for one.
+    """
+    if value[:1] == "{":
+        depth, end = 0, -1
+        for index, char in enumerate(value):
+            depth += {"{": 1, "}": -1}.get(char, 0)
+            if depth == 0:
+                end = index + 1
+                break
+    elif value[:1] == '"':
+        end = value.find('"', 1) + 1
+    else:
+        end = len(value) - len(value.lstrip()) + len(value.split(None, 1)[0]) if value.strip() else 0
+    if end <= 0 or end >= len(value):
+        return None
+    rest = value[end:]
+    if rest.lstrip().startswith("#"):
+        return None
+    match = _SWALLOWED.match(rest)
+    return (end + match.start(1), match.group(1).lower()) if match else None
+
+
+def swallowed_field_problems(blocks: Iterable[object], file: str) -> list[Problem]:
+    """An error, at the swallowed field's own line, for each field that ate the next one (a missing comma)."""
+    problems = []
+    for entry in blocks:
+        for item in entry.fields:  # type: ignore[attr-defined]
+            value = item.value
+            if not isinstance(value, str) or "=" not in value:
+                continue
+            found = swallowed_field(value)
+            if found is None:
+                continue
+            offset, name = found
+            raw = entry.raw or ""  # type: ignore[attr-defined]
+            start = raw.find(value)
+            line = (entry.start_line or 0) + 1 + (raw[: start + offset].count("\n") if start >= 0 else 0)  # type: ignore[attr-defined]
+            message = (f"missing comma after field {item.key.lower()!r}: {name!r} was read as part of its value; "
+                       f"add a ',' before {name!r}")
+            problems.append(Problem(file, line, entry.key, "error", message))  # type: ignore[attr-defined]
+    return problems
 
 
 def load_entries(paths: Iterable[Path | str]) -> LoadResult:
