@@ -572,7 +572,7 @@ def add(
     from evidence.curation.crossref import fetch_doi
     from evidence.curation.edit import append_entries
     from evidence.curation.importers import plan_import, read_records
-    from evidence.library.files import find_bib_files
+    from evidence.library.files import find_bib_files, read_input_text
     from evidence.progress import Progress
 
     if not sources and not dois:
@@ -581,7 +581,7 @@ def add(
         records = []
         for number, source in enumerate(sources):
             progress(f"reading {source}", number, len(sources))
-            text = sys.stdin.read() if str(source) == "-" else source.read_text(encoding="utf-8-sig")
+            text = read_input_text(source)
             records += read_records(text, fmt, str(source))
         for number, doi in enumerate(dois):
             progress(f"fetching {doi}", number, len(dois))

@@ -185,3 +185,119 @@ def test_a_symlinked_cache_folder_keeps_the_targets_files(tmp_path):
         load_table([folder], cache_dir=link)
     assert all(path.read_text() == "not the tool's" for path in theirs)
     assert len(list(target.glob("file-*.cache"))) == 1
+
+
+# --- limits on input ---------------------------------------------------------------------------
+
+from click.testing import CliRunner  # noqa: E402
+
+from evidence.cli import cli  # noqa: E402
+from evidence.errors import EvidenceError  # noqa: E402
+from evidence.library.files import max_input_bytes, parse_bib_text, read_input, swallowed_field  # noqa: E402
+
+
+def run(*args: str, input: bytes | None = None):
+    return CliRunner().invoke(cli, list(args), input=input)
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_add_refuses_a_device_at_once(tmp_path):
+    import time
+
+    started = time.monotonic()
+    result = run("add", "--refs", str(tmp_path), "/dev/zero", "--to", str(tmp_path / "lib.bib"))
+    assert result.exit_code == 2 and time.monotonic() - started < 5
+    assert result.stderr.strip() == "error: /dev/zero: not a regular file (a device, FIFO or socket); give a file"
+    assert not (tmp_path / "lib.bib").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs")
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "refs.bib"
+    os.mkfifo(fifo)
+    with pytest.raises(EvidenceError, match="not a regular file"):
+        read_input(fifo)
+    result = run("add", "--refs", str(tmp_path), str(fifo), "--to", str(tmp_path / "lib.bib"))
+    assert result.exit_code == 2 and "not a regular file" in result.stderr
+
+
+def test_a_file_over_the_cap_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    big = tmp_path / "big.bib"
+    with big.open("wb") as out:  # a sparse gigabyte: no disk used, and never read
+        out.truncate(1024**3)
+    with pytest.raises(EvidenceError, match=r"big.bib: 1.0 GB is over the input limit of 200.0 MB "
+                                            r"\(set EVIDENCE_MAX_INPUT_MB to raise it\)"):
+        read_input(big)
+    result = run("check", "--refs", str(big))
+    assert result.exit_code == 2
+    assert f"{big}: error: 1.0 GB is over the input limit of 200.0 MB" in result.stderr
+    monkeypatch.setenv("EVIDENCE_MAX_INPUT_MB", "0.001")
+    small = tmp_path / "small.bib"
+    small.write_text(ENTRY * 40)
+    with pytest.raises(EvidenceError, match="over the input limit of 0.0 MB"):
+        read_input(small)
+
+
+def test_the_cap_applies_to_standard_input(tmp_path, monkeypatch):
+    monkeypatch.setenv("EVIDENCE_MAX_INPUT_MB", "0.01")
+    result = run("add", "--refs", str(tmp_path), "-", "--to", str(tmp_path / "lib.bib"), input=ENTRY.encode() * 1000)
+    assert result.exit_code == 2 and "standard input: over the input limit of 0.0 MB" in result.stderr
+    assert not (tmp_path / "lib.bib").exists()
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "0", "inf"])
+def test_a_bad_cap_setting_is_one_line(monkeypatch, value):
+    monkeypatch.setenv("EVIDENCE_MAX_INPUT_MB", value)
+    with pytest.raises(EvidenceError, match="EVIDENCE_MAX_INPUT_MB"):
+        max_input_bytes()
+
+
+def test_add_of_a_missing_file_is_one_line(tmp_path):
+    result = run("add", "--refs", str(tmp_path), str(tmp_path / "nope.ris"), "--to", str(tmp_path / "lib.bib"))
+    assert result.exit_code == 2 and result.stderr.strip() == f"error: {tmp_path / 'nope.ris'}: no such file"
+
+
+# --- no silent corruption ----------------------------------------------------------------------
+
+MISSING_COMMA = "@article{k1,\n  title = {T},\n  volume = {5}\n  number = {4},\n  year = 2000\n}\n"
+
+
+def test_a_missing_comma_is_an_error_at_its_line_in_check(tmp_path):
+    path = tmp_path / "lib.bib"
+    path.write_text("% a comment\n\n" + MISSING_COMMA)
+    result = run("check", "--refs", str(path))
+    assert result.exit_code == 2
+    assert (f"{path}:6: k1: error: missing comma after field 'volume': 'number' was read as part of its value; "
+            "add a ',' before 'number'") in result.stderr
+
+
+@pytest.mark.parametrize(
+    "value, found",
+    [
+        ("{5}\n  number = {4}", (6, "number")),
+        ('"T"\n  Number = {4}', (6, "number")),
+        ("2000\n  pages = {1}", (7, "pages")),
+        ("jan\n  day = 3", (6, "day")),
+        ("{a} # {b}", None),
+        ("{the p = 0.05 result}", None),
+        ("{a\n  p = 0.05}", None),
+        ("{x} # mar", None),
+        ("plain", None),
+    ],
+)
+def test_swallowed_field_examples(value, found):
+    assert swallowed_field(value) == found
+
+
+def test_a_value_with_an_equals_sign_inside_braces_is_not_a_missing_comma():
+    text = "@article{k, title = {a = b}, abstract = {x\n  n = 5 patients}, note = {5} # { = }}\n"
+    assert parse_bib_text(text, "x.bib")[1] == []
+
+
+def test_a_5000_digit_count_is_one_problem_not_a_traceback(tmp_path):
+    path = tmp_path / "lib.bib"
+    path.write_text("@article{k1, title = {T}, year = 2000, n = {%s}, month = {%s}}\n" % ("9" * 5000, "1" * 5000))
+    result = run("check", "--refs", str(path))
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert "n is too large to be a count (5,000 digits, at most 12)" in result.stderr
+    assert all(len(line) < 300 for line in result.stderr.splitlines())

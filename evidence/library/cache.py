@@ -91,9 +91,17 @@ def cache_dir_for(paths: Sequence[Path]) -> Path:
 
 
 def file_signature(path: Path) -> Signature:
-    data = path.read_bytes()
+    """Path, size, mtime and SHA-256: hashed in chunks, and not at all past the input cap (the load refuses it)."""
+    from evidence.library.files import max_input_bytes
+
     stats = path.stat()
-    return (str(path.resolve()), stats.st_size, stats.st_mtime_ns, hashlib.sha256(data).hexdigest())
+    if not stat.S_ISREG(stats.st_mode) or stats.st_size > max_input_bytes():
+        return (str(path.resolve()), stats.st_size, stats.st_mtime_ns, "not read")
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return (str(path.resolve()), stats.st_size, stats.st_mtime_ns, digest.hexdigest())
 
 
 @lru_cache(maxsize=1)

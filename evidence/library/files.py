@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import codecs
 import logging
+import os
 import re
+import stat
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, TypeVar
+from typing import BinaryIO, Callable, Iterable, TypeVar
 
 from evidence.errors import EvidenceError, Problem
 
@@ -96,10 +99,83 @@ def decode_bib_bytes(data: bytes, file: str) -> tuple[str | None, Problem | None
 
 def read_bib_file(path: Path) -> tuple[str | None, Problem | None]:
     try:
-        data = path.read_bytes()
-    except OSError as error:
-        return None, Problem(str(path), None, None, "error", f"cannot read: {error.strerror}")
+        data = read_input(path)
+    except EvidenceError as error:
+        return None, Problem(str(path), None, None, "error", str(error).removeprefix(f"{path}: "))
     return decode_bib_bytes(data, str(path))
+
+
+MAX_INPUT_ENV = "EVIDENCE_MAX_INPUT_MB"
+DEFAULT_MAX_INPUT_MB = 200
+
+
+def max_input_bytes() -> int:
+    """The cap on one input file or standard input: ``EVIDENCE_MAX_INPUT_MB`` megabytes (default 200)."""
+    value = os.environ.get(MAX_INPUT_ENV, "").strip()
+    if not value:
+        return DEFAULT_MAX_INPUT_MB * 1024 * 1024
+    try:
+        megabytes = float(value)
+    except ValueError:
+        raise EvidenceError(f"{MAX_INPUT_ENV}={value!r} is not a number of megabytes") from None
+    if not 0 < megabytes < 2**40:
+        raise EvidenceError(f"{MAX_INPUT_ENV}={value!r} must be a positive number of megabytes")
+    return int(megabytes * 1024 * 1024)
+
+
+def read_input(path: Path | str, limit: int | None = None) -> bytes:
+    """The bytes of one input file (``-`` for standard input), refusing what no library file can be.
+
+    A device, FIFO or socket is refused before a byte is read (``/dev/zero``
+    would otherwise fill memory, a FIFO block forever), and so is anything
+    larger than ``limit`` (default :func:`max_input_bytes`): a 1 GB sparse
+    file is a mistake or an attack, not a bibliography.  Failures are
+    one-line :class:`EvidenceError`\\ s beginning with the path.
+    """
+    limit = max_input_bytes() if limit is None else limit
+    if str(path) == "-":
+        return _read_capped(sys.stdin.buffer, limit, "standard input")
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise EvidenceError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise EvidenceError(f"{path}: is a folder, not a file") from None
+    except OSError as error:
+        raise EvidenceError(f"{path}: cannot read: {error.strerror or error}") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if stat.S_ISDIR(info.st_mode):
+            raise EvidenceError(f"{path}: is a folder, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise EvidenceError(f"{path}: not a regular file (a device, FIFO or socket); give a file")
+        if info.st_size > limit:
+            raise EvidenceError(f"{path}: {_megabytes(info.st_size)} is over the input limit of {_megabytes(limit)} "
+                                f"(set {MAX_INPUT_ENV} to raise it)")
+        return _read_capped(handle, limit, str(path))
+
+
+def _read_capped(handle: BinaryIO, limit: int, name: str) -> bytes:
+    try:
+        data = handle.read(limit + 1)
+    except OSError as error:
+        raise EvidenceError(f"{name}: cannot read: {error.strerror or error}") from None
+    if len(data) > limit:
+        raise EvidenceError(f"{name}: over the input limit of {_megabytes(limit)} (set {MAX_INPUT_ENV} to raise it)")
+    return data
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:,.1f} MB" if size < 1024**3 else f"{size / 1024**3:,.1f} GB"
+
+
+def read_input_text(path: Path | str, limit: int | None = None) -> str:
+    """:func:`read_input` decoded as a .bib file is (UTF-8, or UTF-16 with a BOM); a bad byte is one line."""
+    data = read_input(path, limit)
+    text, problem = decode_bib_bytes(data, str(path))
+    if problem is not None:
+        raise EvidenceError(str(problem).replace(": error:", ":", 1))
+    return text or ""
 
 
 def parse_bib_text(text: str, file: str) -> tuple[list[BibEntry], list[Problem]]:

@@ -176,11 +176,11 @@ def entry_record(entry: BibEntry) -> tuple[dict[str, Any], list[Problem]]:
     if fields.get("year"):
         row["year"] = parse_year(fields["year"])
         if row["year"] is None:
-            report("warning", f"year is not a number: {fields['year']!r}")
+            report("warning", f"year is not a number: {_shown(fields['year'])}")
     if fields.get("month"):
         row["month"] = parse_month(fields["month"])
         if row["month"] is None:
-            report("warning", f"month not recognised: {fields['month']!r}")
+            report("warning", f"month not recognised: {_shown(fields['month'])}")
 
     if not _OUTCOME_FIELD_NAMES.isdisjoint(fields):
         values: dict[str, Any] = {}
@@ -413,6 +413,11 @@ def _collector_paused():
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _shown(value: str, limit: int = 40) -> str:
+    """A value quoted for a message, cut short: a problem stays one readable line however long the value."""
+    return repr(value) if len(value) <= limit else repr(value[:limit]) + f"... ({len(value):,} characters)"
 
 
 def _text(fields: dict[str, str], name: str) -> str | None:
