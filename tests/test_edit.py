@@ -344,7 +344,10 @@ def test_a_full_disk_is_one_line_and_changes_nothing(tmp_path, monkeypatch):
         def write(self, data):
             raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(edit.os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
+    def fdopen(fd, mode="r", *args, **kwargs):  # only writes hit the full disk
+        return FullDisk(real_fdopen(fd, mode)) if "w" in mode else real_fdopen(fd, mode, *args, **kwargs)
+
+    monkeypatch.setattr(edit.os, "fdopen", fdopen)
     result = CliRunner().invoke(cli, ["set", "--refs", str(path), "k1", "n=12"])
     assert result.exit_code == 2
     assert result.stderr.strip().endswith("No space left on device; nothing was changed")
