@@ -301,3 +301,69 @@ def test_a_5000_digit_count_is_one_problem_not_a_traceback(tmp_path):
     assert result.exit_code == 2 and "Traceback" not in result.stderr
     assert "n is too large to be a count (5,000 digits, at most 12)" in result.stderr
     assert all(len(line) < 300 for line in result.stderr.splitlines())
+
+
+# --- properties of the parsers guarding the files ------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from evidence.curation.edit import FileFormat, file_format  # noqa: E402
+
+names = st.from_regex(r"[a-z][a-z_]{0,12}", fullmatch=True)
+plain = st.text(alphabet=st.characters(blacklist_characters='{}"\\', blacklist_categories=("Cs",)), max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(plain, plain, names)
+def test_a_braced_value_is_flagged_only_when_a_field_follows_it(inside, text, name):
+    assert swallowed_field("{" + inside + "}") is None
+    assert swallowed_field("{" + inside + "} # {" + text + "}") is None
+    assert swallowed_field("{" + inside + "}\n  " + name + " = {" + text + "}") == (len(inside) + 5, name)
+
+
+@settings(max_examples=100, deadline=None)
+@given(plain, names, plain)
+def test_a_missing_comma_always_reaches_check(title, name, value):
+    text = "@article{k,\n  title = {" + title + "}\n  " + name + " = {" + value + "},\n  year = 2000\n}\n"
+    entries, problems = parse_bib_text(text, "x.bib")
+    if name == "title":  # a field given twice is its own error
+        return
+    assert [p.line for p in problems] == [3] and "missing comma after field 'title'" in problems[0].message
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\0"), max_size=80),
+    st.sampled_from(["utf-8", "utf-8-sig", "utf-16-le", "utf-16-be"]),
+    st.booleans(),
+)
+def test_file_format_writes_back_what_it_read(text, encoding, crlf):
+    boms = {"utf-8-sig": b"\xef\xbb\xbf", "utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}
+    body = text.replace("\n", "\r\n") if crlf else text
+    data = boms.get(encoding, b"") + body.encode("utf-8" if encoding == "utf-8-sig" else encoding)
+    if encoding == "utf-8" and data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return  # text that begins like a byte-order mark is read as one
+    fmt = file_format(data)
+    assert isinstance(fmt, FileFormat) and fmt.crlf == (crlf and "\n" in text)
+    assert fmt.decode(data) == text  # edits see LF text ...
+    assert fmt.encode(fmt.decode(data)) == data  # ... and the file is written back byte for byte
+
+
+# --- field values are data, never templates ------------------------------------------------------
+
+
+def test_a_template_in_a_field_is_printed_not_run(tmp_path):
+    from evidence.analysis.summary import summarize
+    from evidence.pages.render import render_paragraph
+
+    path = tmp_path / "lib.bib"
+    path.write_text("@article{k1, author = {Li, X.}, title = {\\{\\{ 7*7 \\}\\} \\{\\{ cycler.__init__ \\}\\} trial}, journal = {J}, "
+                    "year = 2000, condition = {insomnia}, intervention = {tea}, design = {rct}, n = {10}, "
+                    "responders = {5}}\n")
+    summary = summarize(load_table([path]).table, "insomnia")
+    for fmt in ("markdown", "html", "text"):
+        (tmp_path / f"paragraph.{ {'markdown': 'md', 'html': 'html', 'text': 'txt'}[fmt]}.j2").write_text(
+            "{{ summary.studies[0].title }}\n")
+    assert "49" not in render_paragraph(summary, "html", templates=tmp_path)
+    assert "{{ 7*7 }} {{ cycler.__init__ }} trial" in render_paragraph(summary, "text", templates=tmp_path)
