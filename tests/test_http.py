@@ -140,3 +140,12 @@ def test_nobody_listening_is_one_line():
 def test_only_http_urls_are_fetched():
     with pytest.raises(FetchError, match="only http and https"):
         fetch("file:///etc/passwd", deadline=1)
+
+
+def test_each_failure_says_its_kind(server):
+    kinds = {}
+    for path, options in [("/missing", {}), ("/huge-declared", {"max_bytes": 10}), ("/drip", {"deadline": 0.5})]:
+        with pytest.raises(FetchError) as caught:
+            fetch(f"{server}{path}", **options)
+        kinds[path] = caught.value.kind
+    assert kinds == {"/missing": "status", "/huge-declared": "too-large", "/drip": "deadline"}

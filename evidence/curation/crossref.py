@@ -44,7 +44,7 @@ def fetch_doi(doi: str, base_url: str = DEFAULT_BASE_URL, timeout: float = TIMEO
             raise EvidenceError(f"Crossref has no record of DOI {doi}") from None
         if error.status is not None:
             raise EvidenceError(f"Crossref {error}; nothing was added") from None
-        if str(error).startswith("cannot reach"):
+        if error.kind == "unreachable":
             raise EvidenceError(f"cannot reach Crossref at {base_url} ({error}); are you offline? "
                                 "Nothing was added") from None
         raise EvidenceError(f"Crossref: {error}; nothing was added") from None

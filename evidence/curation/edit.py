@@ -415,7 +415,8 @@ def _check_entry(raw: str, key: str) -> None:
 
     entries, problems = parse_bib_text(raw, "")
     if problems or not entries:
-        raise EvidenceError(f"{key}: the edit would leave the entry unparsable")
+        reason = problems[0].message if problems else "the edit would leave the entry unparsable"
+        raise EvidenceError(f"{key}: {reason}; nothing was changed")
     values = {}
     for name, value in entries[0].fields.items():
         if name in FIELDS_BY_NAME:

@@ -44,12 +44,19 @@ USER_AGENT = f"evidence/{__version__} (+https://github.com/; citation manager)"
 
 
 class FetchError(EvidenceError):
-    """A fetch that failed; ``status`` is the HTTP status, or ``None`` without an answer."""
+    """A fetch that failed; ``status`` is the HTTP status, or ``None`` without an answer.
 
-    def __init__(self, message: str, *, url: str, status: int | None = None):
+    ``kind`` says what went wrong, for callers that word their own message:
+    ``"status"`` (an error status), ``"unreachable"`` (no connection, or it
+    broke off), ``"deadline"``, ``"too-large"`` or ``"refused"`` (not an
+    http(s) URL).
+    """
+
+    def __init__(self, message: str, *, url: str, status: int | None = None, kind: str | None = None):
         super().__init__(message)
         self.url = url
         self.status = status
+        self.kind = kind or ("status" if status is not None else "unreachable")
 
 
 def fetch(
@@ -73,7 +80,7 @@ def fetch(
     :class:`FetchError` with one line; never returns a partial body.
     """
     if not url.startswith(("http://", "https://")):
-        raise FetchError(f"refusing to fetch {url!r}: only http and https URLs are fetched", url=url)
+        raise FetchError(f"refusing to fetch {url!r}: only http and https URLs are fetched", url=url, kind="refused")
     end = time.monotonic() + deadline
     box: dict[str, object] = {}
     stop = threading.Event()
@@ -91,7 +98,8 @@ def fetch(
     thread.join(max(0.0, end - time.monotonic()))
     if thread.is_alive():
         stop.set()
-        raise FetchError(f"{_host(url)} gave no complete answer within {deadline:g} s; nothing was used", url=url)
+        raise FetchError(f"{_host(url)} gave no complete answer within {deadline:g} s; nothing was used", url=url,
+                         kind="deadline")
     if "error" in box:
         raise box["error"]  # type: ignore[misc]
     return box["body"]  # type: ignore[return-value]
@@ -145,7 +153,7 @@ def _fetch_once(
     request = urllib.request.Request(url, data=data, headers=headers, method="POST" if data is not None else "GET")
     left = end - time.monotonic()
     if left <= 0:
-        raise FetchError(f"{host} gave no complete answer in time; nothing was used", url=url)
+        raise FetchError(f"{host} gave no complete answer in time; nothing was used", url=url, kind="deadline")
     try:
         response = urllib.request.urlopen(request, timeout=min(timeout, left))  # noqa: S310 - scheme checked above
     except urllib.error.HTTPError as error:
@@ -160,12 +168,13 @@ def _fetch_once(
     with response:
         length = response.headers.get("Content-Length")
         if length and length.strip().isdigit() and int(length) > max_bytes:
-            raise FetchError(f"{host}'s answer is {int(length):,} bytes, over the limit of {max_bytes:,}", url=url)
+            raise FetchError(f"{host}'s answer is {int(length):,} bytes, over the limit of {max_bytes:,}", url=url,
+                             kind="too-large")
         chunks: list[bytes] = []
         size = 0
         while True:
             if stop.is_set() or time.monotonic() >= end:
-                raise FetchError(f"{host} gave no complete answer in time; nothing was used", url=url)
+                raise FetchError(f"{host} gave no complete answer in time; nothing was used", url=url, kind="deadline")
             try:
                 chunk = response.read1(CHUNK)
             except (OSError, ValueError) as error:
@@ -174,7 +183,7 @@ def _fetch_once(
                 break
             size += len(chunk)
             if size > max_bytes:
-                raise FetchError(f"{host}'s answer is over the limit of {max_bytes:,} bytes", url=url)
+                raise FetchError(f"{host}'s answer is over the limit of {max_bytes:,} bytes", url=url, kind="too-large")
             chunks.append(chunk)
     return b"".join(chunks)
 
