@@ -239,7 +239,9 @@ def test_crlf_line_ends_stay_crlf(tmp_path):
     assert data == SMALL.replace("n = {10}", "n = {12},\n  condition = {insomnia}").replace("\n", "\r\n").encode()
 
 
-@pytest.mark.parametrize("encoding, bom", [("utf-8", b"\xef\xbb\xbf"), ("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")])
+@pytest.mark.parametrize(
+    "encoding, bom", [("utf-8", b"\xef\xbb\xbf"), ("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")]
+)
 def test_the_encoding_and_its_byte_order_mark_are_kept(tmp_path, encoding, bom):
     path = tmp_path / "lib.bib"
     text = SMALL.replace("{T}", "{Müller — ü}")
@@ -381,7 +383,8 @@ def test_set_of_values_already_there_says_so(tmp_path):
 def test_set_refuses_unknown_fields_with_did_you_mean_unless_forced(tmp_path):
     path = tmp_path / "lib.bib"
     path.write_text(SMALL)
-    with pytest.raises(EvidenceError, match=r"unknown field 'responder' \(did you mean: responders, response_rate\?\); use --force"):
+    did_you_mean = r"unknown field 'responder' \(did you mean: responders, response_rate\?\); use --force"
+    with pytest.raises(EvidenceError, match=did_you_mean):
         set_fields(path, "k1", {"responder": "5"})
     result = CliRunner().invoke(cli, ["set", "--refs", str(path), "k1", "jurnal=Sleep"])
     assert result.exit_code == 2 and "did you mean: journal" in result.stderr

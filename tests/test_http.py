@@ -125,7 +125,7 @@ def test_a_dribbling_server_is_cut_off_at_the_deadline(server, path):
     started = time.monotonic()
     with pytest.raises(FetchError, match="no complete answer within 1 s"):
         fetch(f"{server}{path}", deadline=1, timeout=5)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 3  # the deadline, and a margin for a busy machine
 
 
 def test_nobody_listening_is_one_line():

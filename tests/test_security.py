@@ -358,9 +358,9 @@ def test_a_template_in_a_field_is_printed_not_run(tmp_path):
     from evidence.pages.render import render_paragraph
 
     path = tmp_path / "lib.bib"
-    path.write_text("@article{k1, author = {Li, X.}, title = {\\{\\{ 7*7 \\}\\} \\{\\{ cycler.__init__ \\}\\} trial}, journal = {J}, "
-                    "year = 2000, condition = {insomnia}, intervention = {tea}, design = {rct}, n = {10}, "
-                    "responders = {5}}\n")
+    path.write_text("@article{k1, author = {Li, X.}, title = {\\{\\{ 7*7 \\}\\} \\{\\{ cycler.__init__ \\}\\} trial}, "
+                    "journal = {J}, year = 2000, condition = {insomnia}, intervention = {tea}, design = {rct}, "
+                    "n = {10}, responders = {5}}\n")
     summary = summarize(load_table([path]).table, "insomnia")
     for fmt in ("markdown", "html", "text"):
         (tmp_path / f"paragraph.{ {'markdown': 'md', 'html': 'html', 'text': 'txt'}[fmt]}.j2").write_text(

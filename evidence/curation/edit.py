@@ -91,7 +91,9 @@ def file_format(data: bytes, file: str = "") -> FileFormat:
     return FileFormat(fmt.encoding, fmt.bom, crlf)
 
 
-def atomic_write(path: Path, text: str | bytes, *, check_unchanged: bool = False, expected: bytes | None = None) -> None:
+def atomic_write(
+    path: Path, text: str | bytes, *, check_unchanged: bool = False, expected: bytes | None = None
+) -> None:
     """Replace ``path`` with ``text`` all at once; on any failure the old file stays.
 
     A symlink is followed: its target is replaced and the link kept.  The
@@ -468,7 +470,8 @@ def set_fields(path: Path, key: str, updates: dict[str, str], force: bool = Fals
         touched = sorted((set(updates) - set(unchanged)) & covered) if covered is not None else []
         if touched:
             new_raw = unset_in_raw(new_raw, VERIFICATION_FIELDS)
-            messages.append(f"{key}: verification by {fields['verified_by']} cleared, since {', '.join(touched)} changed")
+            by = fields["verified_by"]
+            messages.append(f"{key}: verification by {by} cleared, since {', '.join(touched)} changed")
         _check_entry(new_raw, key)
         _check_reads_back(new_raw, key, updates)
         return text[:start] + new_raw + text[end:]

@@ -96,12 +96,14 @@ def fetch(
     thread = threading.Thread(target=work, name="evidence-fetch", daemon=True)
     thread.start()
     thread.join(max(0.0, end - time.monotonic()))
-    if thread.is_alive():
-        stop.set()
+    late = thread.is_alive()
+    stop.set()
+    error = box.get("error")
+    if late or isinstance(error, FetchError) and error.kind == "deadline":  # one message, whichever noticed first
         raise FetchError(f"{_host(url)} gave no complete answer within {deadline:g} s; nothing was used", url=url,
                          kind="deadline")
-    if "error" in box:
-        raise box["error"]  # type: ignore[misc]
+    if error is not None:
+        raise error  # type: ignore[misc]
     return box["body"]  # type: ignore[return-value]
 
 

@@ -159,7 +159,9 @@ class Cache:
                 self.notes.append(f"cache off: {error}")
         return self._key
 
-    def load(self, kind: str, signatures: Sequence[Signature], names: Iterable[str] | None = None) -> dict[str, Any] | None:
+    def load(
+        self, kind: str, signatures: Sequence[Signature], names: Iterable[str] | None = None
+    ) -> dict[str, Any] | None:
         """The stored parts (only ``names``, when given), or ``None`` when there is no usable cache."""
         path = self._path(kind, signatures)
         if not path.exists():

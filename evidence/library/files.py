@@ -259,7 +259,8 @@ def swallowed_field_problems(blocks: Iterable[object], file: str) -> list[Proble
             offset, name = found
             raw = entry.raw or ""  # type: ignore[attr-defined]
             start = raw.find(value)
-            line = (entry.start_line or 0) + 1 + (raw[: start + offset].count("\n") if start >= 0 else 0)  # type: ignore[attr-defined]
+            first_line = (entry.start_line or 0) + 1  # type: ignore[attr-defined]
+            line = first_line + (raw[: start + offset].count("\n") if start >= 0 else 0)
             message = (f"missing comma after field {item.key.lower()!r}: {name!r} was read as part of its value; "
                        f"add a ',' before {name!r}")
             problems.append(Problem(file, line, entry.key, "error", message))  # type: ignore[attr-defined]
