@@ -246,3 +246,25 @@ def test_a_set_of_files_from_per_file_caches_equals_a_fresh_load(tmp_path):
     assert merged.problems == fresh.problems and [p.key for p in merged.problems] == ["kx"]
     again = load_table([tmp_path])  # now from the set's own table cache
     assert again.table.equals(fresh.table) and again.problems == fresh.problems
+
+
+def test_the_least_recently_used_cache_files_go_past_the_limit(tmp_path, monkeypatch, private_cache_dir):
+    import time
+
+    import evidence.library.cache
+
+    monkeypatch.setattr(evidence.library.cache, "MAX_CACHE_FILES", 3)
+    files = [write(tmp_path, f"{name}.bib", 1) for name in "abcde"]
+    for path in files[:3]:
+        load_table([path])
+        time.sleep(0.01)
+    old = time.time() - 100
+    for cache_file in private_cache_dir.glob("file-*.cache"):
+        os.utime(cache_file, (old, old))
+    load_table([files[0]])  # a.bib used again: now the most recent
+    parsed = count_parses(monkeypatch)
+    load_table([files[3]])
+    load_table([files[4]])
+    assert len(list(private_cache_dir.glob("file-*.cache"))) == 3
+    load_table([files[0]])
+    assert parsed == [files[3], files[4]]  # a.bib still cached; b and c went first

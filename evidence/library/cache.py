@@ -65,6 +65,8 @@ TAG_SIZE = 32
 CACHE_FILE = re.compile(r"(?:table|file)-[0-9a-f]{16}-[0-9a-f]{32}\.cache")
 TEMPORARY_FILE = re.compile(r"\.tmp-[A-Za-z0-9_]+\.cache")
 STALE_TEMPORARY_SECONDS = 3600
+#: Cache files kept in the folder at most; past this the least recently used go (one per file or set of files).
+MAX_CACHE_FILES = 256
 #: The modules whose code decides what a cached row holds.
 _ROW_BUILDERS = ("files.py", "fields.py", "normalise.py", "table.py", "cache.py")
 
@@ -170,10 +172,15 @@ class Cache:
         if key is None:
             return None
         try:
-            return _read_parts(path, key, list(signatures), names)
+            parts = _read_parts(path, key, list(signatures), names)
         except Exception as error:  # any unreadable or unauthentic cache is only a reason to rebuild
             self.notes.append(f"cache {path} ignored and rebuilt ({type(error).__name__}: {error})")
             return None
+        try:
+            os.utime(path)  # recently used: the last to go when the folder is trimmed
+        except OSError:
+            pass
+        return parts
 
     def store(self, kind: str, signatures: Sequence[Signature], parts: dict[str, Any]) -> None:
         """Write ``parts`` (name -> picklable value) so that each can later be read and checked alone."""
@@ -203,12 +210,14 @@ class Cache:
         self._prune(kind, keep=path)
 
     def _prune(self, kind: str, keep: Path) -> None:
-        """Remove this kind's files for older states, and temporary files killed runs left; nothing else."""
+        """Remove this kind's files for older states, temporary files killed runs left, and the least recently
+        used cache files past :data:`MAX_CACHE_FILES`; nothing else."""
         now = time.time()
         try:
             names = os.listdir(self.folder)
         except OSError:
             return
+        kept: list[tuple[float, Path]] = []
         for name in names:
             old = self.folder / name
             ours = CACHE_FILE.fullmatch(name) and name.startswith(f"{kind}-") and old != keep
@@ -224,6 +233,18 @@ class Cache:
                 old.unlink()
             except OSError:
                 pass
+        for name in names:
+            path = self.folder / name
+            if CACHE_FILE.fullmatch(name) and path != keep and not name.startswith(f"{kind}-"):
+                try:
+                    info = path.lstat()
+                except OSError:
+                    continue
+                if stat.S_ISREG(info.st_mode):
+                    kept.append((info.st_mtime, path))
+        kept.sort()
+        for _, path in kept[: max(0, len(kept) + 1 - MAX_CACHE_FILES)]:
+            path.unlink(missing_ok=True)
 
 
 def file_kind(signature: Signature) -> str:
