@@ -28,6 +28,16 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(200, b"recovered")
         elif self.path == "/always-503":
             self._send(503, b"busy", retry_after="0")
+        elif self.path == "/to-ftp":
+            self.send_response(302)
+            self.send_header("Location", "ftp://127.0.0.1/x")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif self.path == "/to-ok":
+            self.send_response(301)
+            self.send_header("Location", "/ok")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif self.path == "/missing":
             self._send(404, b"no")
         elif self.path == "/huge-declared":
@@ -149,3 +159,10 @@ def test_each_failure_says_its_kind(server):
             fetch(f"{server}{path}", **options)
         kinds[path] = caught.value.kind
     assert kinds == {"/missing": "status", "/huge-declared": "too-large", "/drip": "deadline"}
+
+
+def test_redirects_are_followed_to_http_only(server):
+    assert fetch(f"{server}/to-ok", deadline=5) == b'{"ok": true}'
+    with pytest.raises(FetchError, match="redirected to 'ftp://127.0.0.1/x', which is not http") as caught:
+        fetch(f"{server}/to-ftp", deadline=5)
+    assert caught.value.kind == "refused"

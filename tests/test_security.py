@@ -329,7 +329,8 @@ def test_a_missing_comma_always_reaches_check(title, name, value):
     entries, problems = parse_bib_text(text, "x.bib")
     if name == "title":  # a field given twice is its own error
         return
-    assert [p.line for p in problems] == [3] and "missing comma after field 'title'" in problems[0].message
+    assert [p.line for p in problems] == [3 + title.count("\n")]
+    assert "missing comma after field 'title'" in problems[0].message
 
 
 @settings(max_examples=200, deadline=None)
@@ -367,3 +368,10 @@ def test_a_template_in_a_field_is_printed_not_run(tmp_path):
             "{{ summary.studies[0].title }}\n")
     assert "49" not in render_paragraph(summary, "html", templates=tmp_path)
     assert "{{ 7*7 }} {{ cycler.__init__ }} trial" in render_paragraph(summary, "text", templates=tmp_path)
+
+
+@pytest.mark.skipif(not Path("/dev/null").exists(), reason="needs /dev/null")
+def test_refs_naming_a_device_is_one_line():
+    result = run("query", "--refs", "/dev/null")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: /dev/null: not a regular file or folder (a device, FIFO or socket)"

@@ -43,6 +43,16 @@ CHUNK = 64 * 1024
 USER_AGENT = f"evidence/{__version__} (+https://github.com/; citation manager)"
 
 
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects to http and https only (urllib would also follow one to ftp)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        if urllib.parse.urlparse(newurl).scheme not in ("http", "https"):
+            raise FetchError(f"{_host(req.full_url)} redirected to {newurl!r}, which is not http(s)", url=newurl,
+                             kind="refused")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 class FetchError(EvidenceError):
     """A fetch that failed; ``status`` is the HTTP status, or ``None`` without an answer.
 
@@ -157,7 +167,7 @@ def _fetch_once(
     if left <= 0:
         raise FetchError(f"{host} gave no complete answer in time; nothing was used", url=url, kind="deadline")
     try:
-        response = urllib.request.urlopen(request, timeout=min(timeout, left))  # noqa: S310 - scheme checked above
+        response = _OPENER.open(request, timeout=min(timeout, left))
     except urllib.error.HTTPError as error:
         error.close()
         failure = FetchError(f"{host} answered {error.code} {error.reason}", url=url, status=error.code)
@@ -188,6 +198,9 @@ def _fetch_once(
                 raise FetchError(f"{host}'s answer is over the limit of {max_bytes:,} bytes", url=url, kind="too-large")
             chunks.append(chunk)
     return b"".join(chunks)
+
+
+_OPENER = urllib.request.build_opener(_HttpOnlyRedirects)
 
 
 def _retry_after(headers: Message | None) -> float | None:

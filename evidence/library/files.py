@@ -65,6 +65,8 @@ def find_bib_files(paths: Iterable[Path | str]) -> list[Path]:
             found.extend(sorted(p for p in path.rglob(f"*{BIB_SUFFIX}") if p.is_file()))
         elif path.is_file():
             found.append(path)
+        elif path.exists():
+            raise EvidenceError(f"{path}: not a regular file or folder (a device, FIFO or socket)")
         else:
             raise EvidenceError(f"{path}: no such file or folder (give .bib files or folders with --refs)")
     unique: dict[Path, None] = {}
