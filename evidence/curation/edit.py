@@ -109,6 +109,8 @@ def atomic_write(
         info: os.stat_result | None = target.stat()
     except FileNotFoundError:
         info = None
+    if info is not None and not _writable(target):
+        raise EvidenceError(f"{path} is read-only; nothing was changed (make it writable to edit it)")
     temporary = None
     try:
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)

@@ -40,7 +40,7 @@ RETRY_ON: frozenset[int] = frozenset({429, *range(500, 600)})
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 CHUNK = 64 * 1024
-USER_AGENT = f"evidence/{__version__} (+https://github.com/; citation manager)"
+USER_AGENT = f"evidence/{__version__}"
 
 
 class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
