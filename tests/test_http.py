@@ -64,6 +64,10 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"HTTP/1.1 200 OK\r\n")
             self._drip()
 
+    def do_POST(self):  # noqa: N802 - http.server's name
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self._send(200, b"got " + body + b" as " + self.headers["Content-Type"].encode())
+
     def _drip(self):
         try:
             for _ in range(60):
@@ -166,3 +170,8 @@ def test_redirects_are_followed_to_http_only(server):
     with pytest.raises(FetchError, match="redirected to 'ftp://127.0.0.1/x', which is not http") as caught:
         fetch(f"{server}/to-ftp", deadline=5)
     assert caught.value.kind == "refused"
+
+
+def test_a_post_sends_its_data_and_headers(server):
+    body = fetch(f"{server}/echo", data=b"id=1,2", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert body == b"got id=1,2 as application/x-www-form-urlencoded"
