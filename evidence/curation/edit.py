@@ -182,7 +182,7 @@ def remove_leftover_temporaries(target: Path) -> list[Path]:
     """
     # the suffix of earlier versions (.tmp) too: their leftovers are ours as well
     pattern = re.compile(re.escape(f".{target.name}.") + r"[a-z0-9_]{8}(?:" + re.escape(TEMP_SUFFIX) + r"|\.tmp)")
-    removed = []
+    removed: list[Path] = []
     try:
         names = os.listdir(target.parent)
     except OSError:

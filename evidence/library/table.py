@@ -307,7 +307,7 @@ def _load_table(
         problems = cached.pop("problems")
         return TableResult(table=frame_from_columns(cached), problems=problems, files=files, notes=cache.notes)
     parts = []
-    for path, signature in zip(files, signatures):
+    for path, signature in zip(files, signatures, strict=True):
         part = cache.load(file_kind(signature), [signature]) if len(files) > 1 else None
         if part is None:
             rows, problems = read_file_rows(path, progress)
@@ -331,7 +331,7 @@ def _merge_parts(parts: list[dict[str, Any]], files: list[Path], notes: list[str
     nonempty = [frame for frame in frames if len(frame)]
     if len(nonempty) > 1:
         table = pd.concat(nonempty)
-        places = list(zip(table["key"], table["source_file"], table["source_line"]))
+        places = list(zip(table["key"], table["source_file"], table["source_line"], strict=True))
         kept, duplicates = first_definitions(list(range(len(places))), places.__getitem__)
         if duplicates:
             table = table.iloc[kept]
