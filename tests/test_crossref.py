@@ -140,3 +140,47 @@ def test_untrusted_answers_are_one_line_errors_and_nothing_is_written(server, tm
                                       str(target), "--crossref-url", server])
     assert result.exit_code == 2 and message in result.stderr
     assert "Traceback" not in result.output + result.stderr and not target.exists()
+
+
+# --- any answer at all: a checked record or one line -----------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from evidence.curation.crossref import check_record, record_from_answer  # noqa: E402
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+fields = st.sampled_from(["title", "author", "issued", "volume", "page", "DOI", "type", "container-title",
+                          "abstract", "issue", "published-print", "id", "keyword"])
+messages = st.dictionaries(fields, json_values, max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(messages)
+def test_any_message_gives_a_checked_record_or_one_line(message):
+    body = json.dumps({"message": message}).encode()
+    try:
+        record = record_from_answer(body, "10.1000/x")
+    except EvidenceError as error:
+        assert "\n" not in str(error) and str(error).startswith("Crossref's answer for 10.1000/x")
+        return
+    check_record(record, "again")
+    assert all(isinstance(value, str) and "None" != value for value in record.fields.values())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200))
+def test_any_bytes_give_a_record_or_one_line(body):
+    try:
+        record_from_answer(body, "10.1000/x")
+    except EvidenceError as error:
+        assert "\n" not in str(error)
+
+
+def test_a_null_given_name_is_absent_not_none():
+    body = json.dumps({"message": {"title": ["T"], "author": [{"family": "Wang", "given": None}]}}).encode()
+    assert record_from_answer(body, "10.1000/x").fields["author"] == "Wang"

@@ -48,6 +48,11 @@ def fetch_doi(doi: str, base_url: str = DEFAULT_BASE_URL, timeout: float = TIMEO
             raise EvidenceError(f"cannot reach Crossref at {base_url} ({error}); are you offline? "
                                 "Nothing was added") from None
         raise EvidenceError(f"Crossref: {error}; nothing was added") from None
+    return record_from_answer(body, doi)
+
+
+def record_from_answer(body: bytes, doi: str) -> Record:
+    """The record in a Crossref answer's bytes, checked; any answer at all gives a record or a one-line error."""
     message = parse_answer(body, doi)
     record = record_from_csl(message)
     record.key = None  # Crossref ids are not citation keys
@@ -93,7 +98,9 @@ def check_message(message: dict[str, Any], where: str) -> None:
             raise EvidenceError(f"{where}: 'author' is not a list of names; nothing was added")
         for author in authors:
             for part in ("family", "given", "literal"):
-                if part in author and not isinstance(author[part], str):
+                if author.get(part) is None:
+                    author.pop(part, None)  # null is absent, never the text "None"
+                elif not isinstance(author[part], str):
                     raise EvidenceError(f"{where}: an author's {part!r} is not text; nothing was added")
     for name in ("issued", "published-print", "published-online"):
         date = message.get(name)
