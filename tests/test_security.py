@@ -375,3 +375,23 @@ def test_refs_naming_a_device_is_one_line():
     result = run("query", "--refs", "/dev/null")
     assert result.exit_code == 2
     assert result.stderr.strip() == "error: /dev/null: not a regular file or folder (a device, FIFO or socket)"
+
+
+def test_a_planted_cache_runs_no_code_through_the_cli(tmp_path):
+    folder = library(tmp_path)
+    marker = tmp_path / "pwned"
+    planted = folder / ".evidence-cache"
+    planted.mkdir()
+    (planted / "table-0123456789abcdef0123456789abcdef.cache").write_bytes(pickle.dumps(Payload(marker)))
+    for _ in range(2):  # cold, then warm
+        result = run("query", "--refs", str(folder), "--format", "csv", "--columns", "n")
+        assert result.exit_code == 0 and result.stdout.splitlines() == ["n", "10"]
+    assert not marker.exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to give the folder away")
+def test_a_cache_folder_of_another_user_turns_the_cache_off(tmp_path, private_cache_dir):
+    os.chown(private_cache_dir, 12345, 12345)
+    result = load_table([library(tmp_path)])
+    assert result.notes == [f"cache off: {private_cache_dir} belongs to another user"]
+    assert list(private_cache_dir.iterdir()) == []
