@@ -82,11 +82,14 @@ OUTCOME_FIELDS: tuple[FieldSpec, ...] = (
 )
 
 FIELDS_BY_NAME: dict[str, FieldSpec] = {spec.name: spec for spec in OUTCOME_FIELDS}
+COUNT_FIELDS = tuple(s.name for s in OUTCOME_FIELDS if s.kind == "count")
+
 #: Counts of people or studies; more digits than this is a typo or an attack, never data (and would not fit Int64).
 MAX_COUNT_DIGITS = 12
 
-#: The standard BibTeX and BibLaTeX fields (and common extensions: doi, pmid, keywords, abstract).  With the
-#: outcome fields these are the names ``evidence set`` writes without ``--force``; anything else is likely a typo.
+#: The standard BibTeX and BibLaTeX fields, and common extensions (doi, pmid, keywords, abstract, and what JabRef,
+#: Zotero and arXiv exports add).  With the outcome fields these are the names ``evidence set`` writes without
+#: ``--force``; anything else is likely a typo.
 STANDARD_FIELDS = frozenset(
     """
     abstract addendum address afterword annotation annotator annote archiveprefix author authortype bookauthor
@@ -99,6 +102,7 @@ STANDARD_FIELDS = frozenset(
     primaryclass publisher pubstate related relatedoptions relatedstring relatedtype reprinttitle school series
     shortauthor shorteditor shorthand shorthandintro shortjournal shortseries shorttitle sortkey sortname sorttitle
     sortyear subtitle title titleaddon translator type url urldate venue version volume volumes xdata xref year
+    arxivid comment copyright day groups lccn mrclass owner timestamp zbl
     """.split()
 )
 
@@ -106,7 +110,7 @@ STANDARD_FIELDS = frozenset(
 def known_field_names() -> frozenset[str]:
     """Every field name ``set`` accepts without ``--force``: standard BibTeX/BibLaTeX and outcome fields."""
     return STANDARD_FIELDS | FIELDS_BY_NAME.keys()
-COUNT_FIELDS = tuple(s.name for s in OUTCOME_FIELDS if s.kind == "count")
+
 
 _NUMBER = r"[0-9]+(?:\.[0-9]+)?"
 _RATE = re.compile(rf"^(>=|<=|≥|≤)?\s*({_NUMBER})\s*%?$")

@@ -19,9 +19,12 @@ import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, TypeVar
 
 from evidence.errors import EvidenceError, Problem
+
+if TYPE_CHECKING:
+    from bibtexparser.model import Entry
 
 DEFAULT_REFS = Path("refs")
 BIB_SUFFIX = ".bib"
@@ -247,11 +250,11 @@ def swallowed_field(value: str) -> tuple[int, str] | None:
     return (end + match.start(1), match.group(1).lower()) if match else None
 
 
-def swallowed_field_problems(blocks: Iterable[object], file: str) -> list[Problem]:
+def swallowed_field_problems(blocks: Iterable["Entry"], file: str) -> list[Problem]:
     """An error, at the swallowed field's own line, for each field that ate the next one (a missing comma)."""
     problems = []
     for entry in blocks:
-        for item in entry.fields:  # type: ignore[attr-defined]
+        for item in entry.fields:
             value = item.value
             if not isinstance(value, str) or "=" not in value:
                 continue
@@ -259,13 +262,13 @@ def swallowed_field_problems(blocks: Iterable[object], file: str) -> list[Proble
             if found is None:
                 continue
             offset, name = found
-            raw = entry.raw or ""  # type: ignore[attr-defined]
+            raw = entry.raw or ""
             start = raw.find(value)
-            first_line = (entry.start_line or 0) + 1  # type: ignore[attr-defined]
+            first_line = (entry.start_line or 0) + 1
             line = first_line + (raw[: start + offset].count("\n") if start >= 0 else 0)
             message = (f"missing comma after field {item.key.lower()!r}: {name!r} was read as part of its value; "
                        f"add a ',' before {name!r}")
-            problems.append(Problem(file, line, entry.key, "error", message))  # type: ignore[attr-defined]
+            problems.append(Problem(file, line, entry.key, "error", message))
     return problems
 
 
