@@ -101,7 +101,7 @@ def bench_size(size: int, repeat: int, work: Path) -> list[tuple[str, float, int
     folder.mkdir()
     path = folder / "library.bib"
     subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), str(size), str(path)], check=True)
-    cache = folder / ".evidence-cache"
+    cache = work / "cache"  # the benchmark's own cache folder (EVIDENCE_CACHE_DIR, set in main)
     refs = ["--refs", str(path)]
     query = [*CLI, "query", *refs, "--condition", "restless legs"]
     reports = work / f"reports-{size}"
@@ -139,6 +139,7 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, repeat {args.repeat}\n")
     with tempfile.TemporaryDirectory(prefix="evidence-bench-") as tmp:
         work = Path(tmp)
+        os.environ["EVIDENCE_CACHE_DIR"] = str(work / "cache")
         for size in args.sizes:
             rows = bench_size(size, args.repeat, work)
             baseline = rows[0][1]

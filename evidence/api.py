@@ -21,7 +21,6 @@ read sees the change.  Heavy libraries are imported inside the methods, so
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
@@ -261,15 +260,13 @@ class Library:
     ) -> list["Record"]:
         """Records from BibTeX, RIS, CSL-JSON or MEDLINE files; ``-`` reads ``stdin`` (or standard input)."""
         from evidence.curation.importers import read_records
+        from evidence.library.files import read_input_text
 
         sources = list(sources)
         records: list[Record] = []
         for number, source in enumerate(sources):
             self._report(f"reading {source}", number, len(sources))
-            if str(source) == "-":
-                text = sys.stdin.read() if stdin is None else stdin
-            else:
-                text = _read_source(Path(source))
+            text = stdin if str(source) == "-" and stdin is not None else read_input_text(source)
             records += read_records(text, fmt, str(source))
         return records
 
@@ -330,14 +327,15 @@ class Library:
             self.reload()
         return plan
 
-    def set(self, key: str, updates: Mapping[str, str]) -> list[str]:
+    def set(self, key: str, updates: Mapping[str, str], *, force: bool = False) -> list[str]:
         """Set fields of entry ``key`` in its file, byte-exact elsewhere; returns what changed.
 
-        Outcome fields are validated first, and an invalid value changes nothing.
+        Outcome fields are validated first, and an invalid value changes
+        nothing; an unknown field name is refused unless ``force``.
         """
         from evidence.curation.edit import set_fields
 
-        messages = set_fields(self.file_of(key), key, dict(updates))
+        messages = set_fields(self.file_of(key), key, dict(updates), force=force)
         self.reload()
         return messages
 
@@ -386,17 +384,3 @@ def _only_columns(result: "TableResult", columns: Iterable[str]) -> "TableResult
     """``result`` cut to ``columns`` (``key`` first), as a partial load would give it."""
     wanted = ["key", *(c for c in result.table.columns if c != "key" and c in columns)]
     return replace(result, table=result.table[wanted])
-
-
-def _read_source(path: Path) -> str:
-    """An import source's text, with a one-line error for a file that is missing or not text."""
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise EvidenceError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise EvidenceError(f"{path}: is a folder, not a file") from None
-    except UnicodeDecodeError as error:
-        raise EvidenceError(f"{path}: not UTF-8 text (byte {error.start}); convert it to UTF-8 first") from None
-    except OSError as error:
-        raise EvidenceError(f"{path}: {error.strerror}") from None

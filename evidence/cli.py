@@ -473,15 +473,18 @@ def _parse_assignments(assignments: tuple[str, ...]) -> dict[str, str]:
 @refs_option
 @click.argument("key")
 @click.argument("assignments", nargs=-1, required=True, metavar="FIELD=VALUE...")
-def set_command(refs: tuple[Path, ...], key: str, assignments: tuple[str, ...]) -> None:
+@click.option("--force", is_flag=True, help="Set fields that are neither standard BibTeX/BibLaTeX nor outcome fields.")
+def set_command(refs: tuple[Path, ...], key: str, assignments: tuple[str, ...], force: bool) -> None:
     """Set fields of one entry, e.g. 'evidence set shi2003 n=40 responders=27'.
 
     Outcome fields are validated (docs/fields.md): an invalid value, or one
-    that breaks a rule such as responders <= n, changes nothing. Only the
-    entry's own text changes; setting a verified field clears the
-    verification. The write is locked and atomic.
+    that breaks a rule such as responders <= n, changes nothing. Unknown
+    field names are refused (with the closest known ones) unless --force.
+    Only the entry's own text changes; setting a verified field clears the
+    verification. The write is locked and atomic, and stops without writing
+    if another program changed the file meanwhile.
     """
-    for message in open_library(refs).set(key, _parse_assignments(assignments)):
+    for message in open_library(refs).set(key, _parse_assignments(assignments), force=force):
         click.echo(message)
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 import evidence.library.table as table_module
-from evidence.library.cache import CACHE_DIR_NAME
 from evidence.progress import Progress
 from evidence.library.table import load_table
 
@@ -37,14 +36,14 @@ def count_parses(monkeypatch) -> list[Path]:
     return parsed
 
 
-def test_second_load_comes_from_the_cache(tmp_path, monkeypatch):
+def test_second_load_comes_from_the_cache(tmp_path, monkeypatch, private_cache_dir):
     write(tmp_path, "a.bib", 10, 20)
     parsed = count_parses(monkeypatch)
     first = load_table([tmp_path])
     second = load_table([tmp_path])
     assert parsed == [tmp_path / "a.bib"]
     assert second.table.equals(first.table)
-    assert (tmp_path / CACHE_DIR_NAME).is_dir()
+    assert list(private_cache_dir.glob("file-*.cache")) and not (tmp_path / ".evidence-cache").exists()
 
 
 def test_same_size_edit_in_the_same_second_is_seen(tmp_path):
@@ -77,10 +76,10 @@ def test_duplicate_keys_across_files_are_still_reported_from_cache(tmp_path):
         assert [p.message.split(",")[0] for p in result.problems] == ["duplicate key"]
 
 
-def test_corrupt_cache_is_ignored_with_a_note_and_rebuilt(tmp_path):
+def test_corrupt_cache_is_ignored_with_a_note_and_rebuilt(tmp_path, private_cache_dir):
     write(tmp_path, "a.bib", 5)
     load_table([tmp_path])
-    for cache_file in (tmp_path / CACHE_DIR_NAME).glob("*.cache"):
+    for cache_file in private_cache_dir.glob("*.cache"):
         cache_file.write_bytes(b"not a pickle")
     result = load_table([tmp_path])
     assert result.table["n"].tolist() == [5]
@@ -88,10 +87,10 @@ def test_corrupt_cache_is_ignored_with_a_note_and_rebuilt(tmp_path):
     assert load_table([tmp_path]).notes == []
 
 
-def test_truncated_cache_is_ignored_with_a_note_and_rebuilt(tmp_path):
+def test_truncated_cache_is_ignored_with_a_note_and_rebuilt(tmp_path, private_cache_dir):
     write(tmp_path, "a.bib", 5, 6)
     load_table([tmp_path])
-    (cache_file,) = (tmp_path / CACHE_DIR_NAME).glob("table-*.cache")
+    (cache_file,) = private_cache_dir.glob("file-*.cache")
     cache_file.write_bytes(cache_file.read_bytes()[:-40])
     result = load_table([tmp_path])
     assert result.table["n"].tolist() == [5, 6]
@@ -108,6 +107,30 @@ def test_cache_of_another_format_version_is_rebuilt(tmp_path, monkeypatch):
     result = load_table([tmp_path])
     assert result.table["n"].tolist() == [5]
     assert "stale format" in result.notes[0]
+
+
+def test_a_change_to_the_row_building_code_is_never_served_old_rows(tmp_path, monkeypatch):
+    """The cache key holds a digest of the code that builds rows: a fix to entry_record is seen at once."""
+    import evidence.library.cache
+
+    write(tmp_path, "a.bib", 5)
+    assert load_table([tmp_path]).table["title"].tolist() == ["Ta0"]
+    original = table_module.entry_record
+
+    def shouting(entry):
+        row, problems = original(entry)
+        return {**row, "title": row["title"].upper()}, problems
+
+    monkeypatch.setattr(table_module, "entry_record", shouting)
+    monkeypatch.setattr(evidence.library.cache, "build_id", lambda: "another build of the code")
+    assert load_table([tmp_path]).table["title"].tolist() == ["TA0"]
+
+
+def test_the_build_id_covers_versions_and_code():
+    from evidence.library.cache import _bibtexparser_version, build_id
+
+    assert len(build_id()) == 64
+    assert _bibtexparser_version().startswith("bibtexparser-2.")
 
 
 @pytest.mark.parametrize("cached", [False, True])
@@ -128,7 +151,7 @@ def test_unknown_columns_are_refused(tmp_path):
         load_table([tmp_path], columns=["n", "nope"])
 
 
-def test_a_cache_that_cannot_be_written_leaves_no_temporary_file(tmp_path, monkeypatch):
+def test_a_cache_that_cannot_be_written_leaves_no_temporary_file(tmp_path, monkeypatch, private_cache_dir):
     import evidence.library.cache
 
     def full_disk(source, target):
@@ -138,17 +161,17 @@ def test_a_cache_that_cannot_be_written_leaves_no_temporary_file(tmp_path, monke
     monkeypatch.setattr(evidence.library.cache.os, "replace", full_disk)
     result = load_table([tmp_path])
     assert result.table["n"].tolist() == [5]
-    assert result.notes == [f"cannot write cache in {tmp_path / CACHE_DIR_NAME}: No space left on device"]
-    assert list((tmp_path / CACHE_DIR_NAME).iterdir()) == []
+    assert result.notes == [f"cannot write cache in {private_cache_dir}: No space left on device"]
+    assert [p.name for p in private_cache_dir.iterdir()] == ["key"]
 
 
-def test_no_cache_writes_nothing(tmp_path):
+def test_no_cache_writes_nothing(tmp_path, private_cache_dir):
     write(tmp_path, "a.bib", 5)
     assert load_table([tmp_path], use_cache=False).table["n"].tolist() == [5]
-    assert not (tmp_path / CACHE_DIR_NAME).exists()
+    assert list(private_cache_dir.iterdir()) == []
 
 
-def test_cli_no_cache_option(tmp_path):
+def test_cli_no_cache_option(tmp_path, private_cache_dir):
     from click.testing import CliRunner
 
     from evidence.cli import cli
@@ -156,7 +179,7 @@ def test_cli_no_cache_option(tmp_path):
     write(tmp_path, "a.bib", 5)
     result = CliRunner().invoke(cli, ["query", "--refs", str(tmp_path), "--no-cache", "--format", "csv", "--columns", "n"])
     assert result.stdout.splitlines() == ["n", "5"]
-    assert not (tmp_path / CACHE_DIR_NAME).exists()
+    assert list(private_cache_dir.iterdir()) == []
 
 
 def test_start_up_imports_no_heavy_library():
@@ -194,3 +217,91 @@ def test_progress_bar_appears_during_one_long_step():
         assert progress._bar is not None
         assert progress._bar.tasks[0].description == "parsing big.bib"
     assert progress._closed
+
+
+def test_alternating_sets_of_refs_reuse_each_files_cache(tmp_path, monkeypatch):
+    """--refs A --refs B, then --refs A, then both again: every file is parsed once, in any order."""
+    a, b = tmp_path / "A", tmp_path / "B"
+    a.mkdir(), b.mkdir()
+    write(a, "a.bib", 1)
+    write(b, "b.bib", 2)
+    parsed = count_parses(monkeypatch)
+    assert load_table([a]).table["n"].tolist() == [1]
+    assert load_table([a, b]).table["n"].tolist() == [1, 2]
+    assert load_table([a]).table["n"].tolist() == [1]
+    assert load_table([b, a]).table["n"].tolist() == [2, 1]
+    assert load_table([a, b]).table["n"].tolist() == [1, 2]
+    assert sorted(p.name for p in parsed) == ["a.bib", "b.bib"]
+
+
+def test_a_set_of_files_from_per_file_caches_equals_a_fresh_load(tmp_path):
+    (tmp_path / "a.bib").write_text(ENTRY.format(n="x", value=1) + ENTRY.format(n="y", value=3))
+    (tmp_path / "b.bib").write_text("")
+    (tmp_path / "c.bib").write_text(ENTRY.format(n="x", value=2) + ENTRY.format(n="z", value=4))
+    fresh = load_table([tmp_path], use_cache=False)
+    for path in (tmp_path / "a.bib", tmp_path / "c.bib"):  # per-file caches first, then the set from them
+        load_table([path])
+    merged = load_table([tmp_path])
+    assert merged.table.equals(fresh.table) and merged.table.dtypes.equals(fresh.table.dtypes)
+    assert merged.problems == fresh.problems and [p.key for p in merged.problems] == ["kx"]
+    again = load_table([tmp_path])  # now from the set's own table cache
+    assert again.table.equals(fresh.table) and again.problems == fresh.problems
+
+
+def test_the_least_recently_used_cache_files_go_past_the_limit(tmp_path, monkeypatch, private_cache_dir):
+    import time
+
+    import evidence.library.cache
+
+    monkeypatch.setattr(evidence.library.cache, "MAX_CACHE_FILES", 3)
+    files = [write(tmp_path, f"{name}.bib", 1) for name in "abcde"]
+    for path in files[:3]:
+        load_table([path])
+        time.sleep(0.01)
+    old = time.time() - 100
+    for cache_file in private_cache_dir.glob("file-*.cache"):
+        os.utime(cache_file, (old, old))
+    load_table([files[0]])  # a.bib used again: now the most recent
+    parsed = count_parses(monkeypatch)
+    load_table([files[3]])
+    load_table([files[4]])
+    assert len(list(private_cache_dir.glob("file-*.cache"))) == 3
+    load_table([files[0]])
+    assert parsed == [files[3], files[4]]  # a.bib still cached; b and c went first
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+library_shapes = st.lists(
+    st.tuples(st.integers(0, 3), st.sampled_from(["a", "b", "c", "d", "e"]), st.integers(0, 99)), max_size=12
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(library_shapes, st.lists(st.sets(st.integers(0, 3)), max_size=3), st.permutations(range(4)))
+def test_any_order_of_cached_loads_equals_a_fresh_load(entries, earlier_sets, order):
+    """Tables merged from per-file caches (duplicates across files included) equal a load without any cache."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder, cache = Path(tmp) / "lib", Path(tmp) / "cache"
+        folder.mkdir()
+        texts = ["" for _ in range(4)]
+        seen: set[tuple[int, str]] = set()
+        for file, key, value in entries:
+            if (file, key) not in seen:  # a key twice in one file is bibtexparser's own error, tested elsewhere
+                seen.add((file, key))
+                texts[file] += ENTRY.format(n=key, value=value)
+        paths = [folder / f"f{i}.bib" for i in range(4)]
+        for path, text in zip(paths, texts, strict=True):
+            path.write_text(text)
+        chosen = [paths[i] for i in order]
+        fresh = load_table(chosen, use_cache=False)
+        for subset in earlier_sets:
+            if subset:
+                load_table([paths[i] for i in sorted(subset)], cache_dir=cache)
+        for _ in range(2):  # from per-file caches, then from the set's own table
+            cached = load_table(chosen, cache_dir=cache)
+            assert cached.table.equals(fresh.table) and cached.table.dtypes.equals(fresh.table.dtypes)
+            assert cached.problems == fresh.problems and cached.notes == []

@@ -84,6 +84,34 @@ OUTCOME_FIELDS: tuple[FieldSpec, ...] = (
 FIELDS_BY_NAME: dict[str, FieldSpec] = {spec.name: spec for spec in OUTCOME_FIELDS}
 COUNT_FIELDS = tuple(s.name for s in OUTCOME_FIELDS if s.kind == "count")
 
+#: Counts of people or studies; more digits than this is a typo or an attack, never data (and would not fit Int64).
+MAX_COUNT_DIGITS = 12
+
+#: The standard BibTeX and BibLaTeX fields, and common extensions (doi, pmid, keywords, abstract, and what JabRef,
+#: Zotero and arXiv exports add).  With the outcome fields these are the names ``evidence set`` writes without
+#: ``--force``; anything else is likely a typo.
+STANDARD_FIELDS = frozenset(
+    """
+    abstract addendum address afterword annotation annotator annote archiveprefix author authortype bookauthor
+    bookpagination booksubtitle booktitle booktitleaddon chapter commentator crossref date doi edition editor
+    editora editorb editorc editortype eid entrysubtype eprint eprintclass eprinttype eventdate eventtitle
+    eventtitleaddon file foreword holder howpublished ids institution introduction isan isbn ismn isrn issn issue
+    issuesubtitle issuetitle iswc journal journalsubtitle journaltitle key keywords label langid langidopts language
+    library location mainsubtitle maintitle maintitleaddon month mrnumber nameaddon note number options organization
+    origdate origlanguage origlocation origpublisher origtitle pagetotal pages pagination part pmcid pmid presort
+    primaryclass publisher pubstate related relatedoptions relatedstring relatedtype reprinttitle school series
+    shortauthor shorteditor shorthand shorthandintro shortjournal shortseries shorttitle sortkey sortname sorttitle
+    sortyear subtitle title titleaddon translator type url urldate venue version volume volumes xdata xref year
+    arxivid comment copyright day groups lccn mrclass owner timestamp zbl
+    """.split()
+)
+
+
+def known_field_names() -> frozenset[str]:
+    """Every field name ``set`` accepts without ``--force``: standard BibTeX/BibLaTeX and outcome fields."""
+    return STANDARD_FIELDS | FIELDS_BY_NAME.keys()
+
+
 _NUMBER = r"[0-9]+(?:\.[0-9]+)?"
 _RATE = re.compile(rf"^(>=|<=|≥|≤)?\s*({_NUMBER})\s*%?$")
 _RANGE = re.compile(rf"^({_NUMBER})\s*%?\s*(?:-|–|--|to|,)\s*({_NUMBER})\s*%?$")
@@ -126,6 +154,9 @@ def _parse_list(text: str, spec: FieldSpec) -> list[str]:
 
 def _parse_count(text: str, spec: FieldSpec) -> int:
     cleaned = text.replace(",", "").replace("_", "")
+    if len(cleaned) > MAX_COUNT_DIGITS and cleaned.isdecimal():
+        raise FieldValueError(f"{spec.name} is too large to be a count ({len(cleaned):,} digits, "
+                              f"at most {MAX_COUNT_DIGITS}), got {text[:20]!r}...")
     if re.fullmatch(r"-[0-9]+", cleaned):
         raise FieldValueError(f"{spec.name} must not be negative, got {text!r}")
     if not re.fullmatch(r"[0-9]+", cleaned):

@@ -13,12 +13,18 @@ from __future__ import annotations
 
 import codecs
 import logging
+import os
 import re
+import stat
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, TypeVar
 
 from evidence.errors import EvidenceError, Problem
+
+if TYPE_CHECKING:
+    from bibtexparser.model import Entry
 
 BIB_SUFFIX = ".bib"
 
@@ -61,6 +67,8 @@ def find_bib_files(paths: Iterable[Path | str]) -> list[Path]:
             found.extend(sorted(p for p in path.rglob(f"*{BIB_SUFFIX}") if p.is_file()))
         elif path.is_file():
             found.append(path)
+        elif path.exists():
+            raise EvidenceError(f"{path}: not a regular file or folder (a device, FIFO or socket)")
         else:
             raise EvidenceError(f"{path}: no such file or folder (give .bib files or folders with --refs)")
     unique: dict[Path, None] = {}
@@ -95,10 +103,83 @@ def decode_bib_bytes(data: bytes, file: str) -> tuple[str | None, Problem | None
 
 def read_bib_file(path: Path) -> tuple[str | None, Problem | None]:
     try:
-        data = path.read_bytes()
-    except OSError as error:
-        return None, Problem(str(path), None, None, "error", f"cannot read: {error.strerror}")
+        data = read_input(path)
+    except EvidenceError as error:
+        return None, Problem(str(path), None, None, "error", str(error).removeprefix(f"{path}: "))
     return decode_bib_bytes(data, str(path))
+
+
+MAX_INPUT_ENV = "EVIDENCE_MAX_INPUT_MB"
+DEFAULT_MAX_INPUT_MB = 200
+
+
+def max_input_bytes() -> int:
+    """The cap on one input file or standard input: ``EVIDENCE_MAX_INPUT_MB`` megabytes (default 200)."""
+    value = os.environ.get(MAX_INPUT_ENV, "").strip()
+    if not value:
+        return DEFAULT_MAX_INPUT_MB * 1024 * 1024
+    try:
+        megabytes = float(value)
+    except ValueError:
+        raise EvidenceError(f"{MAX_INPUT_ENV}={value!r} is not a number of megabytes") from None
+    if not 0 < megabytes < 2**40:
+        raise EvidenceError(f"{MAX_INPUT_ENV}={value!r} must be a positive number of megabytes")
+    return int(megabytes * 1024 * 1024)
+
+
+def read_input(path: Path | str, limit: int | None = None) -> bytes:
+    """The bytes of one input file (``-`` for standard input), refusing what no library file can be.
+
+    A device, FIFO or socket is refused before a byte is read (``/dev/zero``
+    would otherwise fill memory, a FIFO block forever), and so is anything
+    larger than ``limit`` (default :func:`max_input_bytes`): a 1 GB sparse
+    file is a mistake or an attack, not a bibliography.  Failures are
+    one-line :class:`EvidenceError`\\ s beginning with the path.
+    """
+    limit = max_input_bytes() if limit is None else limit
+    if str(path) == "-":
+        return _read_capped(sys.stdin.buffer, limit, "standard input")
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise EvidenceError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise EvidenceError(f"{path}: is a folder, not a file") from None
+    except OSError as error:
+        raise EvidenceError(f"{path}: cannot read: {error.strerror or error}") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if stat.S_ISDIR(info.st_mode):
+            raise EvidenceError(f"{path}: is a folder, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise EvidenceError(f"{path}: not a regular file (a device, FIFO or socket); give a file")
+        if info.st_size > limit:
+            raise EvidenceError(f"{path}: {_megabytes(info.st_size)} is over the input limit of {_megabytes(limit)} "
+                                f"(set {MAX_INPUT_ENV} to raise it)")
+        return _read_capped(handle, limit, str(path))
+
+
+def _read_capped(handle: BinaryIO, limit: int, name: str) -> bytes:
+    try:
+        data = handle.read(limit + 1)
+    except OSError as error:
+        raise EvidenceError(f"{name}: cannot read: {error.strerror or error}") from None
+    if len(data) > limit:
+        raise EvidenceError(f"{name}: over the input limit of {_megabytes(limit)} (set {MAX_INPUT_ENV} to raise it)")
+    return data
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:,.1f} MB" if size < 1024**3 else f"{size / 1024**3:,.1f} GB"
+
+
+def read_input_text(path: Path | str, limit: int | None = None) -> str:
+    """:func:`read_input` decoded as a .bib file is (UTF-8, or UTF-16 with a BOM); a bad byte is one line."""
+    data = read_input(path, limit)
+    text, problem = decode_bib_bytes(data, str(path))
+    if problem is not None:
+        raise EvidenceError(str(problem).replace(": error:", ":", 1))
+    return text or ""
 
 
 def parse_bib_text(text: str, file: str) -> tuple[list[BibEntry], list[Problem]]:
@@ -132,7 +213,62 @@ def parse_bib_text(text: str, file: str) -> tuple[list[BibEntry], list[Problem]]
         else:
             message = _failure_message(block.error)
         problems.append(Problem(file, line, key, "error", message))
+    problems += swallowed_field_problems(library.entries, file)
     return entries, problems
+
+
+_SWALLOWED = re.compile(r"\s*([A-Za-z][\w:.+-]*)\s*=")
+
+
+def swallowed_field(value: str) -> tuple[int, str] | None:
+    """Where a ``name = ...`` was swallowed into ``value`` (a missing comma), as (offset, name); else ``None``.
+
+    bibtexparser reads ``volume = {5}`` followed on the next line by
+    ``number = {4},`` as one value, ``{5}\\n  number = {4}``.  The sign is
+    text after the first complete braced, quoted or bare part that is not a
+    ``#`` concatenation and starts like a field, so a ``p = 0.05`` inside a
+    braced abstract is not mistaken for one.
+    """
+    if value[:1] == "{":
+        depth, end = 0, -1
+        for index, char in enumerate(value):
+            depth += {"{": 1, "}": -1}.get(char, 0)
+            if depth == 0:
+                end = index + 1
+                break
+    elif value[:1] == '"':
+        end = value.find('"', 1) + 1
+    else:
+        end = len(value) - len(value.lstrip()) + len(value.split(None, 1)[0]) if value.strip() else 0
+    if end <= 0 or end >= len(value):
+        return None
+    rest = value[end:]
+    if rest.lstrip().startswith("#"):
+        return None
+    match = _SWALLOWED.match(rest)
+    return (end + match.start(1), match.group(1).lower()) if match else None
+
+
+def swallowed_field_problems(blocks: Iterable["Entry"], file: str) -> list[Problem]:
+    """An error, at the swallowed field's own line, for each field that ate the next one (a missing comma)."""
+    problems = []
+    for entry in blocks:
+        for item in entry.fields:
+            value = item.value
+            if not isinstance(value, str) or "=" not in value:
+                continue
+            found = swallowed_field(value)
+            if found is None:
+                continue
+            offset, name = found
+            raw = entry.raw or ""
+            start = raw.find(value)
+            first_line = (entry.start_line or 0) + 1
+            line = first_line + (raw[: start + offset].count("\n") if start >= 0 else 0)
+            message = (f"missing comma after field {item.key.lower()!r}: {name!r} was read as part of its value; "
+                       f"add a ',' before {name!r}")
+            problems.append(Problem(file, line, entry.key, "error", message))
+    return problems
 
 
 def load_entries(paths: Iterable[Path | str]) -> LoadResult:

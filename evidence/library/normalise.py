@@ -168,7 +168,7 @@ def _person(person: str) -> Name:
 def parse_month(raw: str) -> int | None:
     """``mar``, ``March``, ``3`` and ``03`` all give 3; anything else ``None``."""
     value = raw.strip().strip(".").lower()
-    if value.isdecimal():
+    if value.isdecimal() and len(value) <= 2:
         number = int(value)
         return number if 1 <= number <= 12 else None
     return MONTHS.get(value)

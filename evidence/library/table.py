@@ -176,11 +176,11 @@ def entry_record(entry: BibEntry) -> tuple[dict[str, Any], list[Problem]]:
     if fields.get("year"):
         row["year"] = parse_year(fields["year"])
         if row["year"] is None:
-            report("warning", f"year is not a number: {fields['year']!r}")
+            report("warning", f"year is not a number: {_shown(fields['year'])}")
     if fields.get("month"):
         row["month"] = parse_month(fields["month"])
         if row["month"] is None:
-            report("warning", f"month not recognised: {fields['month']!r}")
+            report("warning", f"month not recognised: {_shown(fields['month'])}")
 
     if not _OUTCOME_FIELD_NAMES.isdisjoint(fields):
         values: dict[str, Any] = {}
@@ -274,9 +274,10 @@ def load_table(
 
     Problems from parsing and from field values come back with the table;
     entries with problems are still in it (a bad field is left empty).  With
-    ``use_cache`` the table (and each file's rows) is cached in
-    ``cache_dir`` (default: ``.evidence-cache/`` beside the library) and
-    reused only while every file is byte-identical.  ``columns`` limits the
+    ``use_cache`` each file's columns (and, for several files, the whole
+    table) are cached in ``cache_dir`` (default: the user's own cache folder,
+    see :mod:`evidence.library.cache`) and reused only while every file is
+    byte-identical and the code that built them unchanged.  ``columns`` limits the
     table to those columns (``key`` is always there): a command that needs
     a few reads only those from the cache.
     """
@@ -292,31 +293,52 @@ def _load_table(
     progress: "ProgressCallback | None",
     wanted: list[str],
 ) -> TableResult:
-    from evidence.library.cache import Cache, cache_dir_for, file_kind, file_signature
+    from evidence.library.cache import Cache, default_cache_dir, file_kind, file_signature, table_kind
 
     files = find_bib_files(paths)
-    if not use_cache:
+    if not use_cache or not files:
         return _merge([read_file_rows(path, progress) for path in files], files, [], wanted)
-    cache = Cache(cache_dir or cache_dir_for(paths))
+    cache = Cache(cache_dir or default_cache_dir())
     signatures = [file_signature(path) for path in files]
-    cached = cache.load("table", signatures, ["problems", *wanted])
+    # one file: its own cache is the table; several: the set's table, else each file's cache
+    whole = table_kind(signatures) if len(files) > 1 else file_kind(signatures[0])
+    cached = cache.load(whole, signatures, ["problems", *wanted])
     if cached is not None:
         problems = cached.pop("problems")
         return TableResult(table=frame_from_columns(cached), problems=problems, files=files, notes=cache.notes)
     parts = []
-    for path, signature in zip(files, signatures):
-        # with one file the whole-table cache is all there is to reuse
+    for path, signature in zip(files, signatures, strict=True):
         part = cache.load(file_kind(signature), [signature]) if len(files) > 1 else None
         if part is None:
             rows, problems = read_file_rows(path, progress)
-            part = {"rows": rows, "problems": problems}
-            if len(files) > 1:
-                cache.store(file_kind(signature), [signature], part)
-        parts.append((part["rows"], part["problems"]))
-    result = _merge(parts, files, cache.notes)
-    columns = {name: result.table[name].array for name in COLUMNS}
-    cache.store("table", signatures, {"problems": result.problems, **columns})
+            frame = frame_from_rows(rows)
+            part = {"problems": problems, **{name: frame[name].array for name in COLUMNS}}
+            cache.store(file_kind(signature), [signature], part)
+        parts.append(part)
+    result = _merge_parts(parts, files, cache.notes)
+    if len(files) > 1:
+        columns = {name: result.table[name].array for name in COLUMNS}
+        cache.store(whole, signatures, {"problems": result.problems, **columns})
     return _only(result, wanted)
+
+
+def _merge_parts(parts: list[dict[str, Any]], files: list[Path], notes: list[str]) -> TableResult:
+    """Files' cached columns in one table; as :func:`_merge`, a key defined in an earlier file wins."""
+    import pandas as pd
+
+    problems = [p for part in parts for p in part["problems"]]
+    frames = [frame_from_columns({name: part[name] for name in COLUMNS}) for part in parts]
+    nonempty = [frame for frame in frames if len(frame)]
+    if len(nonempty) > 1:
+        table = pd.concat(nonempty)
+        places = list(zip(table["key"], table["source_file"], table["source_line"], strict=True))
+        kept, duplicates = first_definitions(list(range(len(places))), places.__getitem__)
+        if duplicates:
+            table = table.iloc[kept]
+        problems += duplicates
+    else:
+        table = nonempty[0] if nonempty else frames[0]
+    return TableResult(table=table, problems=problems, files=files, notes=notes)
 
 
 def frame_from_columns(columns: dict[str, Any]) -> "pd.DataFrame":
@@ -391,6 +413,11 @@ def _collector_paused():
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _shown(value: str, limit: int = 40) -> str:
+    """A value quoted for a message, cut short: a problem stays one readable line however long the value."""
+    return repr(value) if len(value) <= limit else repr(value[:limit]) + f"... ({len(value):,} characters)"
 
 
 def _text(fields: dict[str, str], name: str) -> str | None:
