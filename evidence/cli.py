@@ -12,6 +12,7 @@ inside the commands, so that ``evidence --help`` starts instantly.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -552,30 +553,42 @@ def verify(refs: tuple[Path, ...], key: str, by: str, fields: str | None) -> Non
 @click.option("--doi", "dois", multiple=True, help="Fetch this DOI from Crossref; repeat for more.")
 @click.option("--crossref-url", envvar="EVIDENCE_CROSSREF_URL", default="https://api.crossref.org", show_default=True,
               help="Base URL of the Crossref REST API.")
+@click.option("--pmid", "pmids", multiple=True, help="Fetch this PMID from PubMed (E-utilities); repeat for more.")
+@click.option("--pmid-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Fetch every PMID in this file (one or more a line; '#' starts a comment).")
+@click.option("--pubmed-url", envvar="EVIDENCE_PUBMED_URL", default="https://eutils.ncbi.nlm.nih.gov/entrez/eutils",
+              show_default=True, help="Base URL of NCBI E-utilities; NCBI_API_KEY is sent when set.")
 @click.option("--allow-duplicates", is_flag=True, help="Add entries even when the library already has them.")
 @click.option("--dry-run", is_flag=True, help="Print exactly what would be added, and write nothing.")
 def add(
     refs: tuple[Path, ...], no_cache: bool, quiet: bool, sources: tuple[Path, ...], target: Path, fmt: str,
-    dois: tuple[str, ...], crossref_url: str, allow_duplicates: bool, dry_run: bool,
+    dois: tuple[str, ...], crossref_url: str, pmids: tuple[str, ...], pmid_file: Path | None, pubmed_url: str,
+    allow_duplicates: bool, dry_run: bool,
 ) -> None:
-    """Import references from BibTeX, RIS, CSL-JSON or PubMed MEDLINE files ('-' for stdin), or by DOI.
+    """Import references from BibTeX, RIS, CSL-JSON or PubMed MEDLINE files ('-' for stdin), by DOI or by PMID.
 
     New entries get keys like wang1994observation (first author, year, first
     significant title word; a, b ... on collision); keys in BibTeX sources
     are kept. Entries already in the library (same DOI, PMID, or title and
-    year) are skipped and reported. The import is all or nothing: if any
-    source fails, nothing is written.
+    year) are skipped and reported; a PMID already in the library is not
+    fetched. The import is all or nothing: if any source fails, or PubMed
+    does not know a PMID, nothing is written.
     """
     from evidence.curation.crossref import fetch_doi
     from evidence.curation.edit import append_entries
     from evidence.curation.importers import plan_import, read_records
+    from evidence.curation.pubmed import add_by_pmid
     from evidence.library.files import find_bib_files
     from evidence.progress import Progress
 
-    if not sources and not dois:
-        raise EvidenceError("give files to import, '-' for standard input, or --doi")
+    if not sources and not dois and not pmids and not pmid_file:
+        raise EvidenceError("give files to import, '-' for standard input, --doi, --pmid or --pmid-file")
     with Progress(enabled=False if quiet else None) as progress:
-        records = []
+        library = find_bib_files(path for path in [*(refs or [Path("refs")]), target] if path.exists())
+        table = load_library(library, no_cache, quiet, summary=False).table if library else _empty_table()
+        records, known = add_by_pmid(list(pmids), pmid_file, table, pubmed_url, os.environ.get("NCBI_API_KEY"), progress)
+        for message in known:
+            click.echo(f"skipped {message}", err=True)
         for number, source in enumerate(sources):
             progress(f"reading {source}", number, len(sources))
             text = sys.stdin.read() if str(source) == "-" else source.read_text(encoding="utf-8-sig")
@@ -583,8 +596,6 @@ def add(
         for number, doi in enumerate(dois):
             progress(f"fetching {doi}", number, len(dois))
             records.append(fetch_doi(doi, crossref_url))
-        library = find_bib_files(path for path in [*(refs or [Path("refs")]), target] if path.exists())
-        table = load_library(library, no_cache, quiet, summary=False).table if library else _empty_table()
         progress("looking for duplicates", 0, None)
         plan = plan_import(records, table, allow_duplicates)
     for skipped in plan.skipped:
