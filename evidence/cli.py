@@ -610,6 +610,44 @@ def add(
                f"{', '.join(key for key, _ in plan.added) or 'none'}")
 
 
+@cli.command("extract")
+@library_options
+@click.argument("keys", nargs=-1)
+@click.option("--all", "all_entries", is_flag=True, help="Every entry of the library that has an abstract.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--write", is_flag=True,
+              help="Append the arms with a count or a mean and SD to <bib stem>.outcomes.csv beside each entry "
+                   "(data_source = abstract, not verified).")
+def extract_command(
+    refs: tuple[Path, ...], no_cache: bool, quiet: bool, keys: tuple[str, ...], all_entries: bool, fmt: str, write: bool,
+) -> None:
+    """Propose outcome data from entries' abstracts, every number with the words it came from.
+
+    Proposes design, country, participants, blinding and (for reviews) the
+    number of studies; per outcome and time point each arm's label, role, n,
+    and events or mean and SD; and published effects with their 95% CI.
+    Nothing is guessed: a percentage without a count stays a percentage, a
+    count is computed (and marked *) only when the arm's n and the rate fit
+    exactly one whole number, and anything ambiguous is listed, not
+    proposed. An entry without an abstract is reported and skipped.
+    See docs/extract.md for the JSON schema.
+    """
+    from evidence.curation.extract import format_text, run_extract
+
+    if bool(keys) == all_entries:
+        raise EvidenceError("give the keys to extract, or --all")
+    run = run_extract(load_library(refs, no_cache, quiet).table, None if all_entries else list(keys), write)
+    echo_problems(run.problems)
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(run.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(format_text(run.proposals), nl=False)
+    for message in run.messages:
+        click.echo(message, err=True)
+
+
 def _empty_table() -> Any:
     from evidence.library.table import frame_from_rows
 

@@ -122,7 +122,7 @@ class Proposal:
 # --- text helpers --------------------------------------------------------------------------------------------------
 
 _DASHES = str.maketrans({"\u2013": "-", "\u2212": "-", "\u2012": "-", "\u2014": "-", "\u2010": "-", "\u2011": "-"})
-SIGNED = r"-?\s?\d+(?:\.\d+)?"
+SIGNED = r"(?:-\s?)?\d+(?:\.\d+)?"
 
 
 def _plain(text: str) -> str:
@@ -142,7 +142,7 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     """Sentence spans: a full stop, question or exclamation mark followed by space and a capital."""
     spans, start = [], 0
     for match in re.finditer(r"[.!?](?=\s+[A-Z(])", text):
-        if re.search(r"(?:\b[A-Za-z]|\bvs|\bet al|\be\.g|\bi\.e)$", text[start : match.start()]):
+        if re.search(r"(?:\b[A-Za-z]|\bvs|\bet al|\be\.g|\bi\.e)$", text[max(start, match.start() - 8) : match.start()]):
             continue
         spans.append((start, match.end()))
         start = match.end()
@@ -438,7 +438,8 @@ _ARM_N = re.compile(
     r"|\b(?:of|with)\s+(\d+)\s+(?:[Pp]atients|[Cc]ases)\b|(?<=group),\s+(\d+)(?=\s+(?:[Pp]atients|[Cc]ases)\b)"
     r"|(?<![\w.])(\d+)\s+from\s+(?:the\s+|both\s+)?",
 )
-_EACH = re.compile(r"(\d+)\s+(?:cases|patients|participants)\s+in\s+each\s+group|(?:two|three)\s+groups?\s+of\s+(\d+)",
+_EACH = re.compile(r"(?<![\d.])(\d+)\s+(?:cases|patients|participants)\s+in\s+each\s+group"
+                   r"|\b(?:two|three)\s+groups?\s+of\s+(\d+)",
                    re.I)
 
 
@@ -502,9 +503,11 @@ def propose_arms(text: str, ambiguities: list[str]) -> tuple[list[Arm], dict[str
             if number_group == 4 and not re.search(r"group|arm", label, re.I):
                 continue
         label = _clean_label(label)
-        numbered = re.search(r"\d\)\s*([A-Za-z][\w\s-]{1,40}?(?:group|arm))\s*:[^;]*$", plain[max(0, match.start() - 250) :
-                                                                                               match.start()])
-        if numbered and not re.search(r"group|arm", label, re.I):
+        numbered = None
+        if not re.search(r"group|arm", label, re.I):  # "2) topiramate group: a 4-week titration ... (n = 33)"
+            clause = plain[max(0, match.start() - 250) : match.start()].rsplit(";", 1)[-1]
+            numbered = re.search(r"(?<!\d)\d\)\s*([A-Za-z][\w\s-]{1,40}?(?:group|arm))\s*:", clause)
+        if numbered:
             label = numbered.group(1)
             label_start = plain.rfind(label, 0, match.start())
         if not label or len(label) > 80 or grammar.parse_number(label) is not None:
@@ -612,13 +615,13 @@ def _arm_mentions(plain: str, arms: list[Arm], abbreviations: dict[str, Arm]) ->
         if arm.role == "control" and "control" in arm.label.lower():
             names.append(("control group", arm))
             names.append(("controls", arm))
-    for name, arm in sorted(names, key=lambda item: len(item[0]), reverse=True):
-        for match in re.finditer(rf"(?<![\w-]){re.escape(name)}s?(?![\w-])", lower):
-            if not any(match.start() < e and match.end() > b for b, e, _ in mentions):
-                mentions.append((match.start(), match.end(), arm))
-    for abbreviation, arm in abbreviations.items():
-        for match in re.finditer(rf"\b{re.escape(abbreviation)}\b", plain):
-            if not any(match.start() < e and match.end() > b for b, e, _ in mentions):
+    taken = bytearray(len(plain))
+    found = [(name, arm, lower) for name, arm in sorted(names, key=lambda item: len(item[0]), reverse=True)]
+    found += [(abbreviation, arm, plain) for abbreviation, arm in abbreviations.items()]
+    for name, arm, haystack in found:
+        for match in re.finditer(rf"(?<![\w-]){re.escape(name)}s?(?![\w-])", haystack):
+            if not any(taken[match.start() : match.end()]):
+                taken[match.start() : match.end()] = b"\x01" * (match.end() - match.start())
                 mentions.append((match.start(), match.end(), arm))
     return sorted(mentions, key=lambda m: m[0])
 
@@ -650,7 +653,7 @@ def _outcome_before(plain: str, start: int, s_start: int) -> str:
 
 
 def _arm_for(plain: str, arms: list[Arm], mentions: list[tuple[int, int, Arm]], start: int, end: int,
-             s_start: int, s_end: int) -> Arm | None:
+             s_start: int, s_end: int, versus_words: tuple[re.Match[str] | None, re.Match[str] | None]) -> Arm | None:
     """The arm a number at ``plain[start:end]`` belongs to: named just after it, paired by 'vs', or named before."""
     after = re.match(r"\s*(?:\(([^()]{1,40})\)|(?:in|for|of)\s+(?:the\s+)?([^,;.()]{1,100}?)(?=\s+(?:group|arm)s?\b|[,;.)]|$))",
                      plain[end : end + 110])
@@ -658,11 +661,9 @@ def _arm_for(plain: str, arms: list[Arm], mentions: list[tuple[int, int, Arm]], 
         named = [m for m in mentions if end <= m[0] <= end + after.end() + 8]
         if named:
             return named[0][2]
-    versus = re.search(r"(\d+(?:\.\d+)?)\s?%?\s*(?:vs\.?|versus)\s+(\d+(?:\.\d+)?)\s?%", plain[s_start:s_end])
-    if versus and len(arms) == 2:
+    versus, words = versus_words if len(arms) == 2 else (None, None)
+    if versus:
         first = s_start + versus.start() <= start < s_start + versus.start(2)
-        words = re.search(r"\b([\w-]+(?:\s+[\w-]+){0,3})\s+(?:vs\.?|versus)\s+([\w-]+(?:\s+[\w-]+){0,3})",
-                          plain[s_start : s_start + versus.start()])
         if words:
             w_start = s_start + words.start()
             left = [m for m in mentions if w_start + words.start(1) - words.start() <= m[0] < w_start + words.end(1)
@@ -684,6 +685,18 @@ def _arm_for(plain: str, arms: list[Arm], mentions: list[tuple[int, int, Arm]], 
     return before[-1][2] if before else None
 
 
+_VERSUS_NUMBERS = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s?%?\s*(?:vs\.?|versus)\s+(\d+(?:\.\d+)?)\s?%")
+_VERSUS_WORDS = re.compile(r"(?<![\w-])([\w-]{1,40}(?:\s+[\w-]{1,40}){0,3})\s+(?:vs\.?|versus)\s+([\w-]{1,40}(?:\s+[\w-]{1,40}){0,3})")
+
+
+def _versus_of(plain: str, s_start: int, s_end: int) -> tuple[re.Match[str] | None, re.Match[str] | None]:
+    """The first "x% vs y%" of a sentence, and the "A vs B" words before it; read once per sentence."""
+    versus = _VERSUS_NUMBERS.search(plain[s_start:s_end])
+    if not versus:
+        return None, None
+    return versus, _VERSUS_WORDS.search(plain[s_start : s_start + versus.start()])
+
+
 def _is_threshold(plain: str, start: int, end: int) -> bool:
     return bool(_THRESHOLD_AFTER.match(plain[end : end + 40]) or _THRESHOLD_BEFORE.search(plain[max(0, start - 12) : start]))
 
@@ -694,6 +707,7 @@ def _percent_rows(text: str, plain: str, arms: list[Arm], mentions: list[tuple[i
     if not arms:
         return rows
     timepoint = _timepoint(plain, s_start, s_end)
+    versus_words = _versus_of(plain, s_start, s_end)
     for percent in grammar.find_percentages(plain[s_start:s_end]):
         start, end = s_start + percent.start, s_start + percent.end
         if percent.bound != "=" or _is_threshold(plain, start, end):
@@ -706,7 +720,7 @@ def _percent_rows(text: str, plain: str, arms: list[Arm], mentions: list[tuple[i
         outcome = _outcome_before(plain, start, s_start)
         if not outcome:
             continue
-        arm = _arm_for(plain, arms, mentions, start, end, s_start, s_end)
+        arm = _arm_for(plain, arms, mentions, start, end, s_start, s_end, versus_words)
         if arm is None:
             continue
         row = _new_row(arm, outcome, timepoint)
@@ -739,7 +753,8 @@ def _count_rows(text: str, plain: str, arms: list[Arm], mentions: list[tuple[int
     for match in re.finditer(r"(?<![\w.,/])(\d+)\s*/\s*(\d+)(?![\w./])", plain[s_start:s_end]):
         events, n = int(match.group(1)), int(match.group(2))
         start = s_start + match.start()
-        arm = _arm_for(plain, arms, mentions, start, s_start + match.end(), s_start, s_end) if arms else None
+        arm = _arm_for(plain, arms, mentions, start, s_start + match.end(), s_start, s_end,
+                       _versus_of(plain, s_start, s_end)) if arms else None
         if arm is None or events > n:
             continue
         row = _new_row(arm, _outcome_before(plain, start, s_start), timepoint)
@@ -765,7 +780,7 @@ def _count_rows(text: str, plain: str, arms: list[Arm], mentions: list[tuple[int
     return rows
 
 
-_MEAN_SD = re.compile(rf"({SIGNED})\s*(?:±|\+/-)\s*(\d+(?:\.\d+)?)")
+_MEAN_SD = re.compile(rf"(?<![\d.])({SIGNED})\s*(?:±|\+/-)\s*(\d+(?:\.\d+)?)")
 
 
 def _mean_rows(text: str, plain: str, mentions: list[tuple[int, int, Arm]], s_start: int, s_end: int) -> list[Arm]:
@@ -785,8 +800,8 @@ def _mean_rows(text: str, plain: str, mentions: list[tuple[int, int, Arm]], s_st
         arm = named[-1][2]
         paren = plain.rfind("(", s_start, start)
         outcome_match = re.search(r"([\w\s-]{3,40}?)\s*$", plain[max(s_start, paren - 40) : paren]) if paren > 0 else None
-        outcome = re.sub(r"^(?:significant|significantly|less|more|fewer|greater)\s+", "",
-                         outcome_match.group(1).strip().lower()) if outcome_match else ""
+        outcome = re.sub(r"^(?:(?:reported|showed|had|significant|significantly|less|more|fewer|greater|lower|higher)\s+)+",
+                         "", outcome_match.group(1).strip().lower()) if outcome_match else ""
         row = _new_row(arm, outcome, timepoint)
         row.mean = Value(_number(match.group(1)), _quote(text, match.start(1), match.end(1)))
         row.sd = Value(float(match.group(2)), _quote(text, match.start(2), match.end(2)))
@@ -1016,6 +1031,15 @@ def write_proposals(proposals: list[Proposal], files: dict[str, Path]) -> list[s
 # --- text output -------------------------------------------------------------------------------------------------
 
 
+def _context(abstract: str, quote: Quote, before: int = 32, after: int = 16) -> str:
+    """The quote in brackets with a few words either side: '...either placebo (n = [115]) or pramipexole...'."""
+    head = abstract[max(0, quote.start - before) : quote.start]
+    tail = abstract[quote.end : quote.end + after]
+    head = head.split(" ", 1)[1] if quote.start - before > 0 and " " in head else head
+    tail = tail.rsplit(" ", 1)[0] if quote.end + after < len(abstract) and " " in tail else tail
+    return f"...{head}[{quote.text}]{tail}..."
+
+
 def format_text(proposals: list[Proposal]) -> str:
     """A readable table per entry: each value beside the words it came from."""
     blocks = []
@@ -1024,7 +1048,7 @@ def format_text(proposals: list[Proposal]) -> str:
         for name in ("design", "blinding", "country", "participants", "studies"):
             value = getattr(proposal, name)
             if value is not None:
-                lines.append(f"  {name:<13}{value.value!s:<22}\"{value.quote.text}\"")
+                lines.append(f"  {name:<13}{value.value!s:<16}{_context(proposal.abstract, value.quote)}")
         if proposal.arms:
             lines.append("  arms")
             for arm in proposal.arms:
@@ -1033,8 +1057,9 @@ def format_text(proposals: list[Proposal]) -> str:
                                          ("mean", arm.mean), ("sd", arm.sd)) if v is not None]
                 where = " | ".join(x for x in (arm.outcome, arm.timepoint) if x)
                 lines.append(f"    {arm.label} ({arm.role}){' [' + where + ']' if where else ''}: {', '.join(parts)}")
-                quotes = dict.fromkeys(v.quote.text for v in (arm.n, arm.events, arm.percent, arm.mean, arm.sd) if v)
-                lines.append(f"      \"{' ... '.join(quotes)}\"")
+                quotes = dict.fromkeys(v.quote for v in (arm.n, arm.events, arm.percent, arm.mean, arm.sd) if v)
+                for quote in quotes:
+                    lines.append(f"      {_context(proposal.abstract, quote)}")
         if proposal.effects:
             lines.append("  effects")
             for effect in proposal.effects:
@@ -1042,8 +1067,9 @@ def format_text(proposals: list[Proposal]) -> str:
                                 if getattr(effect, name) is not None)
                 lines.append(f"    {effect.measure} {effect.estimate.value:g} (95% CI {effect.ci_lb.value:g} to "
                              f"{effect.ci_ub.value:g}){extra}")
-                span = proposal.abstract[effect.estimate.quote.start : effect.ci_ub.quote.end]
-                lines.append(f"      \"{span}\"")
+                span = Quote(effect.estimate.quote.start, effect.ci_ub.quote.end,
+                             proposal.abstract[effect.estimate.quote.start : effect.ci_ub.quote.end])
+                lines.append(f"      {_context(proposal.abstract, span)}")
         if any(arm.events is not None and arm.events.computed for arm in proposal.arms):
             lines.append("  * computed: the rate as written fits exactly one whole number of n")
         for ambiguity in proposal.ambiguities:
@@ -1052,3 +1078,26 @@ def format_text(proposals: list[Proposal]) -> str:
             lines.append("  nothing to propose: the abstract states no design, arms or effects")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + ("\n" if blocks else "")
+
+
+@dataclass
+class ExtractRun:
+    """What ``evidence extract`` did: the proposals, entries it could not read, and what --write wrote."""
+
+    proposals: list[Proposal] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"extracted_by": EXTRACTED_BY, "proposals": [p.as_dict() for p in self.proposals],
+                "problems": [p.as_dict() for p in self.problems], "written": self.messages}
+
+
+def run_extract(table: "pd.DataFrame", keys: list[str] | None, write: bool = False) -> ExtractRun:
+    """Propose data for ``keys`` (every entry when None) and, with ``write``, append it to the outcome CSVs."""
+    result = extract_entries(table, keys)
+    run = ExtractRun(result.proposals, result.problems)
+    if write and result.proposals:
+        files = {p.key: Path(str(table.loc[p.key, "source_file"])) for p in result.proposals}
+        run.messages = write_proposals(result.proposals, files)
+    return run
