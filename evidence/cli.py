@@ -431,9 +431,14 @@ FAIL_ON_CHOICES = ("unverifiable", "unverified", "uncited")
     type=click.Path(file_okay=False, path_type=Path),
     help="Write a dated JSON audit record per page into this folder, naming the library state audited.",
 )
+@click.option("--fetch-missing", is_flag=True,
+              help="Fetch cited studies with a PMID or DOI that the library lacks (PubMed, Crossref), extract their "
+                   "abstracts into --to, and audit against them as unverified data.")
+@click.option("--to", "fetch_to", type=click.Path(dir_okay=False, path_type=Path),
+              help="The .bib file --fetch-missing writes (its outcome CSV goes beside it).")
 def audit(
     refs: tuple[Path, ...], no_cache: bool, quiet: bool, pages: tuple[Path, ...], fmt: str, fail_on: str,
-    record_dir: Path | None,
+    record_dir: Path | None, fetch_missing: bool, fetch_to: Path | None,
 ) -> None:
     """Check every citation and number in condition pages against the library.
 
@@ -454,6 +459,16 @@ def audit(
     if extra - set(FAIL_ON_CHOICES):
         raise EvidenceError(f"--fail-on takes {', '.join(FAIL_ON_CHOICES)}; got {', '.join(sorted(extra))}")
     result = load_library(refs, no_cache, quiet)
+    if fetch_missing:
+        from evidence.curation.missing import fetch_missing_for_pages
+
+        if fetch_to is None:
+            raise EvidenceError("--fetch-missing needs --to FILE, the .bib file to write the fetched studies to")
+        for line in fetch_missing_for_pages(pages, fetch_to, result.table, os.environ.get("EVIDENCE_PUBMED_URL"),
+                                            os.environ.get("EVIDENCE_CROSSREF_URL"), os.environ.get("NCBI_API_KEY")):
+            click.echo(line, err=True)
+        if fetch_to.exists():
+            result = load_library([*(refs or [Path("refs")]), fetch_to], no_cache, quiet)
     state = library_state(result.files)
     audits = [audit_page(read_page(page), result.table, state) for page in pages]
     if fmt == "json":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import urllib.parse
@@ -298,3 +299,56 @@ def test_cli_unknown_pmid_writes_nothing(eutils, tmp_path):
     assert "PubMed has no record of PMID 999999; nothing was added" in result.output
     assert "Traceback" not in result.output
     assert target.read_text() == "% keep me\n"
+
+
+PAGE = """Pramipexole for restless legs
+
+A meta-analysis [1] of 12 trials with 3286 participants found pramipexole better than placebo.
+
+A randomised trial [2] in 345 patients found the same. Another study [3] in 99 patients did not.
+
+1 Liu GJ, Wu L, Wang SL. Efficacy of pramipexole for primary restless leg syndrome. Clin Ther. 2016. PMID: 26572941
+
+2 Oertel WH, Stiasny-Kolster K. Efficacy of pramipexole in restless legs syndrome. Mov Disord. 2007. PMID: 17133582
+
+3 Nobody A. A study PubMed does not know. J Nowhere. 2020;1:1. PMID: 999999
+"""
+
+LIBRARY = """@article{wang1994,
+  author = {Wang, D. Y.},
+  title = {Observation on clinic effect of galvano-acupuncture on restless leg syndrome},
+  year = {1994},
+}
+"""
+
+
+def test_audit_fetch_missing_writes_unverified_entries_and_judges_them(eutils, tmp_path):
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    (refs / "lib.bib").write_text(LIBRARY)
+    page = tmp_path / "page.txt"
+    page.write_text(PAGE)
+    target = tmp_path / "fetched.bib"
+    result = CliRunner().invoke(cli, ["audit", "--refs", str(refs), "-q", str(page), "--fetch-missing", "--to",
+                                      str(target)], env={"EVIDENCE_PUBMED_URL": eutils})
+    assert "Traceback" not in result.output
+    text = target.read_text()
+    assert "pmid = {26572941}" in text and "pmid = {17133582}" in text
+    assert "studies = {12}" in text and "participants = {3286}" in text
+    assert "extracted_by = {evidence extract" in text and "verified_by" not in text
+    assert "added 2 entries" in result.output and "(machine-extracted, not verified)" in result.output
+    assert "could not fetch PMID 999999: PubMed has no record of PMID 999999" in result.output
+    assert "supported by unverified data: 12 trials" in result.output
+    assert "supported by unverified data: with 3286 participants" in result.output
+    assert "liu2016efficacy not verified" in result.output
+    assert "\n  supported:" not in result.output  # machine-extracted data never makes a claim "supported"
+    assert result.exit_code == 1  # reference 3 stays unresolved
+
+
+def test_fetch_missing_needs_to(tmp_path):
+    (tmp_path / "lib.bib").write_text(LIBRARY)
+    page = tmp_path / "page.txt"
+    page.write_text(PAGE)
+    result = CliRunner().invoke(cli, ["audit", "--refs", str(tmp_path), "-q", str(page), "--fetch-missing"])
+    assert result.exit_code == 2 or result.exit_code == 1
+    assert "--fetch-missing needs --to FILE" in result.output
