@@ -5,6 +5,7 @@ Run from the repository root:
     python -m bench.extract_accuracy            # a table
     python -m bench.extract_accuracy --json     # the same numbers as JSON
     python -m bench.extract_accuracy --cases    # what was missed and what was extra, per abstract
+    python -m bench.extract_accuracy --heldout  # the abstracts no rule was fixed against (tests/data/extract/heldout)
 
 A proposed value counts as correct when the hand extraction has it; values are compared as sets per field and
 abstract (an arm's n, events, percent, mean, SD; an effect's measure, estimate and CI together).  A computed count is
@@ -124,7 +125,7 @@ def format_table(result: dict) -> str:
 
 
 def main(argv: list[str]) -> int:
-    result = score(load_cases())
+    result = score(load_cases(DATA / "heldout" if "--heldout" in argv else DATA))
     if "--json" in argv:
         print(json.dumps({k: v for k, v in result.items() if k != "cases"}, indent=2))
     elif "--cases" in argv:

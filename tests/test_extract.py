@@ -82,6 +82,16 @@ def test_accuracy_never_invents_and_holds_its_measured_level():
     assert fields["effect"]["recall"] >= 0.9
 
 
+def test_held_out_abstracts_never_get_invented_numbers():
+    from bench.extract_accuracy import DATA
+
+    held_out = load_cases(DATA / "heldout")
+    assert len(held_out) >= 8
+    result = score(held_out)
+    assert result["invented"] == []
+    assert result["fields"]["participants"]["precision"] == 1.0 and result["fields"]["effect"]["precision"] == 1.0
+
+
 @pytest.mark.parametrize("case_id", sorted(CASE))
 def test_every_quote_is_the_abstract_at_its_offsets(case_id):
     proposal = extract(case_id)

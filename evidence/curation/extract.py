@@ -156,7 +156,8 @@ def _sentence_of(spans: list[tuple[int, int]], position: int) -> tuple[int, int]
 
 # --- design, blinding, country -------------------------------------------------------------------------------------
 
-_PROTOCOL = re.compile(r"\b(?:will\s+(?:be\s+)?(?:randomly|randomi[sz]e|recruit|enrol|allocate|include)|study\s+protocol)",
+_PROTOCOL = re.compile(r"\b(?:will\s+(?:be\s+)?(?:randomly|randomi[sz]e|recruit|enrol|allocate|include|divided|assigned|"
+                       r"allocated|enrolled|recruited|included)|study\s+protocol)",
                        re.I)
 _DESIGN_RULES: tuple[tuple[str, str], ...] = (
     ("meta-analysis", r"\b(?:this|our|a|the)\s+(?:systematic\s+review\s+and\s+)?meta-?analys[ie]s\b"
@@ -169,7 +170,7 @@ _DESIGN_RULES: tuple[tuple[str, str], ...] = (
     ("case-series", r"\bcase\s+series\b|\b\d+\s+(?:\w+\s+){0,2}patients\s+who\s+(?:have|had)\s+been\s+treated\b"),
     ("quasi-rct", r"\bquasi-randomi[sz]"),
     ("rct", r"\brandom(?:ly)?\s+(?:assigned|allocated|divided|control\s+method)\b|\brandomi[sz]ed\s+(?:to|into|in)\b"
-            r"|\b(?:were|was)\s+randomi[sz]ed\b|\brandomi[sz]ed,?\s+(?:\w+[\s,-]+){0,4}?(?:trial|study)\b(?!s)"),
+            r"|\b(?:were|was)\s+randomi[sz]ed\b|\brandomi[sz]ed,?\s+(?:\w+[\s,-]+){0,6}?(?:trial|study)\b(?!s)"),
 )
 _NOT_THIS_STUDY = re.compile(r"(?:full-scale|future|further|larger|required\s+for\s+a)\s+(?:\w+\s+){0,2}$", re.I)
 
@@ -181,7 +182,8 @@ def propose_design(text: str) -> Value | None:
         for match in re.finditer(pattern, plain, re.I | re.S):
             if design == "rct" and _NOT_THIS_STUDY.search(plain[max(0, match.start() - 40) : match.start()]):
                 continue
-            if design == "systematic-review" and not re.search(r"\b(?:included|analy[sz]ed|review)\b", plain, re.I):
+            if design == "systematic-review" and not re.search(r"\b(?:included|analy[sz]ed|review|identified|yielded)\b",
+                                                               plain, re.I):
                 continue
             end = min(match.end(), match.start() + 80)
             return Value(design, _quote(text, match.start(), end))
@@ -263,12 +265,13 @@ def parse_count(text: str) -> int | None:
         rest = grammar.parse_count(match.group(2)) if match.group(2) else 0
         return None if hundreds is None or rest is None else hundreds * 100 + rest
     return grammar.parse_count(text)
-_TOTAL_PAREN = re.compile(r"\b(?:patients|participants|subjects)\s*\(\s*[Nn]\s*=\s*(\d+)\s*\)", re.I)
+_TOTAL_PAREN = re.compile(r"\b(?:patients|participants|subjects)(?:\s+with\s+[\w\s-]{1,40}?)?\s*\(\s*[Nn]\s*=\s*(\d+)\s*\)",
+                          re.I)
 _STUDIES = re.compile(
     rf"(?<![\w.,=-])({grammar.NUMBER})\s+(?:eligible\s+|randomi[sz]ed\s+)?(?:randomi[sz]ed\s+controlled\s+trials|RCTs|"
     rf"studies|trials)\b(?=\s*(?:\([^()]{{0,40}}\)\s*)?(?:were\s+(?:\w+\s+)?(?:included|analy[sz]ed)|involving|with\b|"
     rf"in\s+the\s+\d{{4}}))"
-    rf"|\banalysis\s+(?:on|of)\s+({grammar.NUMBER})\s+(?:RCTs|trials|studies)\b",
+    rf"|\b(?:analysis\s+(?:on|of)|yielded|identified\s+from)\s+({grammar.NUMBER})\s+(?:RCTs|trials|studies)\b",
     re.I,
 )
 _INVOLVING = re.compile(rf"^\s*(?:\(|involving\s+|with\s+)({grammar.NUMBER})\s+(?:{grammar.PEOPLE_NOUNS})\b", re.I)
@@ -336,12 +339,16 @@ MEASURES: tuple[tuple[str, str], ...] = (
 _MEASURE = re.compile(r"(?<![\w])(" + "|".join(p for p, _ in MEASURES) + r")(?![\w])")
 _CI = re.compile(
     rf"(?<![\w.])({SIGNED})(?:\s+[a-z]+){{0,3}}\s*[\[(,;]?\s*\[?(?:95\s?%\s*)?(?:confidence\s+intervals?|CI)"
-    rf"(?:\s*\(CI\))?\s*[:,=]?\s*({SIGNED})\s*(?:to|,|-)\s*({SIGNED})",
+    rf"(?:\s*[\[(]CI[\])])?\s*[:,=]?\s*({SIGNED})\s*(?:to|,|-)\s*({SIGNED})",
     re.I,
 )
 _COMPACT = re.compile(
     rf"\(\s*({grammar.NUMBER})\s+(?:trials|studies|RCTs),\s*({grammar.NUMBER})\s+(?:{grammar.PEOPLE_NOUNS}),\s*"
     rf"(?:([A-Z]{{2,3}})\s+)?({SIGNED}),\s*({SIGNED})\s+to\s+({SIGNED})",
+    re.I,
+)
+_CI_BEFORE = re.compile(
+    rf"(?:95\s?%\s*(?:CI|confidence\s+intervals?)\)?)\s*[,:]\s*({SIGNED})\s*\(\s*({SIGNED})\s*(?:,|to|-)\s*({SIGNED})\s*\)",
     re.I,
 )
 _N_STUDIES_AFTER = re.compile(r"^\s*,\s*n\s*=\s*(\d+)\s*\)")
@@ -380,6 +387,17 @@ def propose_effects(text: str, is_review: bool, ambiguities: list[str]) -> list[
                         Value(ub, _quote(text, match.start(3), match.end(3))))
         _review_counts(text, plain, match, effect, is_review)
         effects.append(effect)
+        taken.append(match.span())
+    for match in _CI_BEFORE.finditer(plain):  # "relative risk (95% CI), 2.20 (1.37, 3.52)"
+        if any(s <= match.start(1) < e for s, e in taken):
+            continue
+        est, lb, ub = (_number(match.group(i)) for i in (1, 2, 3))
+        measure = _measure_before(plain, match.start())
+        if measure is None or not lb <= est <= ub:
+            continue
+        effects.append(Effect(measure, Value(est, _quote(text, match.start(1), match.end(1))),
+                              Value(lb, _quote(text, match.start(2), match.end(2))),
+                              Value(ub, _quote(text, match.start(3), match.end(3)))))
         taken.append(match.span())
     for match in _COMPACT.finditer(plain):
         if any(s <= match.start(4) < e for s, e in taken):
@@ -434,7 +452,7 @@ _LABEL_STOP = re.compile(
 )
 _ARM_N = re.compile(
     r"\(\s*(?:([A-Z]{2,5})\s*,\s*)?(?:[nN]|([A-Z]{2,5}))\s*=\s*(\d+)\s*\)"
-    r"|\((\d+)\s*cases?\b[^()]{0,40}\)"
+    r"|\((\d+)\s*cases?\b[^()]{0,40}\)|\((\d+)\)(?=\s*(?:group|arm)\b)"
     r"|\b(?:of|with)\s+(\d+)\s+(?:[Pp]atients|[Cc]ases)\b|(?<=group),\s+(\d+)(?=\s+(?:[Pp]atients|[Cc]ases)\b)"
     r"|(?<![\w.])(\d+)\s+from\s+(?:the\s+|both\s+)?",
 )
@@ -483,18 +501,27 @@ def propose_arms(text: str, ambiguities: list[str]) -> tuple[list[Arm], dict[str
     for match in _ARM_N.finditer(plain):
         if _PROTOCOL.search(plain[max(0, match.start() - 120) : match.start()]):
             continue
-        number_group = next(i for i in (3, 4, 5, 6, 7) if match.group(i))
+        if match.group(5):  # "HSM (152) group": the label is the words before, with "group"
+            label_start, label = _label_before(plain, match.start())
+            label, n = _clean_label(label), int(match.group(5))
+            if label and not grammar.parse_number(label) and label.lower() not in seen:
+                arm = Arm(label, _role(label), _quote(text, label_start, label_start + len(label)),
+                          n=Value(n, _quote(text, match.start(5), match.end(5))))
+                seen[label.lower()] = arm
+                arms.append(arm)
+            continue
+        number_group = next(i for i in (3, 4, 6, 7, 8) if match.group(i))
         n = int(match.group(number_group))
-        if number_group == 6:
-            if re.match(r"\s+(?:cases|patients)\s+in\s+each\b", plain[match.end(6) :], re.I):
+        if number_group == 7:
+            if re.match(r"\s+(?:cases|patients)\s+in\s+each\b", plain[match.end(7) :], re.I):
                 continue
             label_start, label = _label_before(plain, match.start())
-        elif number_group == 7:  # "41 from both treatment groups"
+        elif number_group == 8:  # "41 from both treatment groups"
             after = re.match(r"[\w\s-]{1,60}?group(?:s)?\b", plain[match.end() :])
             if not after:
                 continue
             label_start, label = match.end(), plain[match.end() : match.end() + after.end()]
-        elif number_group == 5:  # "Treatment group of 30 Patients"
+        elif number_group == 6:  # "Treatment group of 30 Patients"
             label_start, label = _label_before(plain, match.start())
             if not re.search(r"group|arm", label, re.I):
                 continue
@@ -512,8 +539,9 @@ def propose_arms(text: str, ambiguities: list[str]) -> tuple[list[Arm], dict[str
             label_start = plain.rfind(label, 0, match.start())
         if not label or len(label) > 80 or grammar.parse_number(label) is not None:
             continue
-        if re.search(rf"\b{grammar.PEOPLE_NOUNS}$", label, re.I):  # "Patients (N = 344)": the total, not an arm
-            continue
+        if re.search(rf"\b{grammar.PEOPLE_NOUNS}$|^{grammar.PEOPLE_NOUNS}\b", label, re.I) or re.search(
+                rf"\b{grammar.PEOPLE_NOUNS}\s+with\s+$", plain[max(0, label_start - 30) : label_start], re.I):
+            continue  # "Patients (N = 344)", "Patients with primary RLS (n = 202)": the total, not an arm
         key = label.lower()
         if key in seen:
             if seen[key].n and seen[key].n.value != n:
@@ -560,7 +588,8 @@ def _arms_without_sizes(text: str, plain: str) -> list[Arm]:
         arms = []
         for group in (1, 2):
             label = re.sub(r"\s*\([^)]*\)\s*", " ", match.group(group)).strip(" ,")
-            label = re.sub(r"^(?:optimi[sz]ed|fixed\s+doses\s+of)\s+", "", label, flags=re.I)
+            label = re.sub(r"^(?:optimi[sz]ed|fixed\s+doses\s+of|(?:double-blind\s+)?treatment\s+with)\s+", "", label,
+                           flags=re.I)
             if label and len(label.split()) <= 5:
                 start = match.start(group)
                 arms.append(Arm(label, _role(label), _quote(text, start, start + len(match.group(group)))))
@@ -578,7 +607,7 @@ _OUTCOME = re.compile(
     r"(?<![\w-])(ineffective(?:\s+rate)?|(?:total\s+)?effective(?:ness)?(?:\s+rates?)?|cured?-markedly\s+effective\s+rate|"
     r"cure\s+rates?|responder\s+rates?|responders?|response(?:\s+rates?)?|remission|improvement\s+rate|improvement|"
     r"adverse\s+events|augmentation|successful\s+rate(?:\s+of\s+attack\s+control)?|clinical\s+control\s+rate|"
-    r"markedly\s+effective(?:\s+rate)?|much\s+(?:better|improved))",
+    r"markedly\s+effective(?:\s+rate)?|much\s+(?:better|improved)|relaps\w*)",
     re.I,
 )
 _TIMEPOINT = re.compile(
