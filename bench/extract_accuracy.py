@@ -106,7 +106,9 @@ def score(cases: list[dict]) -> dict:
     fields = {}
     for name, c in tally.items():
         fields[name] = {
-            "proposed": c["proposed"], "expected": c["expected"], "correct": c["tp"],
+            "proposed": c["proposed"],
+            "expected": c["expected"],
+            "correct": c["tp"],
             "precision": round(c["tp"] / c["proposed"], 3) if c["proposed"] else None,
             "recall": round(c["tp"] / c["expected"], 3) if c["expected"] else None,
         }
@@ -114,8 +116,12 @@ def score(cases: list[dict]) -> dict:
 
 
 def format_table(result: dict) -> str:
-    lines = [f"{result['abstracts']} abstracts; invented numbers: {len(result['invented'])}", "",
-             "| field | proposed | expected | correct | precision | recall |", "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"{result['abstracts']} abstracts; invented numbers: {len(result['invented'])}",
+        "",
+        "| field | proposed | expected | correct | precision | recall |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for name, f in result["fields"].items():
         p = "-" if f["precision"] is None else f"{f['precision']:.2f}"
         r = "-" if f["recall"] is None else f"{f['recall']:.2f}"

@@ -601,7 +601,8 @@ def add(
     with Progress(enabled=False if quiet else None) as progress:
         library = find_bib_files(path for path in [*(refs or [Path("refs")]), target] if path.exists())
         table = load_library(library, no_cache, quiet, summary=False).table if library else _empty_table()
-        records, known = add_by_pmid(list(pmids), pmid_file, table, pubmed_url, os.environ.get("NCBI_API_KEY"), progress)
+        api_key = os.environ.get("NCBI_API_KEY")
+        records, known = add_by_pmid(list(pmids), pmid_file, table, pubmed_url, api_key, progress)
         for message in known:
             click.echo(f"skipped {message}", err=True)
         for number, source in enumerate(sources):
@@ -634,7 +635,8 @@ def add(
               help="Append the arms with a count or a mean and SD to <bib stem>.outcomes.csv beside each entry "
                    "(data_source = abstract, not verified).")
 def extract_command(
-    refs: tuple[Path, ...], no_cache: bool, quiet: bool, keys: tuple[str, ...], all_entries: bool, fmt: str, write: bool,
+    refs: tuple[Path, ...], no_cache: bool, quiet: bool, keys: tuple[str, ...], all_entries: bool, fmt: str,
+    write: bool,
 ) -> None:
     """Propose outcome data from entries' abstracts, every number with the words it came from.
 

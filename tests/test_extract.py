@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -64,8 +63,18 @@ def extract(case_id: str):
 def test_the_set_is_large_and_covers_the_hard_cases():
     assert len(CASES) >= 30
     covers = " ".join(" ".join(case["covers"]) for case in CASES).lower()
-    for needle in ("two-arm", "three-arm", "only percentages", "mean difference", "mean ± sd", "crossover",
-                   "case series", "total effective rate", "meta-analysis", "no arm data"):
+    for needle in (
+        "two-arm",
+        "three-arm",
+        "only percentages",
+        "mean difference",
+        "mean ± sd",
+        "crossover",
+        "case series",
+        "total effective rate",
+        "meta-analysis",
+        "no arm data",
+    ):
         assert needle in covers, needle
 
 
@@ -140,8 +149,10 @@ def test_implied_count_is_the_only_whole_number_that_rounds_to_the_rate(n, data)
 
 def test_an_estimate_outside_its_ci_is_reported_not_proposed():
     proposal = extract("berman_womac_minus_lost")
-    assert {(e.estimate.value, e.ci_lb.value, e.ci_ub.value) for e in proposal.effects} == {(0.16, 0.02, 0.34),
-                                                                                           (0.26, 0.07, 0.45)}
+    assert {(e.estimate.value, e.ci_lb.value, e.ci_ub.value) for e in proposal.effects} == {
+        (0.16, 0.02, 0.34),
+        (0.26, 0.07, 0.45),
+    }
     assert sum("not inside its CI" in a for a in proposal.ambiguities) == 4
 
 
@@ -174,13 +185,19 @@ def test_a_broken_decimal_is_not_read_as_a_smaller_number():
 
 def test_continuous_arms_and_review_effects():
     wang = extract("wang2015_migraine_mean_sd")
-    days = {(a.label, a.mean.value, a.sd.value, a.n.value) for a in wang.arms if a.mean and a.outcome == "migraine days"}
+    days = {
+        (a.label, a.mean.value, a.sd.value, a.n.value) for a in wang.arms if a.mean and a.outcome == "migraine days"
+    }
     assert days == {("real acupuncture", 5.2, 5.0, 26), ("sham acupuncture", 10.1, 7.1, 24)}
     yuan = extract("yuan2016_msk_meta")
     assert yuan.design.value == "meta-analysis" and yuan.studies.value == 63 and yuan.participants.value == 6382
     second = yuan.effects[1]
-    assert (second.measure, second.estimate.value, second.studies.value, second.participants.value) == \
-        ("SMD", -0.77, 31, 4876)
+    assert (second.measure, second.estimate.value, second.studies.value, second.participants.value) == (
+        "SMD",
+        -0.77,
+        31,
+        4876,
+    )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -199,8 +216,11 @@ def test_any_text_gives_a_proposal_and_no_invented_numbers(text):
 
 
 def test_long_hostile_input_is_read_in_bounded_time():
-    text = ("In the treatment group (n = 30) 12.5% vs 13.5% (95% CI 1.2 to 3.4) of 40 patients; " * 400
-            + "1" * 50_000 + " group " * 5000)
+    text = (
+        "In the treatment group (n = 30) 12.5% vs 13.5% (95% CI 1.2 to 3.4) of 40 patients; " * 400
+        + "1" * 50_000
+        + " group " * 5000
+    )
     started = time.monotonic()
     extract_abstract("big", text)
     assert time.monotonic() - started < 20

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import urllib.parse
@@ -68,15 +67,18 @@ class EUtils(BaseHTTPRequestHandler):
         if first == "903":
             return self._send(200, b"<PubmedArticleSet>" + b"x" * 300_000 + b"</PubmedArticleSet>")
         if first == "904":
-            bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
-                    b"<PubmedArticleSet>&lol2;</PubmedArticleSet>")
+            bomb = (
+                b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
+                b"<PubmedArticleSet>&lol2;</PubmedArticleSet>"
+            )
             return self._send(200, bomb)
         if first == "905":
             return self._send(200, b"<eFetchResult><ERROR>Empty id list - nothing todo</ERROR></eFetchResult>")
         if first == "1":
             return self._send(200, MESH_RECORD)
-        body = b"".join(FIXTURES[i].split(b"<PubmedArticleSet>")[1].split(b"</PubmedArticleSet>")[0]
-                        for i in ids if i in FIXTURES)
+        body = b"".join(
+            FIXTURES[i].split(b"<PubmedArticleSet>")[1].split(b"</PubmedArticleSet>")[0] for i in ids if i in FIXTURES
+        )
         return self._send(200, b'<?xml version="1.0" ?>\n<PubmedArticleSet>' + body + b"</PubmedArticleSet>")
 
     def _send(self, status, body, headers=None):
@@ -234,7 +236,9 @@ def test_batches_respect_the_rate_limit():
     assert clock.slept == pytest.approx([1 / 3, 1 / 3])
 
 
-@pytest.mark.parametrize("text", ["26784863", " PMID: 26784863", "pmid:26784863", "https://pubmed.ncbi.nlm.nih.gov/26784863/"])
+@pytest.mark.parametrize(
+    "text", ["26784863", " PMID: 26784863", "pmid:26784863", "https://pubmed.ncbi.nlm.nih.gov/26784863/"]
+)
 def test_normalise_pmid_accepts_common_spellings(text):
     assert normalise_pmid(text) == "26784863"
 
@@ -276,15 +280,42 @@ def test_parse_efetch_of_the_empty_set_is_empty():
 def test_cli_add_pmid_writes_the_entry(eutils, tmp_path):
     target = tmp_path / "refs" / "new.bib"
     runner = CliRunner()
-    result = runner.invoke(cli, ["add", "--refs", str(tmp_path / "refs"), "--to", str(target), "--pmid", "26572941",
-                                 "--pubmed-url", eutils, "-q"], env={"NCBI_API_KEY": "k1"})
+    result = runner.invoke(
+        cli,
+        [
+            "add",
+            "--refs",
+            str(tmp_path / "refs"),
+            "--to",
+            str(target),
+            "--pmid",
+            "26572941",
+            "--pubmed-url",
+            eutils,
+            "-q",
+        ],
+        env={"NCBI_API_KEY": "k1"},
+    )
     assert result.exit_code == 0, result.output
     assert "added 1 entry" in result.output and "liu2016efficacy" in result.output
     text = target.read_text()
     assert "pmid = {26572941}" in text and "pubtype = {Journal Article; Meta-Analysis; Systematic Review}" in text
     assert EUtils.requests[0]["api_key"] == ["k1"]
-    again = runner.invoke(cli, ["add", "--refs", str(tmp_path / "refs"), "--to", str(target), "--pmid", "26572941",
-                                "--pubmed-url", eutils, "-q"])
+    again = runner.invoke(
+        cli,
+        [
+            "add",
+            "--refs",
+            str(tmp_path / "refs"),
+            "--to",
+            str(target),
+            "--pmid",
+            "26572941",
+            "--pubmed-url",
+            eutils,
+            "-q",
+        ],
+    )
     assert again.exit_code == 0
     assert "skipped PMID 26572941: already in the library as liu2016efficacy" in again.output
     assert len(EUtils.requests) == 1
@@ -293,8 +324,23 @@ def test_cli_add_pmid_writes_the_entry(eutils, tmp_path):
 def test_cli_unknown_pmid_writes_nothing(eutils, tmp_path):
     target = tmp_path / "new.bib"
     target.write_text("% keep me\n")
-    result = CliRunner().invoke(cli, ["add", "--to", str(target), "--pmid", "17133582", "--pmid", "999999",
-                                      "--pubmed-url", eutils, "-q", "--refs", str(tmp_path)])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "add",
+            "--to",
+            str(target),
+            "--pmid",
+            "17133582",
+            "--pmid",
+            "999999",
+            "--pubmed-url",
+            eutils,
+            "-q",
+            "--refs",
+            str(tmp_path),
+        ],
+    )
     assert result.exit_code != 0
     assert "PubMed has no record of PMID 999999; nothing was added" in result.output
     assert "Traceback" not in result.output
@@ -329,8 +375,11 @@ def test_audit_fetch_missing_writes_unverified_entries_and_judges_them(eutils, t
     page = tmp_path / "page.txt"
     page.write_text(PAGE)
     target = tmp_path / "fetched.bib"
-    result = CliRunner().invoke(cli, ["audit", "--refs", str(refs), "-q", str(page), "--fetch-missing", "--to",
-                                      str(target)], env={"EVIDENCE_PUBMED_URL": eutils})
+    result = CliRunner().invoke(
+        cli,
+        ["audit", "--refs", str(refs), "-q", str(page), "--fetch-missing", "--to", str(target)],
+        env={"EVIDENCE_PUBMED_URL": eutils},
+    )
     assert "Traceback" not in result.output
     text = target.read_text()
     assert "pmid = {26572941}" in text and "pmid = {17133582}" in text

@@ -41,8 +41,22 @@ if TYPE_CHECKING:
     import pandas as pd
 
 OUTCOME_COLUMNS = (
-    "key", "outcome", "timepoint", "arm", "role", "n", "events", "mean", "sd", "better", "definition",
-    "extracted_from", "extracted_by", "verified_by", "verified_on", "data_source",
+    "key",
+    "outcome",
+    "timepoint",
+    "arm",
+    "role",
+    "n",
+    "events",
+    "mean",
+    "sd",
+    "better",
+    "definition",
+    "extracted_from",
+    "extracted_by",
+    "verified_by",
+    "verified_on",
+    "data_source",
 )
 """The outcome CSV's columns (docs/fields.md); rows are appended in the file's own column order."""
 EXTRACTED_BY = f"evidence extract {__version__}"
@@ -142,7 +156,9 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     """Sentence spans: a full stop, question or exclamation mark followed by space and a capital."""
     spans, start = [], 0
     for match in re.finditer(r"[.!?](?=\s+[A-Z(])", text):
-        if re.search(r"(?:\b[A-Za-z]|\bvs|\bet al|\be\.g|\bi\.e)$", text[max(start, match.start() - 8) : match.start()]):
+        if re.search(
+            r"(?:\b[A-Za-z]|\bvs|\bet al|\be\.g|\bi\.e)$", text[max(start, match.start() - 8) : match.start()]
+        ):
             continue
         spans.append((start, match.end()))
         start = match.end()
@@ -156,21 +172,32 @@ def _sentence_of(spans: list[tuple[int, int]], position: int) -> tuple[int, int]
 
 # --- design, blinding, country -------------------------------------------------------------------------------------
 
-_PROTOCOL = re.compile(r"\b(?:will\s+(?:be\s+)?(?:randomly|randomi[sz]e|recruit|enrol|allocate|include|divided|assigned|"
-                       r"allocated|enrolled|recruited|included)|study\s+protocol)",
-                       re.I)
+_PROTOCOL = re.compile(
+    r"\b(?:will\s+(?:be\s+)?(?:randomly|randomi[sz]e|recruit|enrol|allocate|include|divided|assigned|"
+    r"allocated|enrolled|recruited|included)|study\s+protocol)",
+    re.I,
+)
 _DESIGN_RULES: tuple[tuple[str, str], ...] = (
-    ("meta-analysis", r"\b(?:this|our|a|the)\s+(?:systematic\s+review\s+and\s+)?meta-?analys[ie]s\b"
-                      r"|\bmeta-?analys[ie]s\s+(?:was|were)\s+(?:then\s+)?(?:conducted|performed)"
-                      r"|\bpooled\s+(?:effect|estimate|results?)\b|\bmeta-regression\b"),
-    ("systematic-review", r"\b(?:we|databases?)\s+(?:\w+\s+){0,3}(?:searched|were\s+searched)\b"
-                          r"|\bsystematic\s+review\b(?=.{0,200}\b(?:included|searched)\b)"),
+    (
+        "meta-analysis",
+        r"\b(?:this|our|a|the)\s+(?:systematic\s+review\s+and\s+)?meta-?analys[ie]s\b"
+        r"|\bmeta-?analys[ie]s\s+(?:was|were)\s+(?:then\s+)?(?:conducted|performed)"
+        r"|\bpooled\s+(?:effect|estimate|results?)\b|\bmeta-regression\b",
+    ),
+    (
+        "systematic-review",
+        r"\b(?:we|databases?)\s+(?:\w+\s+){0,3}(?:searched|were\s+searched)\b"
+        r"|\bsystematic\s+review\b(?=.{0,200}\b(?:included|searched)\b)",
+    ),
     ("crossover", r"\bcross-?over\b"),
     ("case-report", r"\bcase\s+report\b|\b(?:A|An)\s+\d{1,3}-year-old\s+(?:wo)?man\b"),
     ("case-series", r"\bcase\s+series\b|\b\d+\s+(?:\w+\s+){0,2}patients\s+who\s+(?:have|had)\s+been\s+treated\b"),
     ("quasi-rct", r"\bquasi-randomi[sz]"),
-    ("rct", r"\brandom(?:ly)?\s+(?:assigned|allocated|divided|control\s+method)\b|\brandomi[sz]ed\s+(?:to|into|in)\b"
-            r"|\b(?:were|was)\s+randomi[sz]ed\b|\brandomi[sz]ed,?\s+(?:\w+[\s,-]+){0,6}?(?:trial|study)\b(?!s)"),
+    (
+        "rct",
+        r"\brandom(?:ly)?\s+(?:assigned|allocated|divided|control\s+method)\b|\brandomi[sz]ed\s+(?:to|into|in)\b"
+        r"|\b(?:were|was)\s+randomi[sz]ed\b|\brandomi[sz]ed,?\s+(?:\w+[\s,-]+){0,6}?(?:trial|study)\b(?!s)",
+    ),
 )
 _NOT_THIS_STUDY = re.compile(r"(?:full-scale|future|further|larger|required\s+for\s+a)\s+(?:\w+\s+){0,2}$", re.I)
 
@@ -182,8 +209,9 @@ def propose_design(text: str) -> Value | None:
         for match in re.finditer(pattern, plain, re.I | re.S):
             if design == "rct" and _NOT_THIS_STUDY.search(plain[max(0, match.start() - 40) : match.start()]):
                 continue
-            if design == "systematic-review" and not re.search(r"\b(?:included|analy[sz]ed|review|identified|yielded)\b",
-                                                               plain, re.I):
+            if design == "systematic-review" and not re.search(
+                r"\b(?:included|analy[sz]ed|review|identified|yielded)\b", plain, re.I
+            ):
                 continue
             end = min(match.end(), match.start() + 80)
             return Value(design, _quote(text, match.start(), end))
@@ -206,22 +234,72 @@ def propose_blinding(text: str) -> Value | None:
 
 
 COUNTRIES: dict[str, str] = {
-    "China": "China", "Chinese": "China", "Japan": "Japan", "Japanese": "Japan", "Korea": "Korea", "Korean": "Korea",
-    "Taiwan": "Taiwan", "Taiwanese": "Taiwan", "Germany": "Germany", "German": "Germany", "Switzerland": "Switzerland",
-    "Swiss": "Switzerland", "Czech Republic": "Czech Republic", "Czechia": "Czech Republic", "Czech": "Czech Republic",
-    "United Kingdom": "United Kingdom", "UK": "United Kingdom", "British": "United Kingdom", "England": "United Kingdom",
-    "United States": "United States", "USA": "United States", "US": "United States", "American": "United States",
-    "Australia": "Australia", "Australian": "Australia", "Brazil": "Brazil", "Brazilian": "Brazil",
-    "Italy": "Italy", "Italian": "Italy", "Spain": "Spain", "Spanish": "Spain", "France": "France", "French": "France",
-    "Sweden": "Sweden", "Swedish": "Sweden", "Norway": "Norway", "Norwegian": "Norway", "Denmark": "Denmark",
-    "Danish": "Denmark", "Netherlands": "Netherlands", "Dutch": "Netherlands", "Canada": "Canada",
-    "Canadian": "Canada", "Iran": "Iran", "Iranian": "Iran", "Turkey": "Turkey", "Turkish": "Turkey",
-    "India": "India", "Indian": "India", "Israel": "Israel", "Israeli": "Israel", "Austria": "Austria",
-    "Austrian": "Austria", "Hong Kong": "Hong Kong", "Singapore": "Singapore", "Thailand": "Thailand", "Thai": "Thailand",
+    "China": "China",
+    "Chinese": "China",
+    "Japan": "Japan",
+    "Japanese": "Japan",
+    "Korea": "Korea",
+    "Korean": "Korea",
+    "Taiwan": "Taiwan",
+    "Taiwanese": "Taiwan",
+    "Germany": "Germany",
+    "German": "Germany",
+    "Switzerland": "Switzerland",
+    "Swiss": "Switzerland",
+    "Czech Republic": "Czech Republic",
+    "Czechia": "Czech Republic",
+    "Czech": "Czech Republic",
+    "United Kingdom": "United Kingdom",
+    "UK": "United Kingdom",
+    "British": "United Kingdom",
+    "England": "United Kingdom",
+    "United States": "United States",
+    "USA": "United States",
+    "US": "United States",
+    "American": "United States",
+    "Australia": "Australia",
+    "Australian": "Australia",
+    "Brazil": "Brazil",
+    "Brazilian": "Brazil",
+    "Italy": "Italy",
+    "Italian": "Italy",
+    "Spain": "Spain",
+    "Spanish": "Spain",
+    "France": "France",
+    "French": "France",
+    "Sweden": "Sweden",
+    "Swedish": "Sweden",
+    "Norway": "Norway",
+    "Norwegian": "Norway",
+    "Denmark": "Denmark",
+    "Danish": "Denmark",
+    "Netherlands": "Netherlands",
+    "Dutch": "Netherlands",
+    "Canada": "Canada",
+    "Canadian": "Canada",
+    "Iran": "Iran",
+    "Iranian": "Iran",
+    "Turkey": "Turkey",
+    "Turkish": "Turkey",
+    "India": "India",
+    "Indian": "India",
+    "Israel": "Israel",
+    "Israeli": "Israel",
+    "Austria": "Austria",
+    "Austrian": "Austria",
+    "Hong Kong": "Hong Kong",
+    "Singapore": "Singapore",
+    "Thailand": "Thailand",
+    "Thai": "Thailand",
 }
-_PLACE_NOUNS = r"(?:patients|participants|adults|children|women|men|centres|centers|hospitals?|sites|clinics?|population)"
-_COUNTRY_NAMES = "|".join(re.escape(c) for c in sorted(COUNTRIES, key=len, reverse=True) if COUNTRIES[c] == c or " " in c
-                          or c in ("Czechia", "UK", "USA", "England"))
+_PLACE_NOUNS = (
+    r"(?:patients|participants|adults|children|women|men|centres|centers|hospitals?|sites|clinics?|population)"
+)
+_COUNTRY_NAMES = "|".join(
+    re.escape(c)
+    for c in sorted(COUNTRIES, key=len, reverse=True)
+    if COUNTRIES[c] == c or " " in c or c in ("Czechia", "UK", "USA", "England")
+)
 _DEMONYMS = "|".join(re.escape(c) for c in sorted(COUNTRIES, key=len, reverse=True))
 _COUNTRY = re.compile(
     rf"\b(?:in|from|across)\s+(?:mainland\s+)?({_COUNTRY_NAMES})\b(?!-)"
@@ -245,10 +323,14 @@ def propose_country(text: str, ambiguities: list[str]) -> Value | None:
 
 # --- participants and studies ------------------------------------------------------------------------------------
 
-_BETWEEN_STOP = (r"(?!(?:of|to|than|per|or|in|at|on|for|with|from|the|were|was|had|have|who|aged|then|all|each|"
-                 r"years?|weeks?|days?|months?|hours?|minutes?|sessions?|times?|mg|ml|percent)\b)")
-_WORD_HUNDRED = (r"(?:(?:one|two|three|four|five|six|seven|eight|nine)\s+hundred(?:\s+and\s+"
-                 rf"{grammar.NUMBER})?)")
+_BETWEEN_STOP = (
+    r"(?!(?:of|to|than|per|or|in|at|on|for|with|from|the|were|was|had|have|who|aged|then|all|each|"
+    r"years?|weeks?|days?|months?|hours?|minutes?|sessions?|times?|mg|ml|percent)\b)"
+)
+_WORD_HUNDRED = (
+    r"(?:(?:one|two|three|four|five|six|seven|eight|nine)\s+hundred(?:\s+and\s+"
+    rf"{grammar.NUMBER})?)"
+)
 COUNT = rf"(?:{_WORD_HUNDRED}|{grammar.NUMBER})"
 _TOTAL = re.compile(
     rf"(?:\b(?:a\s+total\s+of|in\s+total,?|overall,?|totally|total\s+of)\s+)?(?<![\w.,=-])({COUNT})\s+"
@@ -265,8 +347,11 @@ def parse_count(text: str) -> int | None:
         rest = grammar.parse_count(match.group(2)) if match.group(2) else 0
         return None if hundreds is None or rest is None else hundreds * 100 + rest
     return grammar.parse_count(text)
-_TOTAL_PAREN = re.compile(r"\b(?:patients|participants|subjects)(?:\s+with\s+[\w\s-]{1,40}?)?\s*\(\s*[Nn]\s*=\s*(\d+)\s*\)",
-                          re.I)
+
+
+_TOTAL_PAREN = re.compile(
+    r"\b(?:patients|participants|subjects)(?:\s+with\s+[\w\s-]{1,40}?)?\s*\(\s*[Nn]\s*=\s*(\d+)\s*\)", re.I
+)
 _STUDIES = re.compile(
     rf"(?<![\w.,=-])({grammar.NUMBER})\s+(?:eligible\s+|randomi[sz]ed\s+)?(?:randomi[sz]ed\s+controlled\s+trials|RCTs|"
     rf"studies|trials)\b(?=\s*(?:\([^()]{{0,40}}\)\s*)?(?:were\s+(?:\w+\s+)?(?:included|analy[sz]ed)|involving|with\b|"
@@ -301,8 +386,10 @@ def propose_participants(text: str, ambiguities: list[str]) -> Value | None:
     chosen = min(candidates, key=lambda v: v.quote.start)
     sexes = _SEXES.search(plain)
     if sexes and int(sexes.group(1)) + int(sexes.group(2)) != chosen.value:
-        ambiguities.append(f"participants: {chosen.value} stated, but {sexes.group()} make "
-                           f"{int(sexes.group(1)) + int(sexes.group(2))}; none proposed")
+        ambiguities.append(
+            f"participants: {chosen.value} stated, but {sexes.group()} make "
+            f"{int(sexes.group(1)) + int(sexes.group(2))}; none proposed"
+        )
         return None
     return chosen
 
@@ -379,12 +466,17 @@ def propose_effects(text: str, is_review: bool, ambiguities: list[str]) -> list[
         if measure is None:
             continue
         if not lb <= est <= ub:
-            ambiguities.append(f"effect {match.group().strip()!r}: the estimate {est:g} is not inside its CI "
-                               f"{lb:g} to {ub:g} (a lost minus sign?); not proposed")
+            ambiguities.append(
+                f"effect {match.group().strip()!r}: the estimate {est:g} is not inside its CI "
+                f"{lb:g} to {ub:g} (a lost minus sign?); not proposed"
+            )
             continue
-        effect = Effect(measure, Value(est, _quote(text, match.start(1), match.end(1))),
-                        Value(lb, _quote(text, match.start(2), match.end(2))),
-                        Value(ub, _quote(text, match.start(3), match.end(3))))
+        effect = Effect(
+            measure,
+            Value(est, _quote(text, match.start(1), match.end(1))),
+            Value(lb, _quote(text, match.start(2), match.end(2))),
+            Value(ub, _quote(text, match.start(3), match.end(3))),
+        )
         _review_counts(text, plain, match, effect, is_review)
         effects.append(effect)
         taken.append(match.span())
@@ -395,9 +487,14 @@ def propose_effects(text: str, is_review: bool, ambiguities: list[str]) -> list[
         measure = _measure_before(plain, match.start())
         if measure is None or not lb <= est <= ub:
             continue
-        effects.append(Effect(measure, Value(est, _quote(text, match.start(1), match.end(1))),
-                              Value(lb, _quote(text, match.start(2), match.end(2))),
-                              Value(ub, _quote(text, match.start(3), match.end(3)))))
+        effects.append(
+            Effect(
+                measure,
+                Value(est, _quote(text, match.start(1), match.end(1))),
+                Value(lb, _quote(text, match.start(2), match.end(2))),
+                Value(ub, _quote(text, match.start(3), match.end(3))),
+            )
+        )
         taken.append(match.span())
     for match in _COMPACT.finditer(plain):
         if any(s <= match.start(4) < e for s, e in taken):
@@ -406,11 +503,14 @@ def propose_effects(text: str, is_review: bool, ambiguities: list[str]) -> list[
         measure = match.group(3).upper() if match.group(3) else (effects[-1].measure if effects else None)
         if measure is None or not lb <= est <= ub:
             continue
-        effect = Effect(measure, Value(est, _quote(text, match.start(4), match.end(4))),
-                        Value(lb, _quote(text, match.start(5), match.end(5))),
-                        Value(ub, _quote(text, match.start(6), match.end(6))),
-                        studies=Value(grammar.parse_count(match.group(1)), _quote(text, match.start(1), match.end(1))),
-                        participants=Value(grammar.parse_count(match.group(2)), _quote(text, match.start(2), match.end(2))))
+        effect = Effect(
+            measure,
+            Value(est, _quote(text, match.start(4), match.end(4))),
+            Value(lb, _quote(text, match.start(5), match.end(5))),
+            Value(ub, _quote(text, match.start(6), match.end(6))),
+            studies=Value(grammar.parse_count(match.group(1)), _quote(text, match.start(1), match.end(1))),
+            participants=Value(grammar.parse_count(match.group(2)), _quote(text, match.start(2), match.end(2))),
+        )
         effects.append(effect)
     effects.sort(key=lambda e: e.estimate.quote.start)
     return effects
@@ -423,19 +523,27 @@ def _review_counts(text: str, plain: str, match: re.Match[str], effect: Effect, 
     before = plain[max(0, match.start() - 80) : match.start(1)]
     paren = before.rfind("(")
     if paren >= 0:
-        head = re.match(rf"\(\s*({grammar.NUMBER})\s+(?:trials|studies|RCTs),\s*({grammar.NUMBER})\s+"
-                        rf"(?:{grammar.PEOPLE_NOUNS})", before[paren:], re.I)
+        head = re.match(
+            rf"\(\s*({grammar.NUMBER})\s+(?:trials|studies|RCTs),\s*({grammar.NUMBER})\s+"
+            rf"(?:{grammar.PEOPLE_NOUNS})",
+            before[paren:],
+            re.I,
+        )
         if head:
             offset = match.start() - 80 if match.start() >= 80 else 0
             offset += paren
-            effect.studies = Value(grammar.parse_count(head.group(1)),
-                                   _quote(text, offset + head.start(1), offset + head.end(1)))
-            effect.participants = Value(grammar.parse_count(head.group(2)),
-                                        _quote(text, offset + head.start(2), offset + head.end(2)))
+            effect.studies = Value(
+                grammar.parse_count(head.group(1)), _quote(text, offset + head.start(1), offset + head.end(1))
+            )
+            effect.participants = Value(
+                grammar.parse_count(head.group(2)), _quote(text, offset + head.start(2), offset + head.end(2))
+            )
             return
     after = _N_STUDIES_AFTER.match(plain[match.end() : match.end() + 20])
     if after:
-        effect.studies = Value(int(after.group(1)), _quote(text, match.end() + after.start(), match.end() + after.end(1)))
+        effect.studies = Value(
+            int(after.group(1)), _quote(text, match.end() + after.start(), match.end() + after.end(1))
+        )
 
 
 # --- arms --------------------------------------------------------------------------------------------------------
@@ -456,9 +564,11 @@ _ARM_N = re.compile(
     r"|\b(?:of|with)\s+(\d+)\s+(?:[Pp]atients|[Cc]ases)\b|(?<=group),\s+(\d+)(?=\s+(?:[Pp]atients|[Cc]ases)\b)"
     r"|(?<![\w.])(\d+)\s+from\s+(?:the\s+|both\s+)?",
 )
-_EACH = re.compile(r"(?<![\d.])(\d+)\s+(?:cases|patients|participants)\s+in\s+each\s+group"
-                   r"|\b(?:two|three)\s+groups?\s+of\s+(\d+)",
-                   re.I)
+_EACH = re.compile(
+    r"(?<![\d.])(\d+)\s+(?:cases|patients|participants)\s+in\s+each\s+group"
+    r"|\b(?:two|three)\s+groups?\s+of\s+(\d+)",
+    re.I,
+)
 
 
 def _role(label: str) -> str:
@@ -477,8 +587,11 @@ def _label_before(plain: str, end: int) -> tuple[int, str]:
         label_start = word.start()
         if _LABEL_STOP.search(head) or len(window[label_start:].split()) >= 9:
             break
-        if re.search(r"\b(?:and|or)\s*$", head, re.I) and index > 0 and re.fullmatch(
-                r"(?:the|a|an|either)", words[index - 1].group(), re.I) is None:
+        if (
+            re.search(r"\b(?:and|or)\s*$", head, re.I)
+            and index > 0
+            and re.fullmatch(r"(?:the|a|an|either)", words[index - 1].group(), re.I) is None
+        ):
             following = window[word.start() :].split()[0].lower()
             if following in ("the", "a", "an"):
                 break
@@ -505,8 +618,12 @@ def propose_arms(text: str, ambiguities: list[str]) -> tuple[list[Arm], dict[str
             label_start, label = _label_before(plain, match.start())
             label, n = _clean_label(label), int(match.group(5))
             if label and not grammar.parse_number(label) and label.lower() not in seen:
-                arm = Arm(label, _role(label), _quote(text, label_start, label_start + len(label)),
-                          n=Value(n, _quote(text, match.start(5), match.end(5))))
+                arm = Arm(
+                    label,
+                    _role(label),
+                    _quote(text, label_start, label_start + len(label)),
+                    n=Value(n, _quote(text, match.start(5), match.end(5))),
+                )
                 seen[label.lower()] = arm
                 arms.append(arm)
             continue
@@ -540,7 +657,8 @@ def propose_arms(text: str, ambiguities: list[str]) -> tuple[list[Arm], dict[str
         if not label or len(label) > 80 or grammar.parse_number(label) is not None:
             continue
         if re.search(rf"\b{grammar.PEOPLE_NOUNS}$|^{grammar.PEOPLE_NOUNS}\b", label, re.I) or re.search(
-                rf"\b{grammar.PEOPLE_NOUNS}\s+with\s+$", plain[max(0, label_start - 30) : label_start], re.I):
+            rf"\b{grammar.PEOPLE_NOUNS}\s+with\s+$", plain[max(0, label_start - 30) : label_start], re.I
+        ):
             continue  # "Patients (N = 344)", "Patients with primary RLS (n = 202)": the total, not an arm
         key = label.lower()
         if key in seen:
@@ -548,8 +666,12 @@ def propose_arms(text: str, ambiguities: list[str]) -> tuple[list[Arm], dict[str
                 ambiguities.append(f"arm {label!r}: sizes {seen[key].n.value} and {n} both stated")
             continue
         quote_start = match.start(number_group)
-        arm = Arm(label, _role(label), _quote(text, label_start, label_start + len(label)),
-                  n=Value(n, _quote(text, quote_start, match.end(number_group))))
+        arm = Arm(
+            label,
+            _role(label),
+            _quote(text, label_start, label_start + len(label)),
+            n=Value(n, _quote(text, quote_start, match.end(number_group))),
+        )
         abbreviation = match.group(1) or match.group(2)
         if abbreviation:
             abbreviations[abbreviation] = arm
@@ -561,8 +683,14 @@ def propose_arms(text: str, ambiguities: list[str]) -> tuple[list[Arm], dict[str
         groups = re.findall(r"\b(?:an?|the)\s+([\w-]+(?:\s+[\w-]+)?\s+group)\b", plain[: each.start()], re.I)
         for name in dict.fromkeys(g.lower() for g in groups):
             start = plain.lower().find(name)
-            arms.append(Arm(name, _role(name), _quote(text, start, start + len(name)),
-                            n=Value(n, _quote(text, each.start(), each.end()))))
+            arms.append(
+                Arm(
+                    name,
+                    _role(name),
+                    _quote(text, start, start + len(name)),
+                    n=Value(n, _quote(text, each.start(), each.end())),
+                )
+            )
     if not arms:
         arms = _arms_without_sizes(text, plain)
     return arms, abbreviations
@@ -588,8 +716,9 @@ def _arms_without_sizes(text: str, plain: str) -> list[Arm]:
         arms = []
         for group in (1, 2):
             label = re.sub(r"\s*\([^)]*\)\s*", " ", match.group(group)).strip(" ,")
-            label = re.sub(r"^(?:optimi[sz]ed|fixed\s+doses\s+of|(?:double-blind\s+)?treatment\s+with)\s+", "", label,
-                           flags=re.I)
+            label = re.sub(
+                r"^(?:optimi[sz]ed|fixed\s+doses\s+of|(?:double-blind\s+)?treatment\s+with)\s+", "", label, flags=re.I
+            )
             if label and len(label.split()) <= 5:
                 start = match.start(group)
                 arms.append(Arm(label, _role(label), _quote(text, start, start + len(match.group(group)))))
@@ -597,9 +726,14 @@ def _arms_without_sizes(text: str, plain: str) -> list[Arm]:
     single = _SINGLE_ARM.search(plain)
     if single:
         label_group, n_group = (1, 2) if single.group(1) else (4, 3)
-        return [Arm(single.group(label_group), "intervention",
-                    _quote(text, single.start(label_group), single.end(label_group)),
-                    n=Value(int(single.group(n_group)), _quote(text, single.start(n_group), single.end(n_group))))]
+        return [
+            Arm(
+                single.group(label_group),
+                "intervention",
+                _quote(text, single.start(label_group), single.end(label_group)),
+                n=Value(int(single.group(n_group)), _quote(text, single.start(n_group), single.end(n_group))),
+            )
+        ]
     return []
 
 
@@ -616,9 +750,12 @@ _TIMEPOINT = re.compile(
     r"|\b\d+-month\s+follow-up|\bend\s+of\s+the\s+(?:treatment|intervention)",
     re.I,
 )
-_THRESHOLD_AFTER = re.compile(r"^\s*(?:or\s+(?:more|greater)\s+)?(?:[\w-]+\s+)?(?:reduction|decrease|improvement|fewer|"
-                              r"less|lower|drop|of\s+(?:patients|participants)\s+(?:consented|were\s+lost)|"
-                              r"of\s+the\s+participants)", re.I)
+_THRESHOLD_AFTER = re.compile(
+    r"^\s*(?:or\s+(?:more|greater)\s+)?(?:[\w-]+\s+)?(?:reduction|decrease|improvement|fewer|"
+    r"less|lower|drop|of\s+(?:patients|participants)\s+(?:consented|were\s+lost)|"
+    r"of\s+the\s+participants)",
+    re.I,
+)
 _THRESHOLD_BEFORE = re.compile(r"(?:≥|>=|>|<|≤|at\s+least|more\s+than|less\s+than|over|score\s+>)\s*$", re.I)
 
 
@@ -655,8 +792,9 @@ def _arm_mentions(plain: str, arms: list[Arm], abbreviations: dict[str, Arm]) ->
     return sorted(mentions, key=lambda m: m[0])
 
 
-def attach_results(text: str, arms: list[Arm], ambiguities: list[str],
-                   abbreviations: dict[str, Arm] | None = None) -> list[Arm]:
+def attach_results(
+    text: str, arms: list[Arm], ambiguities: list[str], abbreviations: dict[str, Arm] | None = None
+) -> list[Arm]:
     """Percentages, counts and means of the results, each given to the arm named beside it."""
     plain = _plain(text)
     mentions = _arm_mentions(plain, arms, abbreviations or {})
@@ -681,11 +819,21 @@ def _outcome_before(plain: str, start: int, s_start: int) -> str:
     return " ".join(found.group().lower().split()) if found else ""
 
 
-def _arm_for(plain: str, arms: list[Arm], mentions: list[tuple[int, int, Arm]], start: int, end: int,
-             s_start: int, s_end: int, versus_words: tuple[re.Match[str] | None, re.Match[str] | None]) -> Arm | None:
+def _arm_for(
+    plain: str,
+    arms: list[Arm],
+    mentions: list[tuple[int, int, Arm]],
+    start: int,
+    end: int,
+    s_start: int,
+    s_end: int,
+    versus_words: tuple[re.Match[str] | None, re.Match[str] | None],
+) -> Arm | None:
     """The arm a number at ``plain[start:end]`` belongs to: named just after it, paired by 'vs', or named before."""
-    after = re.match(r"\s*(?:\(([^()]{1,40})\)|(?:in|for|of)\s+(?:the\s+)?([^,;.()]{1,100}?)(?=\s+(?:group|arm)s?\b|[,;.)]|$))",
-                     plain[end : end + 110])
+    after = re.match(
+        r"\s*(?:\(([^()]{1,40})\)|(?:in|for|of)\s+(?:the\s+)?([^,;.()]{1,100}?)(?=\s+(?:group|arm)s?\b|[,;.)]|$))",
+        plain[end : end + 110],
+    )
     if after:
         named = [m for m in mentions if end <= m[0] <= end + after.end() + 8]
         if named:
@@ -695,10 +843,16 @@ def _arm_for(plain: str, arms: list[Arm], mentions: list[tuple[int, int, Arm]], 
         first = s_start + versus.start() <= start < s_start + versus.start(2)
         if words:
             w_start = s_start + words.start()
-            left = [m for m in mentions if w_start + words.start(1) - words.start() <= m[0] < w_start + words.end(1)
-                    - words.start()]
-            right = [m for m in mentions if w_start + words.start(2) - words.start() <= m[0] < w_start + words.end(2)
-                     - words.start()]
+            left = [
+                m
+                for m in mentions
+                if w_start + words.start(1) - words.start() <= m[0] < w_start + words.end(1) - words.start()
+            ]
+            right = [
+                m
+                for m in mentions
+                if w_start + words.start(2) - words.start() <= m[0] < w_start + words.end(2) - words.start()
+            ]
             if left or right:
                 known = (left or right)[0][2]
                 other = arms[1] if known is arms[0] else arms[0]
@@ -715,7 +869,9 @@ def _arm_for(plain: str, arms: list[Arm], mentions: list[tuple[int, int, Arm]], 
 
 
 _VERSUS_NUMBERS = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s?%?\s*(?:vs\.?|versus)\s+(\d+(?:\.\d+)?)\s?%")
-_VERSUS_WORDS = re.compile(r"(?<![\w-])([\w-]{1,40}(?:\s+[\w-]{1,40}){0,3})\s+(?:vs\.?|versus)\s+([\w-]{1,40}(?:\s+[\w-]{1,40}){0,3})")
+_VERSUS_WORDS = re.compile(
+    r"(?<![\w-])([\w-]{1,40}(?:\s+[\w-]{1,40}){0,3})\s+(?:vs\.?|versus)\s+([\w-]{1,40}(?:\s+[\w-]{1,40}){0,3})"
+)
 
 
 def _versus_of(plain: str, s_start: int, s_end: int) -> tuple[re.Match[str] | None, re.Match[str] | None]:
@@ -727,11 +883,20 @@ def _versus_of(plain: str, s_start: int, s_end: int) -> tuple[re.Match[str] | No
 
 
 def _is_threshold(plain: str, start: int, end: int) -> bool:
-    return bool(_THRESHOLD_AFTER.match(plain[end : end + 40]) or _THRESHOLD_BEFORE.search(plain[max(0, start - 12) : start]))
+    return bool(
+        _THRESHOLD_AFTER.match(plain[end : end + 40]) or _THRESHOLD_BEFORE.search(plain[max(0, start - 12) : start])
+    )
 
 
-def _percent_rows(text: str, plain: str, arms: list[Arm], mentions: list[tuple[int, int, Arm]], s_start: int,
-                  s_end: int, ambiguities: list[str]) -> list[Arm]:
+def _percent_rows(
+    text: str,
+    plain: str,
+    arms: list[Arm],
+    mentions: list[tuple[int, int, Arm]],
+    s_start: int,
+    s_end: int,
+    ambiguities: list[str],
+) -> list[Arm]:
     rows: list[Arm] = []
     if not arms:
         return rows
@@ -761,8 +926,10 @@ def _percent_rows(text: str, plain: str, arms: list[Arm], mentions: list[tuple[i
         groups.setdefault((id(next(a for a in arms if a.label == row.label)), row.outcome), []).append(row)
     for (_, outcome), group in groups.items():
         if len(group) > 1:
-            ambiguities.append(f"{group[0].label}: {', '.join(r.percent.quote.text for r in group)} all read as "
-                               f"{outcome!r} in one sentence; not proposed")
+            ambiguities.append(
+                f"{group[0].label}: {', '.join(r.percent.quote.text for r in group)} all read as "
+                f"{outcome!r} in one sentence; not proposed"
+            )
             continue
         kept += group
     return kept
@@ -775,15 +942,21 @@ _COUNT_VERB = re.compile(
 )
 
 
-def _count_rows(text: str, plain: str, arms: list[Arm], mentions: list[tuple[int, int, Arm]], s_start: int,
-                s_end: int) -> list[Arm]:
+def _count_rows(
+    text: str, plain: str, arms: list[Arm], mentions: list[tuple[int, int, Arm]], s_start: int, s_end: int
+) -> list[Arm]:
     rows: list[Arm] = []
     timepoint = _timepoint(plain, s_start, s_end)
     for match in re.finditer(r"(?<![\w.,/])(\d+)\s*/\s*(\d+)(?![\w./])", plain[s_start:s_end]):
         events, n = int(match.group(1)), int(match.group(2))
         start = s_start + match.start()
-        arm = _arm_for(plain, arms, mentions, start, s_start + match.end(), s_start, s_end,
-                       _versus_of(plain, s_start, s_end)) if arms else None
+        arm = (
+            _arm_for(
+                plain, arms, mentions, start, s_start + match.end(), s_start, s_end, _versus_of(plain, s_start, s_end)
+            )
+            if arms
+            else None
+        )
         if arm is None or events > n:
             continue
         row = _new_row(arm, _outcome_before(plain, start, s_start), timepoint)
@@ -797,8 +970,11 @@ def _count_rows(text: str, plain: str, arms: list[Arm], mentions: list[tuple[int
         if arm is None:
             continue
         words = (match.group(2) + match.group(3)).strip()
-        outcome = "cured" if "cured" in words.lower() else " ".join(re.sub(r"^(?:reported|said)\s+(?:that\s+)?", "",
-                                                                          words, flags=re.I).split())
+        outcome = (
+            "cured"
+            if "cured" in words.lower()
+            else " ".join(re.sub(r"^(?:reported|said)\s+(?:that\s+)?", "", words, flags=re.I).split())
+        )
         row = _new_row(arm, outcome, timepoint)
         row.events = Value(int(match.group(1)), _quote(text, start, match.end(1)))
         percent = re.search(r"(\d+(?:\.\d+)?)%\s*(?:or|-)\s*$", plain[max(s_start, start - 14) : start])
@@ -818,7 +994,10 @@ def _mean_rows(text: str, plain: str, mentions: list[tuple[int, int, Arm]], s_st
     for match in _MEAN_SD.finditer(plain, s_start, s_end):
         start = match.start()
         context = plain[max(s_start, start - 40) : start].lower()
-        if re.search(r"\bage\b|\bse\b|standard\s+error|\(\+/-se\)", context) or "se)" in plain[match.end() : match.end() + 5]:
+        if (
+            re.search(r"\bage\b|\bse\b|standard\s+error|\(\+/-se\)", context)
+            or "se)" in plain[match.end() : match.end() + 5]
+        ):
             continue
         label = re.search(r"(?:^|[(;,]\s*)([A-Za-z][\w\s-]{0,40}?):\s*$", plain[max(s_start, start - 45) : start])
         if not label:
@@ -828,9 +1007,18 @@ def _mean_rows(text: str, plain: str, mentions: list[tuple[int, int, Arm]], s_st
             continue
         arm = named[-1][2]
         paren = plain.rfind("(", s_start, start)
-        outcome_match = re.search(r"([\w\s-]{3,40}?)\s*$", plain[max(s_start, paren - 40) : paren]) if paren > 0 else None
-        outcome = re.sub(r"^(?:(?:reported|showed|had|significant|significantly|less|more|fewer|greater|lower|higher)\s+)+",
-                         "", outcome_match.group(1).strip().lower()) if outcome_match else ""
+        outcome_match = (
+            re.search(r"([\w\s-]{3,40}?)\s*$", plain[max(s_start, paren - 40) : paren]) if paren > 0 else None
+        )
+        outcome = (
+            re.sub(
+                r"^(?:(?:reported|showed|had|significant|significantly|less|more|fewer|greater|lower|higher)\s+)+",
+                "",
+                outcome_match.group(1).strip().lower(),
+            )
+            if outcome_match
+            else ""
+        )
         row = _new_row(arm, outcome, timepoint)
         row.mean = Value(_number(match.group(1)), _quote(text, match.start(1), match.end(1)))
         row.sd = Value(float(match.group(2)), _quote(text, match.start(2), match.end(2)))
@@ -840,7 +1028,7 @@ def _mean_rows(text: str, plain: str, mentions: list[tuple[int, int, Arm]], s_st
 
 def implied_count(percent: float, decimals: int, n: int) -> int | None:
     """The one whole number of events ``k`` with ``100 k / n`` rounding to ``percent``; None if none or several."""
-    half = 0.5 * 10 ** -decimals + 1e-9
+    half = 0.5 * 10**-decimals + 1e-9
     fits = [k for k in range(n + 1) if abs(100 * k / n - percent) <= half]
     return fits[0] if len(fits) == 1 else None
 
@@ -854,15 +1042,18 @@ def compute_counts(rows: list[Arm]) -> None:
         decimals = len(written.split(".")[1]) if "." in written else 0
         count = implied_count(float(row.percent.value), decimals, int(row.n.value))
         if count is not None:
-            row.events = Value(count, row.percent.quote, computed=True,
-                               note=f"computed: {row.percent.quote.text} of n = {row.n.value} is {count} and no other "
-                                    "whole number")
+            row.events = Value(
+                count,
+                row.percent.quote,
+                computed=True,
+                note=f"computed: {row.percent.quote.text} of n = {row.n.value} is {count} and no other whole number",
+            )
 
 
 # --- the whole proposal ------------------------------------------------------------------------------------------
 
 
-def extract_abstract(key: str, abstract: str, pubtype: str = "") -> Proposal:
+def extract_abstract(key: str, abstract: str) -> Proposal:
     """Everything the abstract states that the outcome table and the study fields can hold."""
     proposal = Proposal(key, abstract)
     if not abstract.strip():
@@ -906,8 +1097,9 @@ def invented_numbers(proposal: Proposal) -> list[str]:
             if not computed_ok:
                 bad.append(f"{name} {value.value}: computed where only a stated number may go")
             return
-        numbers = [grammar.parse_number(m.group()) for m in
-                   re.finditer(rf"-?\s?{grammar.NUMBER}", _plain(quote.text), re.I)]
+        numbers = [
+            grammar.parse_number(m.group()) for m in re.finditer(rf"-?\s?{grammar.NUMBER}", _plain(quote.text), re.I)
+        ]
         numbers += [-abs(n) for n in numbers if n is not None]
         numbers += [parse_count(m.group()) for m in re.finditer(COUNT, quote.text, re.I)]
         if not any(n is not None and math.isclose(n, float(value.value), abs_tol=1e-9) for n in numbers):
@@ -924,8 +1116,11 @@ def invented_numbers(proposal: Proposal) -> list[str]:
         if arm.events is not None and arm.events.computed:
             written = arm.percent.quote.text.rstrip(" %") if arm.percent else ""
             decimals = len(written.split(".")[1]) if "." in written else 0
-            if arm.percent is None or arm.n is None or implied_count(float(arm.percent.value), decimals,
-                                                                       int(arm.n.value)) != arm.events.value:
+            if (
+                arm.percent is None
+                or arm.n is None
+                or implied_count(float(arm.percent.value), decimals, int(arm.n.value)) != arm.events.value
+            ):
                 bad.append(f"events {arm.events.value}: computed without a unique whole number behind it")
     for effect in proposal.effects:
         for name in ("estimate", "ci_lb", "ci_ub", "studies", "participants"):
@@ -959,12 +1154,17 @@ def extract_entries(table: "pd.DataFrame", keys: Iterable[str] | None = None) ->
         row = table.loc[key]
         abstract = row.get("abstract")
         if abstract is None or pd.isna(abstract) or not str(abstract).strip():
-            result.problems.append(Problem(str(row.get("source_file", "")), _int(row.get("source_line")), key,
-                                           "warning", "no abstract to extract from; add one (e.g. 'evidence add "
-                                           "--pmid') and run extract again"))
+            result.problems.append(
+                Problem(
+                    str(row.get("source_file", "")),
+                    _int(row.get("source_line")),
+                    key,
+                    "warning",
+                    "no abstract to extract from; add one (e.g. 'evidence add --pmid') and run extract again",
+                )
+            )
             continue
-        pubtype = row.get("pubtype") if "pubtype" in table.columns else ""
-        result.proposals.append(extract_abstract(key, str(abstract), "" if pd.isna(pubtype) else str(pubtype)))
+        result.proposals.append(extract_abstract(key, str(abstract)))
     return result
 
 
@@ -982,20 +1182,35 @@ def outcome_rows(proposal: Proposal) -> tuple[list[dict[str, str]], list[str]]:
     for arm in proposal.arms:
         if arm.events is None and (arm.mean is None or arm.sd is None):
             if arm.percent is not None:
-                skipped.append(f"{proposal.key}: {arm.label} {arm.outcome}: {arm.percent.quote.text} has no count; "
-                               "a percentage stays in the proposal and is not written")
+                skipped.append(
+                    f"{proposal.key}: {arm.label} {arm.outcome}: {arm.percent.quote.text} has no count; "
+                    "a percentage stays in the proposal and is not written"
+                )
             continue
         quotes = [v.quote for v in (arm.n, arm.events, arm.percent, arm.mean, arm.sd) if v is not None]
         source = "; ".join(f"abstract[{q.start}:{q.end}] {q.text!r}" for q in dict.fromkeys(quotes))
         if arm.events is not None and arm.events.computed:
             source += f"; {arm.events.note}"
-        rows.append({
-            "key": proposal.key, "outcome": arm.outcome or "unnamed outcome", "timepoint": arm.timepoint,
-            "arm": arm.label, "role": arm.role, "n": _cell(arm.n), "events": _cell(arm.events),
-            "mean": _cell(arm.mean), "sd": _cell(arm.sd), "better": "", "definition": arm.outcome,
-            "extracted_from": source, "extracted_by": EXTRACTED_BY, "verified_by": "", "verified_on": "",
-            "data_source": "abstract",
-        })
+        rows.append(
+            {
+                "key": proposal.key,
+                "outcome": arm.outcome or "unnamed outcome",
+                "timepoint": arm.timepoint,
+                "arm": arm.label,
+                "role": arm.role,
+                "n": _cell(arm.n),
+                "events": _cell(arm.events),
+                "mean": _cell(arm.mean),
+                "sd": _cell(arm.sd),
+                "better": "",
+                "definition": arm.outcome,
+                "extracted_from": source,
+                "extracted_by": EXTRACTED_BY,
+                "verified_by": "",
+                "verified_on": "",
+                "data_source": "abstract",
+            }
+        )
     return rows, skipped
 
 
@@ -1052,8 +1267,10 @@ def write_proposals(proposals: list[Proposal], files: dict[str, Path]) -> list[s
     for path, rows in by_path.items():
         locked_update(path, lambda text, rows=rows, path=path: append_rows_text(text, rows, path))
         keys = sorted({r["key"] for r in rows})
-        messages.append(f"wrote {len(rows)} row{'s' if len(rows) != 1 else ''} for {', '.join(keys)} to {path} "
-                        "(data_source = abstract, not verified)")
+        messages.append(
+            f"wrote {len(rows)} row{'s' if len(rows) != 1 else ''} for {', '.join(keys)} to {path} "
+            "(data_source = abstract, not verified)"
+        )
     return messages
 
 
@@ -1081,9 +1298,17 @@ def format_text(proposals: list[Proposal]) -> str:
         if proposal.arms:
             lines.append("  arms")
             for arm in proposal.arms:
-                parts = [f"{name}={_cell(v)}{'*' if v.computed else ''}" + ("%" if name == "percent" else "")
-                         for name, v in (("n", arm.n), ("events", arm.events), ("percent", arm.percent),
-                                         ("mean", arm.mean), ("sd", arm.sd)) if v is not None]
+                parts = [
+                    f"{name}={_cell(v)}{'*' if v.computed else ''}" + ("%" if name == "percent" else "")
+                    for name, v in (
+                        ("n", arm.n),
+                        ("events", arm.events),
+                        ("percent", arm.percent),
+                        ("mean", arm.mean),
+                        ("sd", arm.sd),
+                    )
+                    if v is not None
+                ]
                 where = " | ".join(x for x in (arm.outcome, arm.timepoint) if x)
                 lines.append(f"    {arm.label} ({arm.role}){' [' + where + ']' if where else ''}: {', '.join(parts)}")
                 quotes = dict.fromkeys(v.quote for v in (arm.n, arm.events, arm.percent, arm.mean, arm.sd) if v)
@@ -1092,12 +1317,20 @@ def format_text(proposals: list[Proposal]) -> str:
         if proposal.effects:
             lines.append("  effects")
             for effect in proposal.effects:
-                extra = "".join(f", {name} {getattr(effect, name).value}" for name in ("studies", "participants")
-                                if getattr(effect, name) is not None)
-                lines.append(f"    {effect.measure} {effect.estimate.value:g} (95% CI {effect.ci_lb.value:g} to "
-                             f"{effect.ci_ub.value:g}){extra}")
-                span = Quote(effect.estimate.quote.start, effect.ci_ub.quote.end,
-                             proposal.abstract[effect.estimate.quote.start : effect.ci_ub.quote.end])
+                extra = "".join(
+                    f", {name} {getattr(effect, name).value}"
+                    for name in ("studies", "participants")
+                    if getattr(effect, name) is not None
+                )
+                lines.append(
+                    f"    {effect.measure} {effect.estimate.value:g} (95% CI {effect.ci_lb.value:g} to "
+                    f"{effect.ci_ub.value:g}){extra}"
+                )
+                span = Quote(
+                    effect.estimate.quote.start,
+                    effect.ci_ub.quote.end,
+                    proposal.abstract[effect.estimate.quote.start : effect.ci_ub.quote.end],
+                )
                 lines.append(f"      {_context(proposal.abstract, span)}")
         if any(arm.events is not None and arm.events.computed for arm in proposal.arms):
             lines.append("  * computed: the rate as written fits exactly one whole number of n")
@@ -1118,8 +1351,12 @@ class ExtractRun:
     messages: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"extracted_by": EXTRACTED_BY, "proposals": [p.as_dict() for p in self.proposals],
-                "problems": [p.as_dict() for p in self.problems], "written": self.messages}
+        return {
+            "extracted_by": EXTRACTED_BY,
+            "proposals": [p.as_dict() for p in self.proposals],
+            "problems": [p.as_dict() for p in self.problems],
+            "written": self.messages,
+        }
 
 
 def run_extract(table: "pd.DataFrame", keys: list[str] | None, write: bool = False) -> ExtractRun:

@@ -40,16 +40,33 @@ RETRY_ON: frozenset[int] = frozenset({429, *range(500, 600)})
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 CHUNK = 64 * 1024
-USER_AGENT = f"evidence/{__version__} (+https://github.com/; citation manager)"
+USER_AGENT = f"evidence/{__version__}"
+
+
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects to http and https only (urllib would also follow one to ftp)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        if urllib.parse.urlparse(newurl).scheme not in ("http", "https"):
+            raise FetchError(f"{_host(req.full_url)} redirected to {newurl!r}, which is not http(s)", url=newurl,
+                             kind="refused")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 class FetchError(EvidenceError):
-    """A fetch that failed; ``status`` is the HTTP status, or ``None`` without an answer."""
+    """A fetch that failed; ``status`` is the HTTP status, or ``None`` without an answer.
 
-    def __init__(self, message: str, *, url: str, status: int | None = None):
+    ``kind`` says what went wrong, for callers that word their own message:
+    ``"status"`` (an error status), ``"unreachable"`` (no connection, or it
+    broke off), ``"deadline"``, ``"too-large"`` or ``"refused"`` (not an
+    http(s) URL).
+    """
+
+    def __init__(self, message: str, *, url: str, status: int | None = None, kind: str | None = None):
         super().__init__(message)
         self.url = url
         self.status = status
+        self.kind = kind or ("status" if status is not None else "unreachable")
 
 
 def fetch(
@@ -73,7 +90,7 @@ def fetch(
     :class:`FetchError` with one line; never returns a partial body.
     """
     if not url.startswith(("http://", "https://")):
-        raise FetchError(f"refusing to fetch {url!r}: only http and https URLs are fetched", url=url)
+        raise FetchError(f"refusing to fetch {url!r}: only http and https URLs are fetched", url=url, kind="refused")
     end = time.monotonic() + deadline
     box: dict[str, object] = {}
     stop = threading.Event()
@@ -89,11 +106,14 @@ def fetch(
     thread = threading.Thread(target=work, name="evidence-fetch", daemon=True)
     thread.start()
     thread.join(max(0.0, end - time.monotonic()))
-    if thread.is_alive():
-        stop.set()
-        raise FetchError(f"{_host(url)} gave no complete answer within {deadline:g} s; nothing was used", url=url)
-    if "error" in box:
-        raise box["error"]  # type: ignore[misc]
+    late = thread.is_alive()
+    stop.set()
+    error = box.get("error")
+    if late or isinstance(error, FetchError) and error.kind == "deadline":  # one message, whichever noticed first
+        raise FetchError(f"{_host(url)} gave no complete answer within {deadline:g} s; nothing was used", url=url,
+                         kind="deadline")
+    if error is not None:
+        raise error  # type: ignore[misc]
     return box["body"]  # type: ignore[return-value]
 
 
@@ -145,9 +165,9 @@ def _fetch_once(
     request = urllib.request.Request(url, data=data, headers=headers, method="POST" if data is not None else "GET")
     left = end - time.monotonic()
     if left <= 0:
-        raise FetchError(f"{host} gave no complete answer in time; nothing was used", url=url)
+        raise FetchError(f"{host} gave no complete answer in time; nothing was used", url=url, kind="deadline")
     try:
-        response = urllib.request.urlopen(request, timeout=min(timeout, left))  # noqa: S310 - scheme checked above
+        response = _OPENER.open(request, timeout=min(timeout, left))
     except urllib.error.HTTPError as error:
         error.close()
         failure = FetchError(f"{host} answered {error.code} {error.reason}", url=url, status=error.code)
@@ -160,12 +180,13 @@ def _fetch_once(
     with response:
         length = response.headers.get("Content-Length")
         if length and length.strip().isdigit() and int(length) > max_bytes:
-            raise FetchError(f"{host}'s answer is {int(length):,} bytes, over the limit of {max_bytes:,}", url=url)
+            raise FetchError(f"{host}'s answer is {int(length):,} bytes, over the limit of {max_bytes:,}", url=url,
+                             kind="too-large")
         chunks: list[bytes] = []
         size = 0
         while True:
             if stop.is_set() or time.monotonic() >= end:
-                raise FetchError(f"{host} gave no complete answer in time; nothing was used", url=url)
+                raise FetchError(f"{host} gave no complete answer in time; nothing was used", url=url, kind="deadline")
             try:
                 chunk = response.read1(CHUNK)
             except (OSError, ValueError) as error:
@@ -174,9 +195,12 @@ def _fetch_once(
                 break
             size += len(chunk)
             if size > max_bytes:
-                raise FetchError(f"{host}'s answer is over the limit of {max_bytes:,} bytes", url=url)
+                raise FetchError(f"{host}'s answer is over the limit of {max_bytes:,} bytes", url=url, kind="too-large")
             chunks.append(chunk)
     return b"".join(chunks)
+
+
+_OPENER = urllib.request.build_opener(_HttpOnlyRedirects)
 
 
 def _retry_after(headers: Message | None) -> float | None:

@@ -48,7 +48,11 @@ class FetchReport:
 def unresolved_references(pages: Iterable[Path], table: "pd.DataFrame") -> list[CitedReference]:
     """The references of ``pages`` that match no entry but carry a PMID or a DOI, once each."""
     from evidence.audit.claims import read_page
-    from evidence.audit.judge import match_reference
+
+    try:  # the audit stage is splitting matching out of judge.py
+        from evidence.audit.match import match_reference
+    except ImportError:
+        from evidence.audit.judge import match_reference
 
     found: dict[str, CitedReference] = {}
     for path in pages:
@@ -64,7 +68,7 @@ def _study_fields(record: Record) -> None:
     """Add what the abstract states about the study to the record, marked as machine-extracted."""
     from evidence.curation.extract import EXTRACTED_BY, extract_abstract
 
-    proposal = extract_abstract("", record.fields.get("abstract", ""), record.fields.get("pubtype", ""))
+    proposal = extract_abstract("", record.fields.get("abstract", ""))
     for name in ("design", "country", "blinding", "participants", "studies"):
         value = getattr(proposal, name)
         if value is not None:
@@ -123,8 +127,10 @@ def fetch_missing(
     report.added = [key for key, _ in plan.added]
     by_key = {key: _record_of(text, records) for key, text in plan.added}
     proposals = [extract_abstract(key, record.fields.get("abstract", "")) for key, record in by_key.items()]
-    report.messages.append(f"added {len(report.added)} entr{'y' if len(report.added) == 1 else 'ies'} to {to}: "
-                           f"{', '.join(report.added)} (machine-extracted, not verified)")
+    report.messages.append(
+        f"added {len(report.added)} entr{'y' if len(report.added) == 1 else 'ies'} to {to}: "
+        f"{', '.join(report.added)} (machine-extracted, not verified)"
+    )
     report.messages += write_proposals([p for p in proposals if p.arms], {key: to for key in by_key})
     return report
 
@@ -151,5 +157,8 @@ def fetch_missing_for_pages(
     if not references:
         return ["fetch-missing: every reference with a PMID or DOI is already in the library"]
     report = fetch_missing(references, to, table, pubmed_url, crossref_url, api_key)
-    return report.messages + [f"skipped {line}" for line in report.skipped] + \
-        [f"could not fetch {line}" for line in report.failed]
+    return (
+        report.messages
+        + [f"skipped {line}" for line in report.skipped]
+        + [f"could not fetch {line}" for line in report.failed]
+    )

@@ -188,7 +188,9 @@ def parse_efetch(body: bytes, source: str = "PubMed") -> list[Record]:
     try:
         body.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise EvidenceError(f"{source}: the answer is not valid UTF-8 (byte {error.start}); nothing was added") from None
+        raise EvidenceError(
+            f"{source}: the answer is not valid UTF-8 (byte {error.start}); nothing was added"
+        ) from None
     try:
         root = fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as error:
@@ -248,7 +250,10 @@ def record_from_article(article: "Element") -> Record:
     put("pmid", pmid)
     put("doi", _doi(article))
     put("abstract", abstract_text(art.find("Abstract") if art is not None else None))
-    put("pubtype", "; ".join(_text(t) for t in art.findall("PublicationTypeList/PublicationType")) if art is not None else "")
+    put(
+        "pubtype",
+        "; ".join(_text(t) for t in art.findall("PublicationTypeList/PublicationType")) if art is not None else "",
+    )
     put("mesh", "; ".join(_text(h.find("DescriptorName")) for h in citation.findall("MeshHeadingList/MeshHeading")))
     return Record("article", fields)
 
