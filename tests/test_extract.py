@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -321,3 +322,38 @@ def test_cli_unknown_key_suggests(tmp_path):
     result = CliRunner().invoke(cli, ["extract", "--refs", str(tmp_path), "-q", "oertel2008"])
     assert result.exit_code != 0
     assert "no entry with key 'oertel2008'" in result.output and "oertel2007" in result.output
+
+
+def test_write_twice_adds_nothing_the_second_time(tmp_path):
+    bib = tmp_path / "refs.bib"
+    proposal = extract("herpes_zoster_heat_acupuncture")
+    first = write_proposals([proposal], {proposal.key: bib})
+    written = (tmp_path / "refs.outcomes.csv").read_bytes()
+    assert any(line.startswith("wrote ") for line in first)
+    second = write_proposals([proposal], {proposal.key: bib})
+    assert (tmp_path / "refs.outcomes.csv").read_bytes() == written
+    assert not any(line.startswith("wrote ") for line in second)
+    assert any("is already in" in line for line in second)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["key", "outcome", "timepoint", "arm", "n", "x"]), min_size=1, max_size=6, unique=True),
+       st.lists(st.lists(st.text(alphabet="ab,\"1 ", max_size=6), min_size=6, max_size=6), max_size=4))
+def test_appending_keeps_every_existing_byte(header, body):
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for values in body:
+        writer.writerow(values[: len(header)])
+    existing = out.getvalue()
+    rows, _ = outcome_rows(extract("herpes_zoster_heat_acupuncture"))
+    if not {"key", "outcome", "arm", "n"} <= set(header):
+        with pytest.raises(EvidenceError):
+            append_rows_text(existing, rows, Path("x.csv"))
+        return
+    text = append_rows_text(existing, rows, Path("x.csv"))
+    assert text.startswith(existing)
+    assert len(list(csv.reader(io.StringIO(text)))) == 1 + len(body) + len(rows)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from evidence.cli import cli
 from evidence.curation.pubmed import (
@@ -401,3 +401,58 @@ def test_fetch_missing_needs_to(tmp_path):
     result = CliRunner().invoke(cli, ["audit", "--refs", str(tmp_path), "-q", str(page), "--fetch-missing"])
     assert result.exit_code == 2 or result.exit_code == 1
     assert "--fetch-missing needs --to FILE" in result.output
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.one_of(st.binary(max_size=300), st.text(max_size=300).map(lambda t: t.encode("utf-8")),
+                 st.sampled_from(list(FIXTURES.values())).map(lambda b: b[: len(b) // 2])))
+def test_any_answer_parses_or_fails_with_one_line(body):
+    try:
+        records = parse_efetch(body)
+    except EvidenceError as error:
+        assert "\n" not in str(error)
+    else:
+        assert all(r.fields.get("pmid", "").isdigit() for r in records)
+
+
+def test_fetch_missing_falls_back_to_crossref_for_a_doi(tmp_path):
+    import pandas as pd
+
+    from evidence.curation.importers import Record
+    from evidence.curation.missing import fetch_missing
+
+    class Ref:
+        label, text, pmid, doi = "1", "Some trial. doi:10.1000/x", None, "10.1000/x"
+
+    abstract = ("Sixty patients were randomly divided into a treatment group (n = 30) and a control group (n = 30). "
+                "The total effective rate was 90.0% in the treatment group and 70.0% in the control group.")
+    calls = []
+
+    def crossref_stub(doi, base_url):
+        calls.append(doi)
+        return Record("article", {"title": "Some trial", "year": "2020", "author": "Li, X", "doi": doi,
+                                  "abstract": abstract})
+
+    def pubmed_stub(*args):
+        raise AssertionError("no PMID here")
+
+    table = pd.DataFrame({"key": [], "doi": [], "pmid": [], "title": [], "year": []}).set_index("key", drop=False)
+    report = fetch_missing([Ref()], tmp_path / "f.bib", table, fetchers={"pubmed": pubmed_stub,
+                                                                          "crossref": crossref_stub})
+    assert calls == ["10.1000/x"] and report.added == ["li2020some"]
+    bib = (tmp_path / "f.bib").read_text()
+    assert "design = {rct}" in bib and "participants = {60}" in bib and "extracted_from = {abstract (DOI 10.1000/x)}" in bib
+    rows = (tmp_path / "f.outcomes.csv").read_text().splitlines()
+    assert rows[1].startswith("li2020some,total effective rate,,treatment group,intervention,30,27,")
+    assert rows[1].endswith(",,,abstract")
+
+
+def test_cli_add_pmid_file(eutils, tmp_path):
+    listing = tmp_path / "pmids.txt"
+    listing.write_text("# cited by the page\n17133582\nPMID: 24171782\n")
+    target = tmp_path / "new.bib"
+    result = CliRunner().invoke(cli, ["add", "--refs", str(tmp_path), "--to", str(target), "--pmid-file", str(listing),
+                                      "--pubmed-url", eutils, "-q"])
+    assert result.exit_code == 0, result.output
+    assert "added 2 entries" in result.output
+    assert EUtils.requests[0]["id"] == ["17133582,24171782"]

@@ -1248,6 +1248,24 @@ def append_rows_text(existing: str, rows: list[dict[str, str]], path: Path) -> s
     return prefix + out.getvalue()
 
 
+_ROW_IDENTITY = ("key", "outcome", "timepoint", "arm")
+
+
+def new_rows(existing: str, rows: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """``rows`` split into those the CSV lacks and those it (or an earlier row) already has, by key, outcome,
+    time point and arm: running ``--write`` twice must not add the same arm twice."""
+    seen: set[tuple[str, ...]] = set()
+    if existing.strip():
+        for row in csv.DictReader(io.StringIO(existing)):
+            seen.add(tuple((row.get(c) or "").strip() for c in _ROW_IDENTITY))
+    kept, duplicates = [], []
+    for row in rows:
+        identity = tuple(row.get(c, "").strip() for c in _ROW_IDENTITY)
+        (duplicates if identity in seen else kept).append(row)
+        seen.add(identity)
+    return kept, duplicates
+
+
 def write_proposals(proposals: list[Proposal], files: dict[str, Path]) -> list[str]:
     """Append every proposal's rows to its outcome CSV; all rows are built before the first write.
 
@@ -1265,12 +1283,23 @@ def write_proposals(proposals: list[Proposal], files: dict[str, Path]) -> list[s
         if rows:
             by_path.setdefault(outcomes_path(files[proposal.key]), []).extend(rows)
     for path, rows in by_path.items():
-        locked_update(path, lambda text, rows=rows, path=path: append_rows_text(text, rows, path))
-        keys = sorted({r["key"] for r in rows})
-        messages.append(
-            f"wrote {len(rows)} row{'s' if len(rows) != 1 else ''} for {', '.join(keys)} to {path} "
-            "(data_source = abstract, not verified)"
-        )
+        outcome: dict[str, list[dict[str, str]]] = {}
+
+        def change(text: str, rows: list[dict[str, str]] = rows, path: Path = path) -> str:
+            outcome["kept"], outcome["duplicates"] = new_rows(text, rows)
+            return append_rows_text(text, outcome["kept"], path) if outcome["kept"] else text
+
+        locked_update(path, change)
+        for row in outcome["duplicates"]:
+            messages.append(f"{row['key']}: {row['arm']} {row['outcome']} {row['timepoint']}".rstrip()
+                            + f" is already in {path}; not written again")
+        kept = outcome["kept"]
+        if kept:
+            keys = sorted({r["key"] for r in kept})
+            messages.append(
+                f"wrote {len(kept)} row{'s' if len(kept) != 1 else ''} for {', '.join(keys)} to {path} "
+                "(data_source = abstract, not verified)"
+            )
     return messages
 
 
