@@ -441,7 +441,8 @@ def test_fetch_missing_falls_back_to_crossref_for_a_doi(tmp_path):
                                                                           "crossref": crossref_stub})
     assert calls == ["10.1000/x"] and report.added == ["li2020some"]
     bib = (tmp_path / "f.bib").read_text()
-    assert "design = {rct}" in bib and "participants = {60}" in bib and "extracted_from = {abstract (DOI 10.1000/x)}" in bib
+    assert "design = {rct}" in bib and "participants = {60}" in bib
+    assert "extracted_from = {abstract (DOI 10.1000/x)}" in bib
     rows = (tmp_path / "f.outcomes.csv").read_text().splitlines()
     assert rows[1].startswith("li2020some,total effective rate,,treatment group,intervention,30,27,")
     assert rows[1].endswith(",,,abstract")
