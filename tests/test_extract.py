@@ -357,3 +357,16 @@ def test_appending_keeps_every_existing_byte(header, body):
     text = append_rows_text(existing, rows, Path("x.csv"))
     assert text.startswith(existing)
     assert len(list(csv.reader(io.StringIO(text)))) == 1 + len(body) + len(rows)
+
+
+def test_respectively_pairs_rates_with_arms_in_the_order_named():
+    # constructed from the common wording; no real abstract in the set says it this way
+    text = ("Patients were randomly assigned to an acupuncture group (n = 40) or a sham group (n = 40). "
+            "The response rates were 65.0% and 40.0% in the acupuncture and sham groups, respectively.")
+    proposal = extract_abstract("resp", text)
+    rates = {(a.label, a.percent.value, a.events.value if a.events else None) for a in proposal.arms if a.percent}
+    assert rates == {("acupuncture group", 65.0, 26), ("sham group", 40.0, 16)}
+    text = text.replace("in the acupuncture and sham groups", "in the acupuncture group")
+    proposal = extract_abstract("resp", text)
+    assert not any(a.percent for a in proposal.arms)
+    assert any("respectively" in a for a in proposal.ambiguities)

@@ -888,6 +888,35 @@ def _is_threshold(plain: str, start: int, end: int) -> bool:
     )
 
 
+def _respectively(
+    plain: str,
+    arms: list[Arm],
+    mentions: list[tuple[int, int, Arm]],
+    readable: list[tuple[Any, int, int]],
+    s_start: int,
+    s_end: int,
+    ambiguities: list[str],
+) -> list[Arm] | None:
+    """For "65.0% and 40.0% in the acupuncture and sham groups, respectively": the arms in the order named.
+
+    None when the sentence has no "respectively"; [] (nothing read) when the rates and the arms named do not
+    pair up one to one, which is reported rather than guessed.
+    """
+    if not re.search(r"\brespectively\b", plain[s_start:s_end], re.I) or not readable:
+        return None
+    named: list[Arm] = []
+    for _, _, arm in (m for m in mentions if s_start <= m[0] < s_end):
+        if all(arm is not other for other in named):
+            named.append(arm)
+    if len(named) != len(readable) or len(named) < 2:
+        ambiguities.append(
+            f"{len(readable)} rate(s) 'respectively' in {plain[s_start:s_end][:80]!r}... but {len(named)} arm(s) "
+            "named there; not proposed"
+        )
+        return []
+    return named
+
+
 def _percent_rows(
     text: str,
     plain: str,
@@ -902,6 +931,7 @@ def _percent_rows(
         return rows
     timepoint = _timepoint(plain, s_start, s_end)
     versus_words = _versus_of(plain, s_start, s_end)
+    readable = []
     for percent in grammar.find_percentages(plain[s_start:s_end]):
         start, end = s_start + percent.start, s_start + percent.end
         if percent.bound != "=" or _is_threshold(plain, start, end):
@@ -911,10 +941,18 @@ def _percent_rows(
             continue
         if re.match(r"\s*(?:or|-)\s+\d+\s+(?:patients|cases)", plain[end : end + 20]):
             continue  # "42.31% or 22 patients": read with its count
+        readable.append((percent, start, end))
+    in_order = _respectively(plain, arms, mentions, readable, s_start, s_end, ambiguities)
+    if in_order == []:
+        return rows
+    for index, (percent, start, end) in enumerate(readable):
         outcome = _outcome_before(plain, start, s_start)
         if not outcome:
             continue
-        arm = _arm_for(plain, arms, mentions, start, end, s_start, s_end, versus_words)
+        if in_order is not None:
+            arm = in_order[index]
+        else:
+            arm = _arm_for(plain, arms, mentions, start, end, s_start, s_end, versus_words)
         if arm is None:
             continue
         row = _new_row(arm, outcome, timepoint)
