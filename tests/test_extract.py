@@ -16,6 +16,7 @@ from evidence.cli import cli
 from evidence.curation.extract import (
     OUTCOME_COLUMNS,
     append_rows_text,
+    better_of,
     extract_abstract,
     format_text,
     implied_count,
@@ -370,3 +371,13 @@ def test_respectively_pairs_rates_with_arms_in_the_order_named():
     proposal = extract_abstract("resp", text)
     assert not any(a.percent for a in proposal.arms)
     assert any("respectively" in a for a in proposal.ambiguities)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "better"),
+    [("total effective rate", "higher"), ("cured", "higher"), ("responder rates", "higher"), ("relapsed", "lower"),
+     ("adverse events", "lower"), ("migraine days", "lower"), ("ineffective", "lower"), ("no improvement", "lower"),
+     ("quality of life", ""), ("", ""), ("difference in effective rate", "higher")],
+)
+def test_better_comes_only_from_the_outcome_words(outcome, better):
+    assert better_of(outcome) == better

@@ -1213,6 +1213,33 @@ def _int(value: Any) -> int | None:
         return None
 
 
+_LOWER_IS_BETTER = re.compile(
+    r"\b(?:ineffective|inefficacy|relaps\w*|adverse|side\s+effects?|augmentation|days|attacks?|frequency|pain|"
+    r"severity|severe|score|intensity|dropouts?|withdr\w*|recurrence|no\s+improvement|didn't\s+have)\b",
+    re.I,
+)
+_HIGHER_IS_BETTER = re.compile(
+    r"\b(?:effective\w*|cured?|cure\s+rate|responders?|response|responded|improve\w*|remission|"
+    r"much\s+(?:better|improved)|symptoms\s+totally\s+disappeared|pain\s+is\s+almost\s+gone|success\w*)\b",
+    re.I,
+)
+
+
+def better_of(outcome: str) -> str:
+    """``higher`` or ``lower`` when the outcome's own words say which is good ("effective rate", "relapsed",
+    "migraine days"); empty when they do not, for the person checking the row to fill in."""
+    negated = r"\bin-?effective|\b(?:no|not|didn't|did\s+not|without)\s+(?:\w+\s+){0,2}?(?:improve|effective|respon)"
+    if re.search(negated, outcome, re.I):
+        return "lower"  # "no improvement", "didn't have any improvement", "ineffective"
+    lower = bool(_LOWER_IS_BETTER.search(outcome))
+    higher = bool(_HIGHER_IS_BETTER.search(outcome))
+    if lower and not higher:
+        return "lower"
+    if higher and not lower:
+        return "higher"
+    return ""
+
+
 def outcome_rows(proposal: Proposal) -> tuple[list[dict[str, str]], list[str]]:
     """Outcome CSV rows for the arms that have a count or a mean and SD; a line for each arm left out, and why."""
     rows: list[dict[str, str]] = []
@@ -1240,7 +1267,7 @@ def outcome_rows(proposal: Proposal) -> tuple[list[dict[str, str]], list[str]]:
                 "events": _cell(arm.events),
                 "mean": _cell(arm.mean),
                 "sd": _cell(arm.sd),
-                "better": "",
+                "better": better_of(arm.outcome),
                 "definition": arm.outcome,
                 "extracted_from": source,
                 "extracted_by": EXTRACTED_BY,
