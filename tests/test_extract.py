@@ -381,3 +381,19 @@ def test_respectively_pairs_rates_with_arms_in_the_order_named():
 )
 def test_better_comes_only_from_the_outcome_words(outcome, better):
     assert better_of(outcome) == better
+
+
+def test_mean_sd_is_read_when_declared_and_never_from_se_or_undeclared_brackets():
+    # constructed from common wordings
+    base = "Patients were randomly assigned to an acupuncture group (n = 30) or a sham group (n = 31). "
+    declared = extract_abstract("a", base + "At week 8 the pain score, mean (SD), was 3.1 (1.2) in the acupuncture "
+                                "group and 4.6 (1.5) in the sham group.")
+    got = {(a.label, a.mean.value, a.sd.value) for a in declared.arms if a.mean}
+    assert got == {("acupuncture group", 3.1, 1.2), ("sham group", 4.6, 1.5)}
+    undeclared = extract_abstract("b", base + "At week 8 the pain score was 3.1 (1.2) in the acupuncture group and "
+                                  "4.6 (1.5) in the sham group.")
+    assert not any(a.mean for a in undeclared.arms)
+    se = extract_abstract("c", base + "At week 8 the pain score, mean (SE), was 3.1 (1.2) in the acupuncture group.")
+    assert not any(a.mean for a in se.arms)
+    plus_minus = extract_abstract("d", base + "The pain score fell to 3.1 ± 1.2 in the acupuncture group.")
+    assert {(a.label, a.mean.value, a.sd.value) for a in plus_minus.arms if a.mean} == {("acupuncture group", 3.1, 1.2)}

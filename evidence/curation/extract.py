@@ -1026,28 +1026,36 @@ def _count_rows(
 _MEAN_SD = re.compile(rf"(?<![\d.])({SIGNED})\s*(?:±|\+/-)\s*(\d+(?:\.\d+)?)")
 
 
+_MEAN_PAREN = re.compile(rf"(?<![\d.])({SIGNED})\s*\(\s*(\d+(?:\.\d+)?)\s*\)")
+_SD_DECLARED = re.compile(r"\bmean\s*[(\[]\s*SD\s*[)\]]|\(\s*SD\s*\)|\bmean\s*(?:±|\+/-)\s*SD\b|\bmeans?\s+and\s+SDs?\b")
+_NOT_SD = re.compile(r"\bage\b|\bse\b|\bsem\b|standard\s+error|\(\+/-se\)|\biqr\b|\brange\b|\bci\b|median", re.I)
+
+
 def _mean_rows(text: str, plain: str, mentions: list[tuple[int, int, Arm]], s_start: int, s_end: int) -> list[Arm]:
+    """Means with SDs: "RA: 5.2 ± 5.0", "5.2 ± 5.0 in the acupuncture group", and "5.2 (5.0)" only in a
+    sentence that declares its numbers as mean (SD)."""
     rows: list[Arm] = []
     timepoint = _timepoint(plain, s_start, s_end)
-    for match in _MEAN_SD.finditer(plain, s_start, s_end):
-        start = match.start()
-        context = plain[max(s_start, start - 40) : start].lower()
-        if (
-            re.search(r"\bage\b|\bse\b|standard\s+error|\(\+/-se\)", context)
-            or "se)" in plain[match.end() : match.end() + 5]
-        ):
+    sentence = plain[s_start:s_end]
+    matches = list(_MEAN_SD.finditer(plain, s_start, s_end))
+    if _SD_DECLARED.search(sentence) and not re.search(r"\b(?:SE|SEM|IQR|standard\s+error)\b", sentence):
+        matches += [m for m in _MEAN_PAREN.finditer(plain, s_start, s_end)
+                    if not re.match(r"\s*(?:%|years?|patients|participants)", plain[m.end() : m.end() + 12])]
+    for match in sorted(matches, key=lambda m: m.start()):
+        start, end = match.start(), match.end()
+        if _NOT_SD.search(plain[max(s_start, start - 40) : start]) or "se)" in plain[end : end + 5].lower():
             continue
-        label = re.search(r"(?:^|[(;,]\s*)([A-Za-z][\w\s-]{0,40}?):\s*$", plain[max(s_start, start - 45) : start])
-        if not label:
-            continue
-        named = [m for m in mentions if m[1] <= start and start - m[1] <= 4]
+        before = [m for m in mentions if m[1] <= start and start - m[1] <= 4
+                  and re.fullmatch(r"\s*:?\s*", plain[m[1] : start])]
+        after = [m for m in mentions if end <= m[0] <= end + 30
+                 and re.fullmatch(r"\s*(?:in|for)\s+(?:the\s+)?", plain[end : m[0]], re.I)]
+        named = before[-1:] or after[:1]
         if not named:
             continue
-        arm = named[-1][2]
+        arm = named[0][2]
         paren = plain.rfind("(", s_start, start)
-        outcome_match = (
-            re.search(r"([\w\s-]{3,40}?)\s*$", plain[max(s_start, paren - 40) : paren]) if paren > 0 else None
-        )
+        head = plain[max(s_start, paren - 40) : paren] if paren > 0 else ""
+        outcome_match = re.search(r"([\w\s-]{3,40}?)\s*$", head) if head else None
         outcome = (
             re.sub(
                 r"^(?:(?:reported|showed|had|significant|significantly|less|more|fewer|greater|lower|higher)\s+)+",
