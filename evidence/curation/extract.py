@@ -1027,7 +1027,9 @@ _MEAN_SD = re.compile(rf"(?<![\d.])({SIGNED})\s*(?:±|\+/-)\s*(\d+(?:\.\d+)?)")
 
 
 _MEAN_PAREN = re.compile(rf"(?<![\d.])({SIGNED})\s*\(\s*(\d+(?:\.\d+)?)\s*\)")
-_SD_DECLARED = re.compile(r"\bmean\s*[(\[]\s*SD\s*[)\]]|\(\s*SD\s*\)|\bmean\s*(?:±|\+/-)\s*SD\b|\bmeans?\s+and\s+SDs?\b")
+_SD_DECLARED = re.compile(
+    r"\bmean\s*[(\[]\s*SD\s*[)\]]|\(\s*SD\s*\)|\bmean\s*(?:±|\+/-)\s*SD\b|\bmeans?\s+and\s+SDs?\b"
+)
 _NOT_SD = re.compile(r"\bage\b|\bse\b|\bsem\b|standard\s+error|\(\+/-se\)|\biqr\b|\brange\b|\bci\b|median", re.I)
 
 
