@@ -397,3 +397,20 @@ def test_mean_sd_is_read_when_declared_and_never_from_se_or_undeclared_brackets(
     assert not any(a.mean for a in se.arms)
     plus_minus = extract_abstract("d", base + "The pain score fell to 3.1 ± 1.2 in the acupuncture group.")
     assert {(a.label, a.mean.value, a.sd.value) for a in plus_minus.arms if a.mean} == {("acupuncture group", 3.1, 1.2)}
+
+
+def test_the_first_value_of_a_versus_pair_belongs_to_the_arm_before_the_bracket():
+    proposal = extract_abstract("chen", CHEN2014)
+    got = {(a.label, a.mean.value, a.sd.value, a.timepoint) for a in proposal.arms if a.mean}
+    assert got == {
+        ("HSM", 3.8, 2.6, "2 weeks"),
+        ("HSM", 3.7, 2.2, "6 months"),
+        ("conventional moxibustion", 7.9, 3.0, "2 weeks"),
+        ("conventional moxibustion", 8.9, 3.1, "6 months"),
+    }
+    assert not any(a.mean and a.mean.value in (8.5, 10.1) for a in proposal.arms)  # the comparator is "usual care"
+    assert not any(a.mean and a.mean.value == 41.13 for a in proposal.arms)  # a dose, not an outcome
+
+
+CHEN2014 = json.loads((Path(__file__).parent / "data" / "extract" / "heldout" /
+                       "chen2014_heat_sensitive_moxibustion_threearm.json").read_text(encoding="utf-8"))["abstract"]

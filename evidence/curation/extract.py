@@ -1033,6 +1033,30 @@ _SD_DECLARED = re.compile(
 _NOT_SD = re.compile(r"\bage\b|\bse\b|\bsem\b|standard\s+error|\(\+/-se\)|\biqr\b|\brange\b|\bci\b|median", re.I)
 
 
+def _first_of_versus_pair(
+    plain: str, mentions: list[tuple[int, int, Arm]], match: re.Match[str], s_start: int, timepoint: str
+) -> tuple[list[tuple[int, int, Arm]], str]:
+    """For "for HSM (3.8 ± 2.6 versus 8.5 ± 2.9; 3.7 ± 2.2 versus 10.1 ± 2.9)": the arm named just before the
+    bracket owns the first value of each pair; the second belongs to a comparator and is not read here.  The
+    pairs take the time points listed before the bracket ("at 2 weeks and 6 months") when the counts agree."""
+    paren = plain.rfind("(", s_start, match.start())
+    if paren < 0 or ")" in plain[paren : match.start()]:
+        return [], timepoint
+    inside = plain[paren + 1 : match.start()]
+    if re.search(r"(?:versus|vs\.?)\s*$", inside):
+        return [], timepoint  # the second of a pair
+    if not re.match(r"\s*(?:versus|vs\.?)\s", plain[match.end() : match.end() + 10]):
+        return [], timepoint
+    owner = [m for m in mentions if m[1] <= paren and re.fullmatch(r"\s*", plain[m[1] : paren])]
+    if not owner:
+        return [], timepoint
+    index = inside.count(";")
+    times = re.findall(r"\d+\s+(?:weeks?|months?|days?)", plain[s_start:paren])
+    closing = plain.find(")", match.end())
+    groups = plain[paren + 1 : closing if closing > 0 else len(plain)].count(";") + 1
+    return owner[-1:], (times[index] if len(times) == groups else timepoint)
+
+
 def _mean_rows(text: str, plain: str, mentions: list[tuple[int, int, Arm]], s_start: int, s_end: int) -> list[Arm]:
     """Means with SDs: "RA: 5.2 ± 5.0", "5.2 ± 5.0 in the acupuncture group", and "5.2 (5.0)" only in a
     sentence that declares its numbers as mean (SD)."""
@@ -1052,6 +1076,9 @@ def _mean_rows(text: str, plain: str, mentions: list[tuple[int, int, Arm]], s_st
         after = [m for m in mentions if end <= m[0] <= end + 30
                  and re.fullmatch(r"\s*(?:in|for)\s+(?:the\s+)?", plain[end : m[0]], re.I)]
         named = before[-1:] or after[:1]
+        row_time = timepoint
+        if not named:
+            named, row_time = _first_of_versus_pair(plain, mentions, match, s_start, timepoint)
         if not named:
             continue
         arm = named[0][2]
@@ -1067,7 +1094,7 @@ def _mean_rows(text: str, plain: str, mentions: list[tuple[int, int, Arm]], s_st
             if outcome_match
             else ""
         )
-        row = _new_row(arm, outcome, timepoint)
+        row = _new_row(arm, outcome, row_time)
         row.mean = Value(_number(match.group(1)), _quote(text, match.start(1), match.end(1)))
         row.sd = Value(float(match.group(2)), _quote(text, match.start(2), match.end(2)))
         rows.append(row)
