@@ -49,17 +49,20 @@ def unresolved_references(pages: Iterable[Path], table: "pd.DataFrame") -> list[
     """The references of ``pages`` that match no entry but carry a PMID or a DOI, once each."""
     from evidence.audit.claims import read_page
 
-    try:  # the audit stage is splitting matching out of judge.py
-        from evidence.audit.match import match_reference
+    try:  # the audit stage is moving matching out of judge.py into match.py, over an index of the table
+        from evidence.audit.match import build_index, match_reference
+
+        library: Any = build_index(table)
     except ImportError:
         from evidence.audit.judge import match_reference
 
+        library = table
     found: dict[str, CitedReference] = {}
     for path in pages:
         for reference in read_page(path).references:
             if not (reference.pmid or reference.doi):
                 continue
-            if match_reference(reference, table).key is None:
+            if match_reference(reference, library).key is None:
                 found.setdefault(reference.pmid or str(reference.doi).lower(), reference)
     return list(found.values())
 
