@@ -386,7 +386,8 @@ def test_audit_fetch_missing_writes_unverified_entries_and_judges_them(eutils, t
     assert "studies = {12}" in text and "participants = {3286}" in text
     assert "extracted_by = {evidence extract" in text and "verified_by" not in text
     assert "added 2 entries" in result.output and "(machine-extracted, not verified)" in result.output
-    assert "could not fetch PMID 999999: PubMed has no record of PMID 999999" in result.output
+    assert "could not fetch PMID 999999: PubMed has no record of it" in result.output
+    assert len(EUtils.requests) == 1  # one request for the three PMIDs
     assert "supported by unverified data: 12 trials" in result.output
     assert "supported by unverified data: with 3286 participants" in result.output
     assert "liu2016efficacy not verified" in result.output
@@ -433,7 +434,7 @@ def test_fetch_missing_falls_back_to_crossref_for_a_doi(tmp_path):
         return Record("article", {"title": "Some trial", "year": "2020", "author": "Li, X", "doi": doi,
                                   "abstract": abstract})
 
-    def pubmed_stub(*args):
+    def pubmed_stub(*args, **kwargs):
         raise AssertionError("no PMID here")
 
     table = pd.DataFrame({"key": [], "doi": [], "pmid": [], "title": [], "year": []}).set_index("key", drop=False)
@@ -457,3 +458,27 @@ def test_cli_add_pmid_file(eutils, tmp_path):
     assert result.exit_code == 0, result.output
     assert "added 2 entries" in result.output
     assert EUtils.requests[0]["id"] == ["17133582,24171782"]
+
+
+def test_allow_missing_leaves_unknown_pmids_out(eutils):
+    records = fetch_pmids(["17133582", "12345"], eutils, limiter=fast(), allow_missing=True)
+    assert [r.fields["pmid"] for r in records] == ["17133582"]
+
+
+def test_fetch_missing_offline_writes_nothing_and_says_why(tmp_path):
+    import pandas as pd
+
+    from evidence.curation.missing import fetch_missing
+
+    class Ref:
+        label, text, pmid, doi = "1", "A trial. PMID: 17133582", "17133582", None
+
+    def offline(*args, **kwargs):
+        raise EvidenceError("PubMed: cannot reach eutils.ncbi.nlm.nih.gov (no network); nothing was added")
+
+    table = pd.DataFrame({"key": [], "doi": [], "pmid": [], "title": [], "year": []}).set_index("key", drop=False)
+    report = fetch_missing([Ref()], tmp_path / "f.bib", table, fetchers={"pubmed": offline, "crossref": offline})
+    assert report.added == [] and not (tmp_path / "f.bib").exists()
+    assert report.failed == [
+        "PMID 17133582: PubMed: cannot reach eutils.ncbi.nlm.nih.gov (no network); nothing was added"
+    ]

@@ -108,11 +108,16 @@ def fetch_missing(
     pmids = [pubmed.normalise_pmid(r.pmid) for r in references if r.pmid]
     wanted, known = pubmed.new_pmids(pmids, table)
     report.skipped += known
-    for pmid in wanted:  # one PMID a request, so one unknown PMID costs only its own reference
+    if wanted:  # one request for all of them (NCBI's rate limit), each unknown PMID reported on its own
         try:
-            records += fetchers["pubmed"]([pmid], pubmed_url or pubmed.DEFAULT_BASE_URL, api_key)
+            found = fetchers["pubmed"](wanted, pubmed_url or pubmed.DEFAULT_BASE_URL, api_key, allow_missing=True)
         except EvidenceError as error:
-            report.failed.append(f"PMID {pmid}: {error}")
+            found = []
+            report.failed += [f"PMID {pmid}: {error}" for pmid in wanted]
+        else:
+            have = {record.fields.get("pmid") for record in found}
+            report.failed += [f"PMID {pmid}: PubMed has no record of it" for pmid in wanted if pmid not in have]
+        records += found
     for reference in references:
         if reference.pmid or not reference.doi:
             continue

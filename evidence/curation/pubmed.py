@@ -150,10 +150,13 @@ def fetch_pmids(
     deadline: float = DEADLINE_SECONDS,
     max_bytes: int = MAX_BYTES,
     fetcher: Callable[..., bytes] | None = None,
+    allow_missing: bool = False,
 ) -> list[Record]:
     """Import records for ``pmids``, in the order given; raises if any PMID is unknown to PubMed.
 
-    ``deadline`` and ``max_bytes`` apply to each request.  ``fetcher``
+    With ``allow_missing`` the PMIDs PubMed does not know are left out instead,
+    for callers that report them one by one.  ``deadline`` and ``max_bytes``
+    apply to each request.  ``fetcher``
     replaces :func:`evidence.curation.http.fetch` (its keyword signature)
     in tests.
     """
@@ -174,9 +177,9 @@ def fetch_pmids(
         for record in parse_efetch(body, source=base_url):
             records.setdefault(record.fields["pmid"], record)
     missing = [p for p in pmids if p not in records]
-    if missing:
+    if missing and not allow_missing:
         raise EvidenceError(f"PubMed has no record of PMID {', '.join(missing)}; nothing was added")
-    return [records[p] for p in pmids]
+    return [records[p] for p in pmids if p in records]
 
 
 def parse_efetch(body: bytes, source: str = "PubMed") -> list[Record]:
