@@ -414,3 +414,17 @@ def test_the_first_value_of_a_versus_pair_belongs_to_the_arm_before_the_bracket(
 
 CHEN2014 = json.loads((Path(__file__).parent / "data" / "extract" / "heldout" /
                        "chen2014_heat_sensitive_moxibustion_threearm.json").read_text(encoding="utf-8"))["abstract"]
+
+
+def test_counts_written_n_of_m_and_n_over_m():
+    # constructed from common wordings
+    text = ("Eighty patients were randomly assigned to an acupuncture group (n = 40) or a sham group (n = 40). "
+            "Response occurred in 27 of 40 patients in the acupuncture group and in 18 of 40 patients in the sham "
+            "group. Adverse events were reported by 3/40 and 2/40 participants in the acupuncture and sham groups, "
+            "respectively.")
+    proposal = extract_abstract("counts", text)
+    got = {(a.label, a.outcome, a.events.value, a.n.value) for a in proposal.arms if a.events}
+    assert ("acupuncture group", "response", 27, 40) in got and ("sham group", "response", 18, 40) in got
+    assert ("acupuncture group", "adverse events", 3, 40) in got and ("sham group", "adverse events", 2, 40) in got
+    assert len(got) == 4
+    assert invented_numbers(proposal) == []

@@ -640,7 +640,7 @@ def propose_arms(text: str, ambiguities: list[str]) -> tuple[list[Arm], dict[str
             label_start, label = match.end(), plain[match.end() : match.end() + after.end()]
         elif number_group == 6:  # "Treatment group of 30 Patients"
             label_start, label = _label_before(plain, match.start())
-            if not re.search(r"group|arm", label, re.I):
+            if not re.search(r"(?:group|arm)s?$", label.strip(), re.I):
                 continue
         else:
             label_start, label = _label_before(plain, match.start())
@@ -803,7 +803,7 @@ def attach_results(
         if _PROTOCOL.search(plain[s_start:s_end]):
             continue
         results += _percent_rows(text, plain, arms, mentions, s_start, s_end, ambiguities)
-        results += _count_rows(text, plain, arms, mentions, s_start, s_end)
+        results += _count_rows(text, plain, arms, mentions, s_start, s_end, ambiguities)
         results += _mean_rows(text, plain, mentions, s_start, s_end)
     return results
 
@@ -980,26 +980,40 @@ _COUNT_VERB = re.compile(
 )
 
 
+_FRACTION = re.compile(
+    rf"(?<![\w.,/])(\d+)\s*/\s*(\d+)(?![\w./])"
+    rf"|(?<![\w.,/])(\d+)\s+(?:of|out\s+of)\s+(?:the\s+)?(\d+)\s+(?:{grammar.PEOPLE_NOUNS}|\w+\s+{grammar.PEOPLE_NOUNS})\b"
+    rf"|(?<![\w.,/])(\d+)\s+(?:of|out\s+of)\s+(?:the\s+)?(\d+)(?=\s*(?:\(|\)|,|;|\.|\s+(?:in|with|on|for|vs|versus|and)\b))",
+    re.I,
+)
+
+
 def _count_rows(
-    text: str, plain: str, arms: list[Arm], mentions: list[tuple[int, int, Arm]], s_start: int, s_end: int
+    text: str,
+    plain: str,
+    arms: list[Arm],
+    mentions: list[tuple[int, int, Arm]],
+    s_start: int,
+    s_end: int,
+    ambiguities: list[str],
 ) -> list[Arm]:
     rows: list[Arm] = []
     timepoint = _timepoint(plain, s_start, s_end)
-    for match in re.finditer(r"(?<![\w.,/])(\d+)\s*/\s*(\d+)(?![\w./])", plain[s_start:s_end]):
-        events, n = int(match.group(1)), int(match.group(2))
-        start = s_start + match.start()
-        arm = (
-            _arm_for(
-                plain, arms, mentions, start, s_start + match.end(), s_start, s_end, _versus_of(plain, s_start, s_end)
-            )
-            if arms
-            else None
-        )
+    fractions = [(m, s_start + m.start(), s_start + m.end()) for m in _FRACTION.finditer(plain[s_start:s_end])]
+    in_order = _respectively(plain, arms, mentions, fractions, s_start, s_end, ambiguities) if arms else None
+    for index, (match, start, end) in enumerate(fractions if in_order != [] else []):
+        first = next(i for i in (1, 3, 5) if match.group(i))
+        events, n = int(match.group(first)), int(match.group(first + 1))
+        if in_order is not None:
+            arm: Arm | None = in_order[index]
+        else:
+            versus = _versus_of(plain, s_start, s_end)
+            arm = _arm_for(plain, arms, mentions, start, end, s_start, s_end, versus) if arms else None
         if arm is None or events > n:
             continue
         row = _new_row(arm, _outcome_before(plain, start, s_start), timepoint)
-        row.events = Value(events, _quote(text, s_start + match.start(1), s_start + match.end(1)))
-        row.n = Value(n, _quote(text, s_start + match.start(2), s_start + match.end(2)))
+        row.events = Value(events, _quote(text, s_start + match.start(first), s_start + match.end(first)))
+        row.n = Value(n, _quote(text, s_start + match.start(first + 1), s_start + match.end(first + 1)))
         rows.append(row)
     for match in _COUNT_VERB.finditer(plain, s_start, s_end):
         start = match.start()
