@@ -25,7 +25,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from evidence.defaults import CROSSREF_URL, DEFAULT_CITATIONS, DEFAULT_METHOD, DEFAULT_OUT, DEFAULT_REFS, DEFAULT_STYLE
+from evidence.defaults import (
+    CROSSREF_URL,
+    DEFAULT_CITATIONS,
+    DEFAULT_METHOD,
+    DEFAULT_OUT,
+    DEFAULT_REFS,
+    DEFAULT_STYLE,
+    PUBMED_URL,
+)
 from evidence.errors import EvidenceError, Problem, UnknownKeyError
 
 if TYPE_CHECKING:
@@ -34,6 +42,7 @@ if TYPE_CHECKING:
     from evidence.analysis.query import Filters
     from evidence.analysis.summary import Summary
     from evidence.audit.judge import PageAudit
+    from evidence.curation.extract import ExtractRun
     from evidence.curation.importers import ImportPlan, Record
     from evidence.library.table import TableResult
     from evidence.progress import ProgressCallback
@@ -287,13 +296,19 @@ class Library:
         Duplicates are looked for in the whole library and in ``target``; nothing is written.
         """
         from evidence.curation.importers import plan_import
+
+        self._report("looking for duplicates", 0, None)
+        return plan_import(list(records), self._table_with(Path(target)), allow_duplicates)
+
+    def _table_with(self, target: Path) -> "pd.DataFrame":
+        """The table of the library and ``target`` together: what an import must not duplicate."""
         from evidence.library.files import find_bib_files
         from evidence.library.table import frame_from_rows, load_table
 
-        files = find_bib_files(path for path in [*self.paths, Path(target)] if path.exists())
-        table = load_table(files, use_cache=self.use_cache, cache_dir=self.cache_dir).table if files else None
-        self._report("looking for duplicates", 0, None)
-        return plan_import(list(records), table if table is not None else frame_from_rows([]), allow_duplicates)
+        files = find_bib_files(path for path in [*self.paths, target] if path.exists())
+        if not files:
+            return frame_from_rows([])
+        return load_table(files, use_cache=self.use_cache, cache_dir=self.cache_dir).table
 
     def add(
         self,
@@ -303,29 +318,92 @@ class Library:
         fmt: str = "auto",
         dois: Iterable[str] = (),
         crossref_url: str = CROSSREF_URL,
+        pmids: Iterable[str] = (),
+        pmid_file: Path | None = None,
+        pubmed_url: str = PUBMED_URL,
         allow_duplicates: bool = False,
         dry_run: bool = False,
         stdin: str | None = None,
     ) -> "ImportPlan":
         """Import references into ``target`` (a .bib file, created if missing); all or nothing.
 
-        Sources are files (``-`` for standard input) and DOIs fetched from
-        Crossref.  New entries get keys like ``wang1994observation``; entries
-        the library already has are skipped.  With ``dry_run`` nothing is
-        written.  Returns the plan that was (or would be) carried out.
+        Sources are files (``-`` for standard input), DOIs fetched from
+        Crossref and PMIDs fetched from PubMed (``NCBI_API_KEY`` is sent when
+        set); a DOI or PMID the library already has costs no request.  New
+        entries get keys like ``wang1994observation``; entries the library
+        already has are skipped.  With ``dry_run`` nothing is written.
+        Returns the plan that was (or would be) carried out.
         """
+        import os
+
         from evidence.curation.edit import append_entries
+        from evidence.curation.pubmed import add_by_pmid
 
         if target is None:
             raise EvidenceError("name the .bib file to add the entries to")
-        records = self.read_sources(sources, fmt, stdin=stdin) + self.fetch_dois(dois, crossref_url)
-        if not records:
-            raise EvidenceError("give files to import, '-' for standard input, or DOIs")
+        pmids = list(pmids)
+        known: list[str] = []
+        records = self.read_sources(sources, fmt, stdin=stdin)
+        if pmids or pmid_file:
+            table = self._table_with(Path(target))
+            fetched, known = add_by_pmid(pmids, pmid_file, table, pubmed_url, os.environ.get("NCBI_API_KEY"),
+                                         self.progress)
+            records += fetched
+        records += self.fetch_dois(dois, crossref_url)
+        if not records and not known:
+            raise EvidenceError("give files to import, '-' for standard input, DOIs or PMIDs")
         plan = self.plan_add(records, Path(target), allow_duplicates=allow_duplicates)
+        plan.skipped[:0] = known
         if plan.added and not dry_run:
             append_entries(Path(target), [text for _, text in plan.added])
             self.reload()
         return plan
+
+    def extract(self, keys: Iterable[str] | None = None, *, write: bool = False) -> "ExtractRun":
+        """Proposed outcome data from the abstracts of ``keys`` (every entry with one when ``None``).
+
+        Every number comes with the words it was read from; nothing is
+        guessed (see ``docs/extract.md``).  With ``write`` the proposals are
+        appended, unverified, to the outcome CSV beside each entry's .bib file.
+        """
+        from evidence.curation.extract import run_extract
+
+        run = run_extract(self.table, None if keys is None else list(keys), write)
+        if write:
+            self.reload()
+        return run
+
+    def fetch_missing(
+        self,
+        pages: Iterable[PathLike],
+        to: Path,
+        *,
+        pubmed_url: str | None = None,
+        crossref_url: str | None = None,
+    ) -> list[str]:
+        """Fetch the studies ``pages`` cite by PMID or DOI that the library lacks into ``to``, extracted, unverified.
+
+        ``to`` then joins the library, so an audit judges claims against the
+        fetched studies as "supported by unverified data" at best.  Returns
+        lines for the user.  The URLs default to ``EVIDENCE_PUBMED_URL`` and
+        ``EVIDENCE_CROSSREF_URL`` when set, else the public services.
+        """
+        import os
+
+        from evidence.curation.missing import fetch_missing_for_pages
+
+        lines = fetch_missing_for_pages(
+            [Path(page) for page in pages],
+            Path(to),
+            self.table,
+            pubmed_url or os.environ.get("EVIDENCE_PUBMED_URL"),
+            crossref_url or os.environ.get("EVIDENCE_CROSSREF_URL"),
+            os.environ.get("NCBI_API_KEY"),
+        )
+        if Path(to).exists() and Path(to) not in self.paths:
+            self.paths.append(Path(to))
+        self.reload()
+        return lines
 
     def set(self, key: str, updates: Mapping[str, str], *, force: bool = False) -> list[str]:
         """Set fields of entry ``key`` in its file, byte-exact elsewhere; returns what changed.

@@ -12,6 +12,7 @@ inside the commands, so that ``evidence --help`` starts instantly.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -19,7 +20,15 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 import click
 
 from evidence import __version__
-from evidence.defaults import CITATION_MODES, CROSSREF_URL, DEFAULT_CITATIONS, DEFAULT_METHOD, DEFAULT_OUT, DEFAULT_STYLE
+from evidence.defaults import (
+    CITATION_MODES,
+    CROSSREF_URL,
+    DEFAULT_CITATIONS,
+    DEFAULT_METHOD,
+    DEFAULT_OUT,
+    DEFAULT_STYLE,
+    PUBMED_URL,
+)
 from evidence.errors import EvidenceError, Problem
 from evidence.library.fields import DESIGNS
 
@@ -420,9 +429,14 @@ FAIL_ON_CHOICES = ("unverifiable", "unverified", "uncited")
     type=click.Path(file_okay=False, path_type=Path),
     help="Write a dated JSON audit record per page into this folder, naming the library state audited.",
 )
+@click.option("--fetch-missing", is_flag=True,
+              help="Fetch cited studies with a PMID or DOI that the library lacks (PubMed, Crossref), extract their "
+                   "abstracts into --to, and audit against them as unverified data.")
+@click.option("--to", "fetch_to", type=click.Path(dir_okay=False, path_type=Path),
+              help="The .bib file --fetch-missing writes (its outcome CSV goes beside it).")
 def audit(
     refs: tuple[Path, ...], no_cache: bool, quiet: bool, pages: tuple[Path, ...], fmt: str, fail_on: str,
-    record_dir: Path | None,
+    record_dir: Path | None, fetch_missing: bool, fetch_to: Path | None,
 ) -> None:
     """Check every citation and number in condition pages against the library.
 
@@ -441,6 +455,11 @@ def audit(
     if extra - set(FAIL_ON_CHOICES):
         raise EvidenceError(f"--fail-on takes {', '.join(FAIL_ON_CHOICES)}; got {', '.join(sorted(extra))}")
     library = load_library(refs, no_cache, quiet)
+    if fetch_missing:
+        if fetch_to is None:
+            raise EvidenceError("--fetch-missing needs --to FILE, the .bib file to write the fetched studies to")
+        for line in library.fetch_missing(pages, fetch_to):
+            click.echo(line, err=True)
     audits = library.audit(pages)
     if fmt == "json":
         click.echo(audit_report.format_json(audits), nl=False)
@@ -523,29 +542,36 @@ def verify(refs: tuple[Path, ...], key: str, by: str, fields: str | None) -> Non
 @click.option("--doi", "dois", multiple=True, help="Fetch this DOI from Crossref; repeat for more.")
 @click.option("--crossref-url", envvar="EVIDENCE_CROSSREF_URL", default=CROSSREF_URL, show_default=True,
               help="Base URL of the Crossref REST API.")
+@click.option("--pmid", "pmids", multiple=True, help="Fetch this PMID from PubMed (E-utilities); repeat for more.")
+@click.option("--pmid-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Fetch every PMID in this file (one or more a line; '#' starts a comment).")
+@click.option("--pubmed-url", envvar="EVIDENCE_PUBMED_URL", default=PUBMED_URL,
+              show_default=True, help="Base URL of NCBI E-utilities; NCBI_API_KEY is sent when set.")
 @click.option("--allow-duplicates", is_flag=True, help="Add entries even when the library already has them.")
 @click.option("--dry-run", is_flag=True, help="Print exactly what would be added, and write nothing.")
 def add(
     refs: tuple[Path, ...], no_cache: bool, quiet: bool, sources: tuple[Path, ...], target: Path, fmt: str,
-    dois: tuple[str, ...], crossref_url: str, allow_duplicates: bool, dry_run: bool,
+    dois: tuple[str, ...], crossref_url: str, pmids: tuple[str, ...], pmid_file: Path | None, pubmed_url: str,
+    allow_duplicates: bool, dry_run: bool,
 ) -> None:
-    """Import references from BibTeX, RIS, CSL-JSON or PubMed MEDLINE files ('-' for stdin), or by DOI.
+    """Import references from BibTeX, RIS, CSL-JSON or PubMed MEDLINE files ('-' for stdin), by DOI or by PMID.
 
     New entries get keys like wang1994observation (first author, year, first
     significant title word; a, b ... on collision); keys in BibTeX sources
     are kept. Entries already in the library (same DOI, PMID, or title and
-    year) are skipped and reported. The import is all or nothing: if any
-    source fails, nothing is written.
+    year) are skipped and reported; a PMID already in the library is not
+    fetched. The import is all or nothing: if any source fails, or PubMed
+    does not know a PMID, nothing is written.
     """
     from evidence.progress import Progress
 
-    if not sources and not dois:
-        raise EvidenceError("give files to import, '-' for standard input, or --doi")
+    if not sources and not dois and not pmids and not pmid_file:
+        raise EvidenceError("give files to import, '-' for standard input, --doi, --pmid or --pmid-file")
     with Progress(enabled=False if quiet else None) as progress:
         library = open_library(refs, no_cache, progress)
         plan = library.add(
-            sources, target, fmt=fmt, dois=dois, crossref_url=crossref_url, allow_duplicates=allow_duplicates,
-            dry_run=dry_run,
+            sources, target, fmt=fmt, dois=dois, crossref_url=crossref_url, pmids=pmids, pmid_file=pmid_file,
+            pubmed_url=pubmed_url, allow_duplicates=allow_duplicates, dry_run=dry_run,
         )
     for skipped in plan.skipped:
         click.echo(f"skipped {skipped}", err=True)
@@ -555,6 +581,45 @@ def add(
         click.echo(f"dry run: would add {len(plan.added)} {entries} to {target}", err=True)
         return
     click.echo(f"added {len(plan.added)} {entries} to {target}: {', '.join(key for key, _ in plan.added) or 'none'}")
+
+
+@cli.command("extract")
+@library_options
+@click.argument("keys", nargs=-1)
+@click.option("--all", "all_entries", is_flag=True, help="Every entry of the library that has an abstract.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--write", is_flag=True,
+              help="Append the arms with a count or a mean and SD to <bib stem>.outcomes.csv beside each entry "
+                   "(data_source = abstract, not verified).")
+def extract_command(
+    refs: tuple[Path, ...], no_cache: bool, quiet: bool, keys: tuple[str, ...], all_entries: bool, fmt: str,
+    write: bool,
+) -> None:
+    """Propose outcome data from entries' abstracts, every number with the words it came from.
+
+    Proposes design, country, participants, blinding and (for reviews) the
+    number of studies; per outcome and time point each arm's label, role, n,
+    and events or mean and SD; and published effects with their 95% CI.
+    Nothing is guessed: a percentage without a count stays a percentage, a
+    count is computed (and marked *) only when the arm's n and the rate fit
+    exactly one whole number, and anything ambiguous is listed, not
+    proposed. An entry without an abstract is reported and skipped.
+    See docs/extract.md for the JSON schema.
+    """
+    from evidence.curation.extract import format_text
+
+    if bool(keys) == all_entries:
+        raise EvidenceError("give the keys to extract, or --all")
+    run = load_library(refs, no_cache, quiet).extract(None if all_entries else keys, write=write)
+    echo_problems(run.problems)
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(run.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(format_text(run.proposals), nl=False)
+    for message in run.messages:
+        click.echo(message, err=True)
 
 
 @cli.command()

@@ -22,3 +22,5 @@ DEFAULT_CITATIONS = "numbered"
 DEFAULT_METHOD = "dl"
 #: The Crossref REST API, overridable with ``--crossref-url`` / ``EVIDENCE_CROSSREF_URL``.
 CROSSREF_URL = "https://api.crossref.org"
+#: NCBI E-utilities, overridable with ``--pubmed-url`` / ``EVIDENCE_PUBMED_URL``; ``NCBI_API_KEY`` is sent when set.
+PUBMED_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
