@@ -270,7 +270,7 @@ def _split_commas(text: str | None) -> list[str]:
 
 # --- writers: summarize, render (issue 3) ------------------------------------
 
-POOLING_METHODS = ("dl", "reml", "fixed")  # kept equal to evidence.analysis.stats.METHODS by a test
+POOLING_METHODS = ("dl", "reml", "fixed", "mh")  # kept equal to evidence.analysis.stats.METHODS by a test
 
 
 def writer_options(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evidence.analysis.stats import (
-    METHODS,
+    PROPORTION_METHODS,
     logit_effect,
     pool_proportions,
     reml_tau2,
@@ -243,7 +243,7 @@ def test_a_rate_lies_in_its_wilson_interval(pair):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(counts, min_size=2, max_size=8), st.sampled_from(METHODS))
+@given(st.lists(counts, min_size=2, max_size=8), st.sampled_from(PROPORTION_METHODS))
 def test_pooled_estimate_lies_between_the_study_rates(studies, method):
     pooled = pool_proportions(studies, method)
     analysed = [logit_effect(x, n).rate for x, n in studies]  # after any continuity correction

@@ -42,14 +42,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import TYPE_CHECKING, Literal, Sequence
 
-Method = Literal["dl", "reml", "fixed"]
-METHODS: tuple[str, ...] = ("dl", "reml", "fixed")
+from evidence.errors import EvidenceError
+
+if TYPE_CHECKING:
+    from evidence.analysis.comparisons import Comparison, Excluded
+
+Method = Literal["dl", "reml", "fixed", "mh"]
+#: Pooling methods for comparisons; "mh" (Mantel-Haenszel) is for dichotomous outcomes only.
+METHODS: tuple[str, ...] = ("dl", "reml", "fixed", "mh")
+#: Pooling methods for single-arm rates (logit proportions): Mantel-Haenszel needs two arms.
+PROPORTION_METHODS: tuple[str, ...] = ("dl", "reml", "fixed")
+MEASURES: tuple[str, ...] = ("rr", "or", "rd", "md", "smd")
 METHOD_NAMES = {
     "dl": "random-effects (DerSimonian-Laird)",
     "reml": "random-effects (restricted maximum likelihood)",
     "fixed": "fixed-effect (inverse variance)",
+    "mh": "fixed-effect (Mantel-Haenszel)",
 }
 LEVEL = 0.95
 CORRECTION = 0.5
@@ -143,8 +153,10 @@ def logit_effect(responders: int, n: int) -> LogitEffect:
 
 def pool_proportions(counts: Sequence[tuple[int, int]], method: str = "dl", level: float = LEVEL) -> Pooled:
     """Pool ``(responders, n)`` pairs on the logit scale by ``method`` (see module doc)."""
-    if method not in METHODS:
-        raise ValueError(f"unknown pooling method {method!r}; expected one of {', '.join(METHODS)}")
+    if method == "mh":
+        raise EvidenceError("Mantel-Haenszel pooling needs two arms; single-arm rates use dl, reml or fixed")
+    if method not in PROPORTION_METHODS:
+        raise ValueError(f"unknown pooling method {method!r}; expected one of {', '.join(PROPORTION_METHODS)}")
     if not counts:
         raise ValueError("pooling needs at least one study")
     effects = [logit_effect(x, n) for x, n in counts]
@@ -286,3 +298,46 @@ def _clip01(value: float) -> float:
 def _check_counts(responders: int, n: int) -> None:
     if n <= 0 or not 0 <= responders <= n:
         raise ValueError(f"need 0 <= responders <= n and n > 0, got {responders}/{n}")
+
+
+@dataclass(frozen=True)
+class StudyEffect:
+    """One study's effect as metafor's ``escalc`` gives it (intervention = group 1)."""
+
+    key: str
+    yi: float
+    vi: float
+    estimate: float
+    ci_lb: float
+    ci_ub: float
+    weight: float
+    participants: int
+
+
+@dataclass(frozen=True)
+class PooledEffect:
+    """A pooled effect named as metafor names it; estimate and intervals on the natural scale."""
+
+    measure: str
+    method: str
+    hksj: bool
+    estimate: float
+    ci_lb: float
+    ci_ub: float
+    pi_lb: float
+    pi_ub: float
+    tau2: float
+    I2: float
+    QE: float
+    QEp: float
+    k: int
+    participants: int
+    events: int | None
+    studies: tuple[StudyEffect, ...]
+    excluded: "tuple[Excluded, ...]"
+    notes: tuple[str, ...]
+
+
+def pool(comparison: "Comparison", measure: str | None = None, method: str = "reml", hksj: bool = False) -> PooledEffect:
+    """Pool a comparison's studies; see the module doc for the methods."""
+    raise NotImplementedError
