@@ -269,7 +269,9 @@ def _random_effects_wls(y: "object", v: "object", tau2: float) -> tuple[float, f
     return float(fit.params[0]), float(fit.bse[0]), weights / weights.sum()
 
 
-def risk_ratio(responders: int, n: int, control_responders: int, control_n: int, level: float = LEVEL) -> RiskRatio | None:
+def risk_ratio(
+    responders: int, n: int, control_responders: int, control_n: int, level: float = LEVEL
+) -> RiskRatio | None:
     """The risk ratio of response, arm over control; ``None`` when it is not estimable."""
     from statsmodels.stats.proportion import confint_proportions_2indep
 
@@ -543,7 +545,9 @@ def fit_mantel_haenszel(
     as they are (no correction); its variance is Robins-Breslow-Greenland's
     for OR, Greenland-Robins' for RR and Sato's (1989) for RD, as in metafor.  QE is
     Cochran's Q of the (zero-cell corrected) study effects about the MH
-    estimate, and I2 = (QE - (k-1)) / QE.
+    estimate, and I2 = (QE - df) / QE, where studies with no events (or
+    only events) in both arms count towards the estimate but not towards
+    Q and its df, as metafor's ``drop00``.
     """
     import numpy as np
     from scipy import stats as sps
@@ -574,10 +578,13 @@ def fit_mantel_haenszel(
     else:
         raise ValueError(f"Mantel-Haenszel pooling is for rr, or and rd, not {measure!r}")
     se = math.sqrt(float(var))
-    effects = [dichotomous_effect(measure, *row) for row in t]
+    # as rma.mh's drop00: studies with no events (or only events) in both arms are left out of Q, not of the estimate
+    informative = [row for row in t if not (row[0] == 0 and row[2] == 0) and not (row[0] == row[1] and row[2] == row[3])]
+    effects = [dichotomous_effect(measure, *row) for row in informative]
     y = np.array([e[0] for e in effects])
     w = 1 / np.array([e[1] for e in effects])
     k = len(t)
+    df = len(effects) - 1
     qe = float(np.sum(w * (y - beta) ** 2))
     z = _z(level)
     return Model(
@@ -588,15 +595,17 @@ def fit_mantel_haenszel(
         pi_lb=float(beta) - z * se,
         pi_ub=float(beta) + z * se,
         tau2=0.0,
-        I2=max(0.0, 100 * (qe - (k - 1)) / qe) if k > 1 and qe > 0 else 0.0,
+        I2=max(0.0, 100 * (qe - df) / qe) if df > 0 and qe > 0 else 0.0,
         QE=qe,
-        QEp=float(sps.chi2.sf(qe, k - 1)) if k > 1 else 1.0,
+        QEp=float(sps.chi2.sf(qe, df)) if df > 0 else 1.0,
         k=k,
         weights=tuple(float(x) for x in 100 * weights / weights.sum()),
     )
 
 
-def pool(comparison: "Comparison", measure: str | None = None, method: str = "reml", hksj: bool = False) -> PooledEffect:
+def pool(
+    comparison: "Comparison", measure: str | None = None, method: str = "reml", hksj: bool = False
+) -> PooledEffect:
     """Pool a comparison's studies by ``measure`` and ``method`` (see :func:`fit_inverse_variance`).
 
     ``measure`` defaults to rr for dichotomous outcomes and md for continuous
@@ -618,8 +627,10 @@ def pool(comparison: "Comparison", measure: str | None = None, method: str = "re
         raise EvidenceError(f"{name}: unknown method {method!r}; expected one of {', '.join(METHODS)}")
     wanted = DICHOTOMOUS_MEASURES if comparison.kind == "dichotomous" else CONTINUOUS_MEASURES
     if measure not in wanted:
-        raise EvidenceError(f"{name}: {measure} is for {'continuous' if comparison.kind == 'dichotomous' else 'dichotomous'}"
-                            f" outcomes; this one is {comparison.kind} ({', '.join(wanted)})")
+        other = "continuous" if comparison.kind == "dichotomous" else "dichotomous"
+        raise EvidenceError(
+            f"{name}: {measure} is for {other} outcomes; this one is {comparison.kind} ({', '.join(wanted)})"
+        )
     if method == "mh" and comparison.kind != "dichotomous":
         raise EvidenceError(f"{name}: Mantel-Haenszel pooling is for dichotomous outcomes only")
     if method == "mh" and hksj:
@@ -644,8 +655,6 @@ def pool(comparison: "Comparison", measure: str | None = None, method: str = "re
             used.append(study)
     if not used:
         raise EvidenceError(f"{name}: no study can be pooled by {measure}" + _reasons(excluded))
-    if any(s.shared_control_split for s in used):
-        notes.append("a shared control arm was split evenly among its comparisons (Cochrane Handbook 23.3.4)")
     effects = [_study_yv(measure, s) for s in used]
     if method == "mh":
         tables = [(s.intervention.events, s.intervention.n, s.control.events, s.control.n) for s in used]

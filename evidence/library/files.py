@@ -61,7 +61,8 @@ def find_bib_files(paths: Iterable[Path | str]) -> list[Path]:
         if path.is_dir():
             found.extend(sorted(p for p in path.rglob(f"*{BIB_SUFFIX}") if p.is_file()))
         elif path.is_file():
-            found.append(path)
+            if not path.name.endswith(".outcomes.csv"):  # outcome tables given with --refs load beside the .bib
+                found.append(path)
         else:
             raise EvidenceError(f"{path}: no such file or folder (give .bib files or folders with --refs)")
     unique: dict[Path, None] = {}

@@ -19,10 +19,10 @@ fit_values <- function(res) {
        weights = unname(weights(res)))
 }
 
-two_by_two <- function(data, label) {
+two_by_two <- function(data, label, measures = c("RR", "OR", "RD")) {
   # RR, OR and RD under fixed (EE), DL, REML, DL and REML with HKSJ (test="knha"), and Mantel-Haenszel
   out <- list()
-  for (measure in c("RR", "OR", "RD")) {
+  for (measure in measures) {
     es <- escalc(measure = measure, ai = ai, n1i = n1i, ci = ci, n2i = n2i, data = data)
     out[[length(out) + 1]] <- list(dataset = label, measure = tolower(measure), method = "escalc",
                                    yi = as.numeric(es$yi), vi = as.numeric(es$vi))
@@ -62,15 +62,20 @@ for (spec in list(c("MD", "REML"), c("SMD", "DL"), c("MD", "DL"), c("SMD", "REML
   }
 }
 
-# --- a multi-arm case, written here: trial3 has two intervention arms (needles 24/60, needles+herbs 30/60)
-# sharing one control arm (18/60); trial1 and trial2 are two-arm trials; trial4 has a zero cell.  In one
-# analysis the shared control would count twice, so it is split evenly (Cochrane Handbook 23.3.4):
-# each of trial3's comparisons gets 9 events out of 30.  metafor is given the split data.
+# --- a multi-arm case, written here (multiarm-library/ holds it as a user writes it): trial3 has two
+# intervention arms (needles 24/60, needles+herbs 30/60) sharing one control arm (18/60); trial1 and trial2
+# are two-arm trials; trial4 has a zero cell.  In one analysis the shared control would count twice, so it
+# is split evenly (Cochrane Handbook 23.3.4): each of trial3's comparisons gets 9 events out of 30.
+# metafor is given the split data.  trial5 has no events in either arm: it is left out of RR and OR, and
+# kept for RD (escalc adds 1/2 to its cells), so RD is computed with it as "multiarm00".
 multiarm <- data.frame(study = c("trial1", "trial2", "trial3 needles", "trial3 needles+herbs", "trial4"),
                        ai = c(40, 12, 24, 30, 0), n1i = c(100, 50, 60, 60, 20),
                        ci = c(30, 8, 9, 9, 3), n2i = c(100, 48, 30, 30, 20))
 write.csv(multiarm, "multiarm.csv", row.names = FALSE)
-values <- c(values, two_by_two(multiarm, "multiarm"))
+values <- c(values, two_by_two(multiarm, "multiarm", c("RR", "OR")))
+multiarm00 <- rbind(multiarm, data.frame(study = "trial5", ai = 0, n1i = 15, ci = 0, n2i = 15))
+write.csv(multiarm00, "multiarm00.csv", row.names = FALSE)
+values <- c(values, two_by_two(multiarm00, "multiarm00", "RD"))
 
 writeLines(toJSON(list(metafor = as.character(packageVersion("metafor")), R = R.version.string, values = values),
                   digits = NA, auto_unbox = TRUE, pretty = TRUE), "reference.json")
