@@ -166,7 +166,10 @@ def check(refs: tuple[Path, ...], no_cache: bool, quiet: bool, strict: bool, fmt
     Checks entries bibtexparser cannot parse, duplicate keys, DOIs and PMIDs,
     likely duplicates, bad outcome values (responders > n, unknown design,
     a rate that disagrees with its counts, a rate no whole number of
-    responders can give), and missing required fields.
+    responders can give), and missing required fields; in the *.outcomes.csv
+    files: unknown keys, events > n, bad counts, sd <= 0, mixed kinds, better
+    missing or contradicting itself, duplicate arms, an outcome given in both
+    the .bib and a CSV, and comparisons that cannot be made.
 
     Exit status: 0 clean, 1 warnings only (with --strict), 2 errors.
     """
@@ -175,7 +178,7 @@ def check(refs: tuple[Path, ...], no_cache: bool, quiet: bool, strict: bool, fmt
     from evidence.library.check import check_library, exit_status
 
     result = load_library(refs, no_cache, quiet, summary=False)
-    problems = check_library(result)
+    problems = check_library(result, list(refs) or [Path("refs")])
     if fmt == "json":
         click.echo(json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False))
     else:
