@@ -3,7 +3,10 @@ the textbook formula, written out, not taken from the code under test."""
 
 from __future__ import annotations
 
+import csv as _csv
+import json as _json
 import math
+from pathlib import Path as _Path
 
 import pytest
 from hypothesis import given, settings
@@ -11,11 +14,17 @@ from hypothesis import strategies as st
 
 from evidence.analysis.stats import (
     PROPORTION_METHODS,
+    continuous_effect,
+    dichotomous_effect,
+    dl_tau2,
+    fit_inverse_variance,
+    fit_mantel_haenszel,
     logit_effect,
     pool_proportions,
     reml_tau2,
     risk_ratio,
     wilson_interval,
+    zero_cell_corrected,
 )
 
 Z = 1.959963984540054  # the 97.5th percentile of the standard normal
@@ -168,7 +177,9 @@ def reml_loglik(tau2, y, v):
     """The restricted log-likelihood, written out independently of evidence.analysis.stats."""
     w = [1 / (vi + tau2) for vi in v]
     mu = sum(wi * yi for wi, yi in zip(w, y)) / sum(w)
-    return -0.5 * (sum(math.log(vi + tau2) for vi in v) + math.log(sum(w)) + sum(wi * (yi - mu) ** 2 for wi, yi in zip(w, y)))
+    return -0.5 * (
+        sum(math.log(vi + tau2) for vi in v) + math.log(sum(w)) + sum(wi * (yi - mu) ** 2 for wi, yi in zip(w, y))
+    )
 
 
 def test_reml_tau2_maximises_the_restricted_likelihood():
@@ -257,18 +268,6 @@ def test_pooled_estimate_lies_between_the_study_rates(studies, method):
 # tests/data/metafor/make_reference.R computed these with metafor (escalc, rma.uni, rma.mh, predict); the
 # input data sit beside the values, so the tests run without R.
 
-import csv as _csv
-import json as _json
-from pathlib import Path as _Path
-
-from evidence.analysis.stats import (
-    continuous_effect,
-    dichotomous_effect,
-    dl_tau2,
-    fit_inverse_variance,
-    fit_mantel_haenszel,
-    zero_cell_corrected,
-)
 
 METAFOR = _Path(__file__).parent / "data" / "metafor"
 REFERENCE = _json.loads((METAFOR / "reference.json").read_text())["values"]

@@ -141,6 +141,7 @@ def comparisons(
     result = []
     for group, members in sorted(pairs.items()):
         name, timepoint, kind, comparator_label = labels[group]
+        members = sorted(members, key=lambda member: member[0].key)  # stable: a study's arms keep their order
         studies_here, notes = _split_shared_arms([pair for pair, _ in members])
         interventions = list(dict.fromkeys(label for _, label in members))
         intervention_label = intervention or "; ".join(interventions)
@@ -187,8 +188,11 @@ def _study_pairs(
 
     controls = [r for r in rows if r["role"] == "control"]
     treated = [r for r in rows if r["role"] == "intervention"]
-    kinds = {"dichotomous" if not missing(r["events"]) else "continuous" for r in rows
-             if not missing(r["events"]) or not missing(r["mean"])}  # fmt: skip
+    kinds = {
+        "dichotomous" if not missing(r["events"]) else "continuous"
+        for r in rows
+        if not missing(r["events"]) or not missing(r["mean"])
+    }
     if len(kinds) > 1:
         return excluded(MIXED_KINDS)
     if not controls:
@@ -250,9 +254,7 @@ def _split_shared_arms(pairs: list[StudyComparison]) -> tuple[list[StudyComparis
         for arm in (pair.intervention, pair.control):
             uses[(pair.key, arm.role, arm.label)] = uses.get((pair.key, arm.role, arm.label), 0) + 1
     notes = [
-        SPLIT_NOTE.format(key=key, label=label, count=count)
-        for (key, role, label), count in uses.items()
-        if count > 1
+        SPLIT_NOTE.format(key=key, label=label, count=count) for (key, role, label), count in uses.items() if count > 1
     ]
     result = []
     for pair in pairs:
@@ -306,7 +308,7 @@ def _study_info(studies: "pd.DataFrame") -> dict[str, dict[str, Any]]:
     info: dict[str, dict[str, Any]] = {}
     names = ("design", "blinding", "data_source", "intervention", "comparator")
     for record in studies.to_dict("records"):
-        values = {}
+        values: dict[str, Any] = {}
         for name in names:
             value = record.get(name)
             if isinstance(value, (list, tuple)):

@@ -47,6 +47,8 @@ from typing import TYPE_CHECKING, Literal, Sequence
 from evidence.errors import EvidenceError
 
 if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
     from evidence.analysis.comparisons import Comparison, Excluded, StudyComparison
 
 Method = Literal["dl", "reml", "fixed", "mh"]
@@ -237,9 +239,7 @@ def restricted_loglik(tau2: float, y: "Sequence[float]", v: "Sequence[float]") -
     total = sum(w)
     mean = sum(wi * yi for wi, yi in zip(w, y)) / total
     return -0.5 * (
-        sum(math.log(vi + tau2) for vi in v)
-        + math.log(total)
-        + sum(wi * (yi - mean) ** 2 for wi, yi in zip(w, y))
+        sum(math.log(vi + tau2) for vi in v) + math.log(total) + sum(wi * (yi - mean) ** 2 for wi, yi in zip(w, y))
     )
 
 
@@ -300,7 +300,6 @@ def _clip01(value: float) -> float:
 def _check_counts(responders: int, n: int) -> None:
     if n <= 0 or not 0 <= responders <= n:
         raise ValueError(f"need 0 <= responders <= n and n > 0, got {responders}/{n}")
-
 
 
 # --- comparisons: effect sizes and pooling, held to metafor ---------------------------------------------------
@@ -434,7 +433,7 @@ def continuous_effect(
 
 
 def fit_inverse_variance(
-    yi: Sequence[float], vi: Sequence[float], method: str = "reml", hksj: bool = False, level: float = LEVEL
+    yi: "ArrayLike", vi: "ArrayLike", method: str = "reml", hksj: bool = False, level: float = LEVEL
 ) -> Model:
     """``rma.uni(yi, vi, method=..., test="knha" if hksj)`` and its ``predict()``, intercept only.
 
@@ -492,11 +491,11 @@ def fit_inverse_variance(
     )
 
 
-def dl_tau2(y: "Sequence[float]", v: "Sequence[float]") -> float:
+def dl_tau2(yi: "ArrayLike", vi: "ArrayLike") -> float:
     """DerSimonian-Laird tau2, truncated at 0 as metafor does."""
     import numpy as np
 
-    y, v = np.asarray(y, dtype=float), np.asarray(v, dtype=float)
+    y, v = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
     if len(y) < 2:
         return 0.0
     w = 1 / v
@@ -506,7 +505,7 @@ def dl_tau2(y: "Sequence[float]", v: "Sequence[float]") -> float:
     return max(0.0, (q - (len(y) - 1)) / c)
 
 
-def reml_tau2_fisher(y: "Sequence[float]", v: "Sequence[float]", tol: float = 1e-12, max_iter: int = 1000) -> float:
+def reml_tau2_fisher(yi: "ArrayLike", vi: "ArrayLike", tol: float = 1e-12, max_iter: int = 1000) -> float:
     """REML tau2 by Fisher scoring from the DL start, truncated at 0 (metafor's algorithm for rma.uni).
 
     Each step adds ``(y'PPy - tr P) / tr(PP)`` with ``P = W - W11'W / 1'W1``,
@@ -514,7 +513,7 @@ def reml_tau2_fisher(y: "Sequence[float]", v: "Sequence[float]", tol: float = 1e
     """
     import numpy as np
 
-    y, v = np.asarray(y, dtype=float), np.asarray(v, dtype=float)
+    y, v = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
     if len(y) < 2:
         return 0.0
     tau2 = dl_tau2(y, v)
@@ -579,7 +578,9 @@ def fit_mantel_haenszel(
         raise ValueError(f"Mantel-Haenszel pooling is for rr, or and rd, not {measure!r}")
     se = math.sqrt(float(var))
     # as rma.mh's drop00: studies with no events (or only events) in both arms are left out of Q, not of the estimate
-    informative = [row for row in t if not (row[0] == 0 and row[2] == 0) and not (row[0] == row[1] and row[2] == row[3])]
+    informative = [
+        row for row in t if not (row[0] == 0 and row[2] == 0) and not (row[0] == row[1] and row[2] == row[3])
+    ]
     effects = [dichotomous_effect(measure, *row) for row in informative]
     y = np.array([e[0] for e in effects])
     w = 1 / np.array([e[1] for e in effects])

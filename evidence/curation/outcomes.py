@@ -29,9 +29,7 @@ _PHYSICAL_LINE = re.compile(r"[^\n]*\n|[^\n]+$")
 _BOM = "\ufeff"
 
 
-def set_outcome_row(
-    path: Path, key: str, outcome: str, timepoint: str, arm: str, values: Mapping[str, str]
-) -> str:
+def set_outcome_row(path: Path, key: str, outcome: str, timepoint: str, arm: str, values: Mapping[str, str]) -> str:
     """Set ``values`` (column -> text) in the row of ``key``/``outcome``/``timepoint``/``arm``, or add that row.
 
     Returns "changed", "added" or "unchanged".  Raises :class:`EvidenceError`
@@ -91,8 +89,10 @@ def changed_text(
     matches = [(start, end, cells) for start, end, cells in rows[1:] if _same_row(header, cells, wanted)]
     if len(matches) > 1:
         where = ", ".join(str(start + 1) for start, _, _ in matches)
-        raise EvidenceError(f"{file}: {key}: the row {outcome}/{timepoint}/{arm} is given more than once "
-                            f"(lines {where}); remove the extra rows first")  # fmt: skip
+        raise EvidenceError(
+            f"{file}: {key}: the row {outcome}/{timepoint}/{arm} is given more than once "
+            f"(lines {where}); remove the extra rows first"
+        )
     new_columns = [name for name in values if name not in header and values[name] != ""]
     if "timepoint" not in header and wanted["timepoint"]:
         new_columns.append("timepoint")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,9 +35,23 @@ if TYPE_CHECKING:
     import pandas as pd
 
 OUTCOME_COLUMNS = (
-    "key", "outcome", "timepoint", "arm", "role", "n", "events", "mean", "sd", "better",
-    "definition", "extracted_from", "extracted_by", "verified_by", "verified_on", "data_source",
-)  # fmt: skip
+    "key",
+    "outcome",
+    "timepoint",
+    "arm",
+    "role",
+    "n",
+    "events",
+    "mean",
+    "sd",
+    "better",
+    "definition",
+    "extracted_from",
+    "extracted_by",
+    "verified_by",
+    "verified_on",
+    "data_source",
+)
 #: Columns the loader adds: where each row came from; ``source`` is "csv" or "bib".
 PROVENANCE_COLUMNS = ("file", "line", "source")
 TABLE_COLUMNS = OUTCOME_COLUMNS + PROVENANCE_COLUMNS
@@ -134,7 +149,7 @@ def _header_problems(header: list[str], file: str, line: int) -> list[Problem]:
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
     if missing:
         message = f"header lacks the column(s) {', '.join(missing)}; the first row must name the columns"
-        problems.append(Problem(file, line, None, "error", message))
+        return [Problem(file, line, None, "error", message)]  # likely no header at all: its cells are data
     repeated = sorted({name for name in header if name and header.count(name) > 1})
     if repeated:
         problems.append(Problem(file, line, None, "error", f"column(s) named twice: {', '.join(repeated)}"))
@@ -192,7 +207,7 @@ def parse_outcome_values(raw: Mapping[str, str]) -> tuple[dict[str, Any], list[t
             except ValueError:
                 found.append(("error", f"{name} {text!r} is not a number"))
                 continue
-            if number != number or number in (float("inf"), float("-inf")):
+            if not math.isfinite(number):
                 found.append(("error", f"{name} {text!r} is not a finite number"))
             elif name == "sd" and number <= 0:
                 found.append(("error", f"sd {text} must be greater than 0"))
@@ -249,14 +264,19 @@ def shorthand_rows(studies: "pd.DataFrame") -> list[OutcomeRow]:
             continue
         arms = (
             ("intervention", get(record, "n"), get(record, "responders"), get(record, "intervention"), "intervention"),
-            ("control", get(record, "control_n"), get(record, "control_responders"), get(record, "comparator"),
-             "control"),
-        )  # fmt: skip
+            (
+                "control",
+                get(record, "control_n"),
+                get(record, "control_responders"),
+                get(record, "comparator"),
+                "control",
+            ),
+        )
         for role, n, events, labels, fallback in arms:
             if n is None and events is None:
                 continue
             label = "; ".join(labels) if labels else fallback
-            values = {name: None for name in OUTCOME_COLUMNS}
+            values: dict[str, Any] = {name: None for name in OUTCOME_COLUMNS}
             values.update(
                 key=str(record["key"]),
                 outcome=SHORTHAND_OUTCOME,
@@ -334,7 +354,7 @@ def check_outcomes_table(outcomes: "pd.DataFrame", studies: "pd.DataFrame") -> l
         where = (str(record["file"]), _line(record), str(record["key"]))
         problems.append(Problem(*where, severity, message))  # type: ignore[arg-type]
 
-    arms: dict[tuple[str, str, str, str], Mapping[str, Any]] = {}
+    arms: dict[tuple[str, ...], Mapping[str, Any]] = {}
     kinds: dict[tuple[str, str, str], tuple[str, Mapping[str, Any]]] = {}
     better: dict[str, Mapping[str, Any]] = {}
     sources: dict[tuple[str, str], dict[str, Mapping[str, Any]]] = {}
@@ -342,11 +362,21 @@ def check_outcomes_table(outcomes: "pd.DataFrame", studies: "pd.DataFrame") -> l
         key, outcome = str(record["key"]), str(record["outcome"])
         if record["source"] == "csv" and key not in known:
             report(record, "error", f"unknown key {key!r}: no entry in the library has it")
-        arm = (key, outcome.lower(), str(record["timepoint"]).lower(), str(record["arm"]).lower())
+        # across .bib and CSV the "given both ways" error below says it once
+        arm = (
+            str(record["source"]),
+            key,
+            outcome.lower(),
+            str(record["timepoint"]).lower(),
+            str(record["arm"]).lower(),
+        )
         if arm in arms:
             first = arms[arm]
-            report(record, "error", f"duplicate arm: {record['arm']!r} of {outcome!r}{_at(record)} is also given "
-                                    f"at {_where(first)}")  # fmt: skip
+            report(
+                record,
+                "error",
+                f"duplicate arm: {record['arm']!r} of {outcome!r}{_at(record)} is also given at {_where(first)}",
+            )
         else:
             arms[arm] = record
         kind = _kind(record)
@@ -354,16 +384,23 @@ def check_outcomes_table(outcomes: "pd.DataFrame", studies: "pd.DataFrame") -> l
         if kind:
             if group in kinds and kinds[group][0] != kind:
                 other, first = kinds[group]
-                report(record, "error", f"{outcome!r}{_at(record)} mixes {kind} and {other} rows "
-                                        f"(see {_where(first)}); an outcome is one or the other")  # fmt: skip
+                report(
+                    record,
+                    "error",
+                    f"{outcome!r}{_at(record)} mixes {kind} and {other} rows "
+                    f"(see {_where(first)}); an outcome is one or the other",
+                )
             kinds.setdefault(group, (kind, record))
         if record["better"]:
             first = better.setdefault(outcome.lower(), record)
             if first["better"] != record["better"]:
-                report(record, "error", f"better is {record['better']!r} for {outcome!r} here but "
-                                        f"{first['better']!r} at {_where(first)}")  # fmt: skip
+                report(
+                    record,
+                    "error",
+                    f"better is {record['better']!r} for {outcome!r} here but {first['better']!r} at {_where(first)}",
+                )
         sources.setdefault((key, outcome.lower()), {}).setdefault(str(record["source"]), record)
-    for (key, outcome), given in sources.items():
+    for given in sources.values():
         if "csv" in given and "bib" in given:
             message = (
                 f"outcome {given['csv']['outcome']!r} is given both here and as BibTeX fields at "

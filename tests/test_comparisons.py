@@ -1,0 +1,393 @@
+"""Comparisons drawn from the outcome table, and their pooled effects against R's metafor end to end."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import DATA, EXAMPLE_REFS
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evidence.analysis.comparisons import Arm, Comparison, StudyComparison, comparisons
+from evidence.analysis.stats import pool
+from evidence.errors import EvidenceError
+from evidence.library.outcomes import OutcomeRow, load_outcomes, outcome_frame
+from evidence.library.table import load_table
+
+METAFOR = DATA / "metafor"
+REFERENCE = json.loads((METAFOR / "reference.json").read_text())["values"]
+TOLERANCE = 1e-4
+
+
+def reference(dataset: str, measure: str, method: str, hksj: bool = False) -> dict:
+    return next(
+        r
+        for r in REFERENCE
+        if (r["dataset"], r["measure"], r["method"], r.get("hksj", False)) == (dataset, measure, method, hksj)
+    )
+
+
+def load(paths: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    studies = load_table(paths, use_cache=False).table
+    outcomes, problems = load_outcomes(paths, studies)
+    assert [p for p in problems if p.severity == "error"] == []
+    return outcomes, studies
+
+
+def assert_matches_metafor(result, ref: dict, measure: str) -> None:
+    back = math.exp if measure in ("rr", "or") else (lambda x: x)
+    for name in ("ci_lb", "ci_ub", "pi_lb", "pi_ub"):
+        assert getattr(result, name) == pytest.approx(back(ref[name]), abs=TOLERANCE), name
+    assert result.estimate == pytest.approx(back(ref["beta"]), abs=TOLERANCE)
+    for name in ("tau2", "I2", "QE", "QEp", "k"):
+        assert getattr(result, name) == pytest.approx(ref[name], abs=TOLERANCE), name
+    assert [s.weight for s in result.studies] == pytest.approx(ref["weights"], abs=TOLERANCE)
+
+
+# --- the example library: Shi 2003's three arms -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def example():
+    return load([EXAMPLE_REFS])
+
+
+def test_shi_2003s_shared_control_is_split_between_its_two_comparisons(example):
+    found, excluded = comparisons(*example, outcome="cure")
+    assert excluded == []
+    (cure,) = found
+    assert (cure.outcome, cure.timepoint, cure.kind, cure.better) == (
+        "cure",
+        "immediately after treatment",
+        "dichotomous",
+        "higher",
+    )
+    assert cure.comparator == "oryzanol plus diazepam"
+    assert cure.intervention == "acupuncture plus herbal steaming washing; acupuncture"
+    pairs = [
+        (s.intervention.label, s.intervention.events, s.intervention.n, s.control.events, s.control.n)
+        for s in cure.studies
+    ]
+    assert pairs == [("acupuncture plus herbal steaming washing", 27, 40, 9, 20), ("acupuncture", 19, 40, 9, 20)]
+    assert all(s.shared_control_split and s.design == "quasi-rct" and not s.verified for s in cure.studies)
+    assert cure.notes == (
+        "shi2003: the oryzanol plus diazepam arm is shared by 2 comparisons, so its n and events "
+        "are split evenly among them (Cochrane Handbook 23.3.4)",
+    )
+    pooled = pool(cure, method="fixed")
+    assert (pooled.k, pooled.participants, pooled.events) == (2, 120, 64)
+    assert [round(s.estimate, 4) for s in pooled.studies] == [
+        round(27 / 40 / (9 / 20), 4),
+        round(19 / 40 / (9 / 20), 4),
+    ]
+
+
+def test_filters_pick_one_pair_and_then_nothing_is_split(example):
+    found, _ = comparisons(*example, intervention="herbal", comparator="diazepam")
+    assert [c.outcome for c in found] == ["cure", "marked effect"]
+    cure = found[0]
+    assert (cure.intervention, cure.comparator, cure.notes) == ("herbal", "diazepam", ())
+    (study,) = cure.studies
+    assert (study.control.n, study.control.events, study.shared_control_split) == (40, 18, False)
+    pooled = pool(cure)
+    assert pooled.estimate == pytest.approx(1.5) and pooled.k == 1 and pooled.pi_lb == pooled.ci_lb
+    assert comparisons(*example, comparator="sham")[0] == []
+
+
+# --- what cannot be compared -------------------------------------------------------------------------------------
+
+BIB = """@article{a2020, author = {A, B}, title = {T}, journal = {J}, year = 2020, design = {rct}, blinding = {double},
+  intervention = {acupuncture}, comparator = {sham acupuncture}, n = {30}, responders = {12}, control_n = {30},
+  control_responders = {9}}
+@article{b2021, author = {C, D}, title = {U}, journal = {J}, year = 2021, design = {rct}, comparator = {sham needling}}
+@article{c2022, author = {E, F}, title = {V}, journal = {J}, year = 2022, design = {case-series}, n = {20},
+  responders = {15}}
+@article{d2023, author = {G, H}, title = {W}, journal = {J}, year = 2023}
+"""
+CSV = """key,outcome,timepoint,arm,role,n,events,mean,sd,better,verified_by,extracted_by
+b2021,response,,needles,intervention,25,10,,,higher,CD,AB
+b2021,response,,control,control,25,5,,,higher,CD,AB
+b2021,pain,,needles,intervention,25,,3.2,1.1,lower,,
+b2021,pain,,control,control,25,,4.0,,lower,,
+d2023,response,,needles,intervention,40,22,,,higher,,
+"""
+
+
+@pytest.fixture
+def small(tmp_path):
+    (tmp_path / "lib.bib").write_text(BIB)
+    (tmp_path / "lib.outcomes.csv").write_text(CSV)
+    studies = load_table([tmp_path], use_cache=False).table
+    outcomes, problems = load_outcomes([tmp_path], studies)
+    return tmp_path, outcomes, studies, problems
+
+
+def test_comparisons_that_cannot_be_made_are_excluded_and_named(small):
+    _, outcomes, studies, _ = small
+    found, excluded = comparisons(outcomes, studies)
+    assert sorted((e.key, e.outcome, e.reason) for e in excluded) == [
+        ("b2021", "pain", "continuous outcome without an SD"),
+        ("d2023", "response", "no control arm"),
+    ]
+    by_comparator = {c.comparator: c for c in found}
+    assert set(by_comparator) == {"sham acupuncture", "control"}  # c2022, a case series, is a rate: not excluded
+    assert [e.key for e in by_comparator["control"].excluded] == ["d2023"]
+    b2021 = by_comparator["control"].studies[0]
+    assert (b2021.verified, b2021.blinding, by_comparator["sham acupuncture"].studies[0].blinding) == (
+        True,
+        None,
+        "double",
+    )
+
+
+def test_comparator_matches_the_comparator_field_when_no_arm_label_does(small):
+    _, outcomes, studies, _ = small
+    found, _ = comparisons(outcomes, studies, comparator="sham", outcome="response")
+    (sham,) = found
+    assert sham.comparator == "sham" and [s.key for s in sham.studies] == ["a2020", "b2021"]
+    assert [s.control.label for s in sham.studies] == ["sham acupuncture", "control"]
+    pooled = pool(sham, measure="or", method="dl")
+    assert pooled.k == 2 and pooled.participants == 110 and pooled.events == 36
+
+
+def test_check_reports_the_comparisons_that_cannot_be_made(small):
+    path, _, studies, problems = small
+    from evidence.library.outcomes import outcome_problems
+
+    found = [str(p) for p in outcome_problems([path], studies) if p.severity == "warning"]
+    file = path / "lib.outcomes.csv"
+    assert f"{file}:4: b2021: warning: 'pain' cannot be compared: continuous outcome without an SD" in found
+    assert f"{file}:6: d2023: warning: 'response' cannot be compared: no control arm" in found
+
+
+def test_mixed_kinds_in_one_study_are_excluded():
+    rows = [
+        OutcomeRow(
+            {
+                "key": "x",
+                "outcome": "o",
+                "timepoint": "",
+                "arm": "a",
+                "role": "intervention",
+                "n": 10,
+                "events": 2,
+                "better": "higher",
+            },
+            "f",
+            2,
+        ),
+        OutcomeRow(
+            {
+                "key": "x",
+                "outcome": "o",
+                "timepoint": "",
+                "arm": "b",
+                "role": "control",
+                "n": 10,
+                "mean": 2.0,
+                "sd": 1.0,
+                "better": "higher",
+            },
+            "f",
+            3,
+        ),
+    ]
+    table = outcome_frame([(row, "csv") for row in rows])
+    found, excluded = comparisons(table, pd.DataFrame({"key": ["x"]}))
+    assert found == [] and [(e.key, e.reason) for e in excluded] == [
+        ("x", "mixed outcome kinds (dichotomous and continuous rows)")
+    ]
+
+
+# --- pooling rules -----------------------------------------------------------------------------------------------
+
+
+def comparison(*studies: tuple[str, float, float, float, float], kind: str = "dichotomous") -> Comparison:
+    pairs = []
+    for key, a, n1, c, n2 in studies:
+        pairs.append(
+            StudyComparison(
+                key,
+                "response",
+                "",
+                kind,
+                "higher",
+                Arm("t", "intervention", n1, a, None, None),
+                Arm("c", "control", n2, c, None, None),
+                False,
+                "rct",
+                False,
+                None,
+                None,
+            )
+        )
+    return Comparison("response", "", kind, "higher", "t", "c", tuple(pairs), (), ())
+
+
+def test_studies_without_events_are_left_out_of_ratios_and_named():
+    both_zero = comparison(("s1", 10, 50, 5, 50), ("s2", 0, 20, 0, 20), ("s3", 0, 30, 4, 30))
+    rr = pool(both_zero, "rr", "dl")
+    assert rr.k == 2 and [(e.key, e.reason) for e in rr.excluded] == [("s2", "no events in either arm")]
+    # s3 has a zero cell: 0.5 is added to each of its cells, and only its
+    assert rr.studies[1].estimate == pytest.approx((0.5 / 31) / (4.5 / 31))
+    assert rr.studies[0].estimate == pytest.approx(2.0)
+    rd = pool(both_zero, "rd", "dl")
+    assert rd.k == 3 and rd.excluded == ()
+    with pytest.raises(EvidenceError, match=r"^t vs c, response: no study can be pooled by or \(s1: no events"):
+        pool(comparison(("s1", 0, 10, 0, 10)), "or")
+
+
+def test_impossible_combinations_stop_with_one_line_naming_the_comparison():
+    dichotomous = comparison(("s1", 3, 10, 2, 10))
+    with pytest.raises(EvidenceError, match=r"^t vs c, response: smd is for continuous outcomes; this one is "):
+        pool(dichotomous, "smd")
+    continuous = Comparison("pain", "6 weeks", "continuous", "lower", "t", "c", (), (), ())
+    with pytest.raises(EvidenceError, match=r"^t vs c, pain \(6 weeks\): Mantel-Haenszel pooling is for dichotomous"):
+        pool(continuous, method="mh")
+    with pytest.raises(EvidenceError, match="unknown method 'pm'"):
+        pool(dichotomous, method="pm")
+    with pytest.raises(EvidenceError, match="Hartung-Knapp"):
+        pool(dichotomous, method="mh", hksj=True)
+
+
+def test_swapping_the_arms_inverts_the_pooled_risk_ratio():
+    forward = comparison(("s1", 10, 50, 5, 50), ("s2", 7, 20, 9, 21), ("s3", 1, 30, 4, 30))
+    backward = comparison(
+        *[(s.key, s.control.events, s.control.n, s.intervention.events, s.intervention.n) for s in forward.studies]
+    )
+    for method in ("dl", "reml", "fixed", "mh"):
+        a, b = pool(forward, "rr", method), pool(backward, "rr", method)
+        assert a.estimate * b.estimate == pytest.approx(1)
+        assert a.ci_lb * b.ci_ub == pytest.approx(1) and a.tau2 == pytest.approx(b.tau2, abs=1e-9)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 40), st.integers(1, 40)).map(lambda t: (min(t), max(t))), min_size=2, max_size=4),
+    st.integers(0, 60).map(lambda e: (e, 60)),
+)
+@settings(max_examples=60, deadline=None)
+def test_a_split_control_adds_up_to_the_real_arm(arms, control):
+    rows = [
+        OutcomeRow(
+            {
+                "key": "x",
+                "outcome": "o",
+                "timepoint": "",
+                "arm": f"arm{i}",
+                "role": "intervention",
+                "n": n,
+                "events": e,
+                "better": "higher",
+            },
+            "f",
+            i + 2,
+        )
+        for i, (e, n) in enumerate(arms)
+    ]
+    rows.append(
+        OutcomeRow(
+            {
+                "key": "x",
+                "outcome": "o",
+                "timepoint": "",
+                "arm": "control",
+                "role": "control",
+                "n": control[1],
+                "events": control[0],
+                "better": "higher",
+            },
+            "f",
+            9,
+        )
+    )
+    (found,), _ = comparisons(outcome_frame([(r, "csv") for r in rows]), pd.DataFrame({"key": ["x"]}))
+    assert len(found.studies) == len(arms)
+    assert sum(s.control.n for s in found.studies) == pytest.approx(control[1])
+    assert sum(s.control.events for s in found.studies) == pytest.approx(control[0])
+    assert all(s.shared_control_split for s in found.studies) and len(found.notes) == 1
+
+
+# --- end to end against metafor -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def multiarm():
+    found, excluded = comparisons(*load([METAFOR / "multiarm-library"]))
+    assert excluded == []
+    (relief,) = found
+    return relief
+
+
+@pytest.mark.parametrize("measure", ["rr", "or", "rd"])
+@pytest.mark.parametrize(
+    "method, hksj", [("fixed", False), ("dl", False), ("reml", False), ("reml", True), ("dl", True), ("mh", False)]
+)
+def test_the_multi_arm_case_matches_metafor_on_the_split_data(multiarm, measure, method, hksj):
+    result = pool(multiarm, measure, method, hksj)
+    dataset = "multiarm00" if measure == "rd" else "multiarm"
+    assert_matches_metafor(result, reference(dataset, measure, method, hksj), measure)
+    if measure in ("rr", "or"):
+        assert [(e.key, e.reason) for e in result.excluded] == [("trial5", "no events in either arm")]
+    assert multiarm.studies[2].control.events == 9 and multiarm.studies[2].control.n == 30
+
+
+def long_library(tmp_path: Path, dataset: str) -> Path:
+    """A metafor data set written as a user would: a .bib entry and two outcome rows per study."""
+    with open(METAFOR / f"{dataset}.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    bib, out = [], ["key,outcome,arm,role,n,events,mean,sd,better"]
+    for i, row in enumerate(rows):
+        key = f"s{i:02d}"
+        bib.append(f"@article{{{key}, author = {{A, B}}, title = {{T{i}}}, journal = {{J}}, year = 2000}}")
+        if dataset == "bcg":
+            out.append(f"{key},tuberculosis,vaccine,intervention,{row['n1i']},{row['ai']},,,lower")
+            out.append(f"{key},tuberculosis,no vaccine,control,{row['n2i']},{row['ci']},,,lower")
+        else:
+            out.append(
+                f"{key},length of stay,specialist care,intervention,{row['n1i']},,{row['m1i']},{row['sd1i']},lower"
+            )
+            out.append(f"{key},length of stay,routine care,control,{row['n2i']},,{row['m2i']},{row['sd2i']},lower")
+    (tmp_path / "lib.bib").write_text("\n".join(bib) + "\n")
+    (tmp_path / "lib.outcomes.csv").write_text("\n".join(out) + "\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "measure, method, hksj",
+    [("rr", "reml", False), ("rr", "dl", False), ("or", "mh", False), ("rd", "reml", True), ("rr", "fixed", False)],
+)
+def test_bcg_through_the_outcome_table_matches_metafor(tmp_path, measure, method, hksj):
+    (tuberculosis,), _ = comparisons(*load([long_library(tmp_path, "bcg")]))
+    result = pool(tuberculosis, measure, method, hksj)
+    assert_matches_metafor(result, reference("bcg", measure, method, hksj), measure)
+    escalc = reference("bcg", measure, "escalc")
+    assert [s.yi for s in result.studies] == pytest.approx(escalc["yi"], abs=TOLERANCE)
+    with open(METAFOR / "bcg.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert result.participants == sum(int(r["n1i"]) + int(r["n2i"]) for r in rows)
+    assert result.events == sum(int(r["ai"]) + int(r["ci"]) for r in rows)
+
+
+@pytest.mark.parametrize("measure, method", [("md", "reml"), ("smd", "dl"), ("md", "dl"), ("smd", "reml")])
+def test_normand1999_through_the_outcome_table_matches_metafor(tmp_path, measure, method):
+    (stay,), _ = comparisons(*load([long_library(tmp_path, "normand1999")]))
+    assert stay.kind == "continuous" and stay.better == "lower"
+    result = pool(stay, measure, method)
+    assert_matches_metafor(result, reference("normand1999", measure, method), measure)
+    escalc = reference("normand1999", measure, "escalc")
+    assert [s.yi for s in result.studies] == pytest.approx(escalc["yi"], abs=TOLERANCE)
+    assert [s.vi for s in result.studies] == pytest.approx(escalc["vi"], abs=TOLERANCE)
+    first = result.studies[0]
+    assert first.ci_lb == pytest.approx(first.yi - 1.959964 * math.sqrt(first.vi), abs=1e-5)
+    assert result.events is None and result.pi_lb <= result.ci_lb <= result.estimate <= result.ci_ub <= result.pi_ub
+
+
+def test_measure_defaults_follow_the_kind(tmp_path, multiarm):
+    assert pool(multiarm).measure == "rr"
+    (stay,), _ = comparisons(*load([long_library(tmp_path, "normand1999")]))
+    assert pool(stay).measure == "md"
