@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -391,3 +392,36 @@ def test_measure_defaults_follow_the_kind(tmp_path, multiarm):
     assert pool(multiarm).measure == "rr"
     (stay,), _ = comparisons(*load([long_library(tmp_path, "normand1999")]))
     assert pool(stay).measure == "md"
+
+
+def test_mantel_haenszel_without_events_in_one_group_stops_with_a_message():
+    none_treated = comparison(("s1", 0, 20, 3, 20), ("s2", 0, 15, 2, 15))
+    with pytest.raises(EvidenceError, match=r"^t vs c, response: the Mantel-Haenszel RR is not estimable"):
+        pool(none_treated, "rr", "mh")
+    assert pool(none_treated, "rd", "mh").estimate == pytest.approx(-(3 + 2) / (20 + 15))  # RD is estimable
+
+
+def test_an_odd_split_keeps_every_participant():
+    rows = [
+        OutcomeRow({"key": "x", "outcome": "o", "timepoint": "", "arm": arm, "role": role, "n": n, "events": e,
+                    "better": "higher"}, "f", i + 2)
+        for i, (arm, role, n, e) in enumerate([("a", "intervention", 30, 10), ("b", "intervention", 30, 12),
+                                               ("c", "control", 41, 7)])
+    ]  # fmt: skip
+    (found,), _ = comparisons(outcome_frame([(r, "csv") for r in rows]), pd.DataFrame({"key": ["x"]}))
+    assert [s.control.n for s in found.studies] == [20.5, 20.5]
+    assert [s.control.events for s in found.studies] == [3.5, 3.5]
+    result = pool(found, "rr", "fixed")
+    assert (result.participants, result.events) == (101, 29)
+
+
+def test_a_standardised_mean_difference_needs_more_than_three_people():
+    tiny = StudyComparison("s1", "pain", "", "continuous", "lower", Arm("t", "intervention", 2, None, 3.0, 1.0),
+                           Arm("c", "control", 1, None, 4.0, 1.0), False, None, False, None, None)  # fmt: skip
+    fine = replace(tiny, key="s2", intervention=replace(tiny.intervention, n=20), control=replace(tiny.control, n=20))
+    pain = Comparison("pain", "", "continuous", "lower", "t", "c", (tiny, fine), (), ())
+    result = pool(pain, "smd", "dl")
+    assert result.k == 1 and [(e.key, e.reason) for e in result.excluded] == [
+        ("s1", "too few participants for a standardised mean difference")
+    ]
+    assert pool(pain, "md", "dl").k == 2

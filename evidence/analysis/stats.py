@@ -554,8 +554,14 @@ def fit_mantel_haenszel(
     t = np.asarray(tables, dtype=float)
     a, n1, c, n2 = t[:, 0], t[:, 1], t[:, 2], t[:, 3]
     b, d, n = n1 - a, n2 - c, n1 + n2
+    if measure in RATIO_MEASURES:
+        r, s = (a * d / n, b * c / n) if measure == "or" else (a * n2 / n, c * n1 / n)
+        if r.sum() == 0 or s.sum() == 0:
+            raise EvidenceError(
+                f"the Mantel-Haenszel {measure.upper()} is not estimable: no events (or no non-events)"
+                " in one group across all studies"
+            )
     if measure == "or":
-        r, s = a * d / n, b * c / n
         beta = math.log(r.sum() / s.sum())
         pr, ps = (a + d) / n, (b + c) / n
         var = (
@@ -565,7 +571,6 @@ def fit_mantel_haenszel(
         )
         weights = s
     elif measure == "rr":
-        r, s = a * n2 / n, c * n1 / n
         beta = math.log(r.sum() / s.sum())
         var = np.sum((n1 * n2 * (a + c) - a * c * n) / n**2) / (r.sum() * s.sum())
         weights = s
@@ -652,6 +657,8 @@ def pool(
                 used.append(study)
         elif None in (i.n, i.mean, i.sd, c.n, c.mean, c.sd) or not i.sd or not c.sd:
             excluded.append(Excluded(study.key, "continuous outcome without an SD"))
+        elif measure == "smd" and (i.n or 0) + (c.n or 0) <= 3:
+            excluded.append(Excluded(study.key, "too few participants for a standardised mean difference"))
         else:
             used.append(study)
     if not used:
@@ -659,7 +666,10 @@ def pool(
     effects = [_study_yv(measure, s) for s in used]
     if method == "mh":
         tables = [(s.intervention.events, s.intervention.n, s.control.events, s.control.n) for s in used]
-        model = fit_mantel_haenszel(measure, tables)  # type: ignore[arg-type]
+        try:
+            model = fit_mantel_haenszel(measure, tables)  # type: ignore[arg-type]
+        except EvidenceError as error:
+            raise EvidenceError(f"{name}: {error}") from None
     else:
         model = fit_inverse_variance([e[0] for e in effects], [e[1] for e in effects], method, hksj)
     back = math.exp if measure in RATIO_MEASURES else (lambda x: x)
@@ -694,7 +704,7 @@ def pool(
         QE=model.QE,
         QEp=model.QEp,
         k=model.k,
-        participants=sum(s.participants for s in studies),
+        participants=round(sum((s.intervention.n or 0) + (s.control.n or 0) for s in used)),
         events=events,
         studies=studies,
         excluded=tuple(excluded),
