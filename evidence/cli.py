@@ -274,18 +274,28 @@ def _split_commas(text: str | None) -> list[str]:
 # --- writers: summarize, render (issue 3) ------------------------------------
 
 POOLING_METHODS = ("dl", "reml", "fixed", "mh")  # kept equal to evidence.analysis.stats.METHODS by a test
+MEASURE_CHOICES = ("rr", "or", "rd", "md", "smd")  # kept equal to evidence.analysis.stats.MEASURES by a test
 
 
 def writer_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Options shared by ``summarize`` and ``render``: pooling, citations, templates."""
+    """Options shared by ``summarize`` and ``render``: comparisons and pooling, citations, templates."""
     options = [
         click.option(
             "--method",
             type=click.Choice(POOLING_METHODS),
             default="dl",
             show_default=True,
-            help="Pooling: random effects by DerSimonian-Laird or REML, or fixed effect.",
+            help="Pooling: random effects by DerSimonian-Laird or REML, fixed effect (inverse variance), "
+            "or Mantel-Haenszel (dichotomous comparisons; single-arm rates then use fixed effect).",
         ),
+        click.option("--outcome", help="Only comparisons of this outcome, e.g. 'response'."),
+        click.option("--comparator", help="Only comparisons whose control arm or comparator field matches this text."),
+        click.option(
+            "--measure",
+            type=click.Choice(MEASURE_CHOICES),
+            help="Effect measure: rr, or, rd (dichotomous; default rr), md or smd (Hedges' g; continuous; default md).",
+        ),
+        click.option("--hksj", is_flag=True, help="Hartung-Knapp-Sidik-Jonkman adjustment of the pooled CI."),
         click.option(
             "--style",
             default="american-medical-association",
@@ -330,6 +340,10 @@ def summarize_command(
     condition: str,
     intervention: str | None,
     method: str,
+    outcome: str | None,
+    comparator: str | None,
+    measure: str | None,
+    hksj: bool,
     style: str,
     citations: str,
     templates: Path | None,
@@ -337,23 +351,30 @@ def summarize_command(
 ) -> None:
     """Print the evidence paragraph for CONDITION, written only from the library.
 
-    It gives the studies, designs, countries and participants; each study's
-    response rate with its 95% CI (Wilson); a pooled rate where two or more
-    studies have counts; reviews' published figures; a plain-language
-    certainty rating (docs/summaries.md); the studies without usable numbers,
-    by name; and the reference list.
+    It leads with each comparison of an intervention against a control (the
+    outcome table and the BibTeX shorthand), pooled and rated for certainty
+    with GRADE, in GRADE's wording; then the studies, designs, countries and
+    participants; response rates of treated groups (which say nothing certain
+    about the treatment's effect); reviews' published figures; the studies
+    without usable numbers, by name; and the reference list.  See
+    docs/summaries.md.
 
     \b
     Examples:
       evidence summarize "restless legs syndrome"
-      evidence summarize "restless legs" --method reml --format html
-      evidence summarize "restless legs" --citations author-year --style apa
+      evidence summarize "migraine" --comparator sham --measure or --method reml --hksj
+      evidence summarize "restless legs" --citations author-year --style apa --format html
     """
-    from evidence.pages.render import render_paragraph
     from evidence.analysis.summary import summarize
+    from evidence.library.outcomes import load_outcomes
+    from evidence.pages.render import render_paragraph
 
     table = load_library(refs, no_cache, quiet).table
-    summary = summarize(table, condition, intervention, method=method, style=style, citations=citations)
+    outcomes, _ = load_outcomes(list(refs) or [Path("refs")], table)  # problems are for `evidence check`
+    summary = summarize(
+        table, condition, intervention, method=method, style=style, citations=citations, outcomes=outcomes,
+        outcome=outcome, comparator=comparator, measure=measure, hksj=hksj,
+    )
     click.echo(render_paragraph(summary, fmt, templates), nl=False)
 
 
@@ -377,15 +398,20 @@ def render_command(
     all_conditions: bool,
     out: Path,
     method: str,
+    outcome: str | None,
+    comparator: str | None,
+    measure: str | None,
+    hksj: bool,
     style: str,
     citations: str,
     templates: Path | None,
 ) -> None:
     """Write a condition page per CONDITION: OUT/<slug>.md, .html and .svg.
 
-    Each page has the evidence paragraph, a table of the studies, a forest
-    plot of the response rates (inline in the HTML, a file beside the
-    Markdown) and the reference list.  The same library always gives
+    Each page has the evidence paragraph, a GRADE summary-of-findings table,
+    a table of the studies, a forest plot per comparison (inline in the
+    HTML, OUT/<slug>.forest-<n>.svg beside the Markdown), the methods and
+    statistics, and the reference list.  The same library always gives
     byte-identical files.  Prints the files written.
 
     \b
@@ -399,13 +425,17 @@ def render_command(
 
     if not conditions and not all_conditions:
         raise click.UsageError("name at least one CONDITION, or use --all")
+    from evidence.library.outcomes import load_outcomes
+
     table = load_library(refs, no_cache, quiet).table
+    outcomes, _ = load_outcomes(list(refs) or [Path("refs")], table)  # problems are for `evidence check`
     names = all_names(table) if all_conditions else list(conditions)
     if not names:
         raise EvidenceError("no entry in the library has a condition field, so there is no page to write")
     with Progress(enabled=False if quiet else None) as progress:
         written = render_conditions(
-            table, names, out, method=method, style=style, citations=citations, templates=templates, progress=progress
+            table, names, out, method=method, style=style, citations=citations, templates=templates, progress=progress,
+            outcomes=outcomes, outcome=outcome, comparator=comparator, measure=measure, hksj=hksj,
         )
     if not quiet:
         for path in written:
