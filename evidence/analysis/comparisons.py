@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Mapping
 
 from evidence.errors import Problem
+from evidence.library.outcomes import records as table_records
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -117,9 +118,10 @@ def comparisons(
     not in the result; those that match but cannot be compared are in the
     excluded list and in each comparison of their outcome and time point.
     """
-    study_info = _study_info(studies)
     groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
-    for record in outcomes.to_dict("records"):
+    records = table_records(outcomes)
+    study_info = _study_info(studies, {str(record["key"]) for record in records})
+    for record in records:
         if outcome is not None and str(record["outcome"]).lower() != outcome.lower():
             continue
         groups.setdefault((str(record["key"]), str(record["outcome"]), str(record["timepoint"] or "")), []).append(
@@ -299,15 +301,16 @@ def _matches(text: str, values: Any) -> bool:
     return any(text.lower() in str(v).lower() for v in values)
 
 
-def _study_info(studies: "pd.DataFrame") -> dict[str, dict[str, Any]]:
-    """Per key: design, blinding, data source, intervention and comparator lists (``None`` where unknown)."""
+def _study_info(studies: "pd.DataFrame", keys: "set[str]") -> dict[str, dict[str, Any]]:
+    """Per key in ``keys``: design, blinding, data source, intervention and comparator (``None`` where unknown)."""
     import pandas as pd
 
-    if studies is None or len(studies) == 0:
+    if studies is None or len(studies) == 0 or "key" not in studies.columns:
         return {}
     info: dict[str, dict[str, Any]] = {}
     names = ("design", "blinding", "data_source", "intervention", "comparator")
-    for record in studies.to_dict("records"):
+    chosen = studies[studies["key"].astype(str).isin(keys)]
+    for record in table_records(chosen, ["key", *[n for n in names if n in chosen.columns]]):
         values: dict[str, Any] = {}
         for name in names:
             value = record.get(name)
@@ -323,12 +326,15 @@ def excluded_problems(outcomes: "pd.DataFrame", studies: "pd.DataFrame") -> list
     """The comparisons that cannot be made, as warnings at the first row of each study outcome.
 
     Mixed kinds are left out: the table's own check reports them as errors.
+    Only outcome-table rows are looked at: what can go wrong with the
+    shorthand's two arms (responders without n) the .bib check reports.
     """
     import pandas as pd
 
+    outcomes = outcomes[outcomes["source"] == "csv"]
     _, excluded = comparisons(outcomes, studies)
     first: dict[tuple[str, str, str], Mapping[str, Any]] = {}
-    for record in outcomes.to_dict("records"):
+    for record in table_records(outcomes):
         first.setdefault((str(record["key"]), str(record["outcome"]), str(record["timepoint"] or "")), record)
     problems = []
     for item in excluded:

@@ -65,6 +65,12 @@ DATA_SOURCES = ("primary", "secondary")
 SHORTHAND_OUTCOME = "response"
 SHORTHAND_FIELDS = ("n", "responders", "control_n", "control_responders")
 _REVIEW_DESIGNS = frozenset({"systematic-review", "meta-analysis"})
+#: The studies-table columns the shorthand rows are built from.
+_SHORTHAND_COLUMNS = (
+    "key", "design", "n", "responders", "control_n", "control_responders", "intervention", "comparator",
+    "response_definition", "extracted_from", "extracted_by", "verified_by", "verified_on", "data_source",
+    "source_file", "source_line",
+)  # fmt: skip
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _INTEGER = re.compile(r"^[0-9]+$")
 
@@ -259,7 +265,13 @@ def shorthand_rows(studies: "pd.DataFrame") -> list[OutcomeRow]:
             return None
         return value
 
-    for record in studies.to_dict("records"):
+    present = [name for name in SHORTHAND_FIELDS if name in studies.columns]
+    if not present:
+        return rows
+    # only entries with counts have shorthand arms; selecting them first keeps large libraries fast
+    with_counts = studies[studies[present].notna().any(axis=1)]
+    wanted = [name for name in _SHORTHAND_COLUMNS if name in with_counts.columns]
+    for record in records(with_counts, wanted):
         if get(record, "design") in _REVIEW_DESIGNS:
             continue
         arms = (
@@ -348,7 +360,7 @@ def check_outcomes_table(outcomes: "pd.DataFrame", studies: "pd.DataFrame") -> l
     """
     problems: list[Problem] = []
     known = set(studies["key"].astype(str)) if studies is not None and "key" in studies else set()
-    records = outcomes.to_dict("records")
+    rows = records(outcomes)
 
     def report(record: Mapping[str, Any], severity: str, message: str) -> None:
         where = (str(record["file"]), _line(record), str(record["key"]))
@@ -358,7 +370,7 @@ def check_outcomes_table(outcomes: "pd.DataFrame", studies: "pd.DataFrame") -> l
     kinds: dict[tuple[str, str, str], tuple[str, Mapping[str, Any]]] = {}
     better: dict[str, Mapping[str, Any]] = {}
     sources: dict[tuple[str, str], dict[str, Mapping[str, Any]]] = {}
-    for record in records:
+    for record in rows:
         key, outcome = str(record["key"]), str(record["outcome"])
         if record["source"] == "csv" and key not in known:
             report(record, "error", f"unknown key {key!r}: no entry in the library has it")
@@ -408,6 +420,13 @@ def check_outcomes_table(outcomes: "pd.DataFrame", studies: "pd.DataFrame") -> l
             )
             report(given["csv"], "error", message)
     return problems
+
+
+def records(frame: "pd.DataFrame", columns: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """The frame's rows as dicts, built column by column (several times faster than ``to_dict``)."""
+    names = list(frame.columns if columns is None else columns)
+    values = [frame[name].tolist() for name in names]
+    return [dict(zip(names, row)) for row in zip(*values)] if names else []
 
 
 def _kind(record: Mapping[str, Any]) -> str | None:
