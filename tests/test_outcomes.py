@@ -340,3 +340,43 @@ def test_edits_keep_every_other_row_byte_exact(texts, ending, events):
     before, after = original.split("k1,", 1)[0], original.split("k2,", 1)[1]
     assert new.startswith(before) and new.endswith(after)
     assert what == ("unchanged" if events == 1 else "changed")
+
+
+def test_unreadable_files_are_problems_not_tracebacks(tmp_path):
+    (tmp_path / "lib.bib").write_text(BIB)
+    (tmp_path / "latin1.outcomes.csv").write_bytes("key,outcome,arm,role\nm\xfcller,o,a,control\n".encode("latin-1"))
+    (tmp_path / "nul.outcomes.csv").write_bytes(b"key,outcome,arm,role\na2020,o,a\x00b,control\n")
+    result = CliRunner().invoke(cli, ["check", "--no-cache", "--refs", str(tmp_path)])
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert f"{tmp_path / 'latin1.outcomes.csv'}:2: error: cannot decode as UTF-8 at byte offset 22" in result.stderr
+    assert f"{tmp_path / 'nul.outcomes.csv'}:2: a2020: error: better missing" in result.stderr  # a NUL is just text
+
+
+row_values = st.fixed_dictionaries(
+    {
+        "key": st.sampled_from(["a2020", "b2021"]),
+        "outcome": st.text(alphabet='abc ,"\n', min_size=1, max_size=8).filter(lambda t: t.strip()),
+        "arm": st.text(alphabet="xyz ;,", min_size=1, max_size=6).filter(lambda t: t.strip()),
+        "role": st.sampled_from(["intervention", "control"]),
+        "n": st.integers(min_value=0, max_value=10_000),
+        "better": st.sampled_from(["higher", "lower"]),
+        "mean": st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
+        "sd": st.floats(min_value=1e-6, max_value=1e6),
+    }
+)
+
+
+@given(st.lists(row_values, min_size=1, max_size=5), st.permutations(list(OUTCOME_COLUMNS[:10])))
+@settings(max_examples=80, deadline=None)
+def test_rows_written_as_csv_read_back_as_written(rows, columns):
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows({**row, "mean": repr(row["mean"]), "sd": repr(row["sd"])} for row in rows)
+    parsed, problems = parse_outcome_text(out.getvalue(), "f.outcomes.csv")
+    assert [p for p in problems if p.severity == "error"] == []
+    assert len(parsed) == len(rows)
+    for got, want in zip(parsed, rows):
+        for name in ("key", "role", "n", "better", "mean", "sd"):
+            assert got.values[name] == want[name]
+        assert (got.values["outcome"], got.values["arm"]) == (want["outcome"].strip(), want["arm"].strip())

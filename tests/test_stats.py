@@ -408,3 +408,19 @@ def test_mantel_haenszel_lies_inside_its_interval(pairs, measure):
         return
     model = fit_mantel_haenszel(measure, tables)
     assert model.ci_lb <= model.beta <= model.ci_ub
+
+
+@given(study_effects, st.sampled_from(["dl", "reml"]))
+@settings(max_examples=60, deadline=None)
+def test_random_effects_estimate_lies_between_the_study_estimates(effects, method):
+    model = fit_inverse_variance([y for y, _ in effects], [v for _, v in effects], method)
+    assert min(y for y, _ in effects) - 1e-9 <= model.beta <= max(y for y, _ in effects) + 1e-9
+
+
+@given(study_effects)
+@settings(max_examples=60, deadline=None)
+def test_dl_i2_is_the_q_based_i2(effects):
+    # metafor's I2 = tau2 / (tau2 + s2) equals the Cochrane Handbook's (Q - df) / Q under DerSimonian-Laird
+    model = fit_inverse_variance([y for y, _ in effects], [v for _, v in effects], "dl")
+    q_based = max(0.0, 100 * (model.QE - (model.k - 1)) / model.QE) if model.QE > 0 else 0.0
+    assert model.I2 == pytest.approx(q_based, abs=1e-6)
