@@ -8,6 +8,7 @@ import json as _json
 import math
 from pathlib import Path as _Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -424,3 +425,14 @@ def test_dl_i2_is_the_q_based_i2(effects):
     model = fit_inverse_variance([y for y, _ in effects], [v for _, v in effects], "dl")
     q_based = max(0.0, 100 * (model.QE - (model.k - 1)) / model.QE) if model.QE > 0 else 0.0
     assert model.I2 == pytest.approx(q_based, abs=1e-6)
+
+
+def test_statsmodels_smd_is_not_metafors_which_is_why_we_write_escalc_out():
+    from statsmodels.stats.meta_analysis import effectsize_smd
+
+    ref = next(r for r in REFERENCE if (r["dataset"], r["measure"], r["method"]) == ("normand1999", "smd", "escalc"))
+    rows = _dataset("normand1999")
+    _, variances = effectsize_smd(*(np.array([float(r[c]) for r in rows]) for c in CONTINUOUS_COLUMNS))
+    assert max(abs(a - b) for a, b in zip(variances, ref["vi"])) > TOLERANCE
+    ours = [v for _, v in _effects("normand1999", "smd")]
+    assert max(abs(a - b) for a, b in zip(ours, ref["vi"])) < TOLERANCE

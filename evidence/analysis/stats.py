@@ -36,6 +36,23 @@ turns them into the percentages the table uses.  The methods, and why:
   estimable and ``None`` is returned.
 
 All intervals are 95% with the normal critical value 1.959964.
+
+**Comparisons** (intervention arm against control arm) are held to R's
+metafor rather than to statsmodels, because statsmodels differs from it
+where it matters: its ``effectsize_smd`` uses the approximate bias
+correction ``1 - 3/(4m - 1)`` where ``escalc`` uses the exact gamma ratio,
+and the variance ``n/(n1 n2) + g²/(2(n - 3.94))`` where ``escalc`` uses
+``1/n1 + 1/n2 + g²/(2n)``;
+``combine_effects`` has no REML, no prediction interval and no
+Mantel-Haenszel RR or RD, and it leaves a negative DL tau² untruncated.
+So :func:`dichotomous_effect`, :func:`continuous_effect`,
+:func:`fit_inverse_variance` and :func:`fit_mantel_haenszel` write out
+metafor's formulas (each docstring names them) over numpy and scipy, and
+``tests/data/metafor/`` holds metafor's own values for them to 1e-4:
+``escalc`` for RR, OR, RD, MD and SMD (Hedges' g); ``rma.uni`` with
+``method="EE"``, ``"DL"``, ``"REML"``, and ``test="knha"`` (HKSJ);
+``rma.mh``; and ``predict()`` for the prediction interval.  The I²
+definition is metafor's (see :class:`PooledEffect`).
 """
 
 from __future__ import annotations
