@@ -425,3 +425,24 @@ def test_a_standardised_mean_difference_needs_more_than_three_people():
         ("s1", "too few participants for a standardised mean difference")
     ]
     assert pool(pain, "md", "dl").k == 2
+
+
+def test_one_outcome_measured_two_ways_across_studies_compares_the_common_kind(tmp_path):
+    (tmp_path / "lib.bib").write_text(BIB)
+    (tmp_path / "lib.outcomes.csv").write_text(
+        "key,outcome,arm,role,n,events,mean,sd,better\n"
+        "a2020,pain,needles,intervention,30,,3.0,1.0,lower\na2020,pain,sham,control,30,,3.5,1.1,lower\n"
+        "b2021,pain,needles,intervention,30,,2.0,1.0,lower\nb2021,pain,sham,control,30,,2.4,1.2,lower\n"
+        "d2023,pain,needles,intervention,30,9,,,lower\nd2023,pain,sham,control,30,12,,,lower\n"
+    )
+    outcomes, studies = load([tmp_path])
+    found, excluded = comparisons(outcomes, studies, outcome="pain", comparator="sham")
+    (pain,) = found
+    assert pain.kind == "continuous" and [s.key for s in pain.studies] == ["a2020", "b2021"]
+    reason = "measured as dichotomous here but as continuous in the other studies of this outcome"
+    assert [(e.key, e.reason) for e in pain.excluded] == [("d2023", reason)]
+    assert [(e.key, e.reason) for e in excluded] == [("d2023", reason)]
+    from evidence.library.outcomes import outcome_problems
+
+    found = [str(p) for p in outcome_problems([tmp_path], studies)]
+    assert f"{tmp_path / 'lib.outcomes.csv'}:6: d2023: warning: 'pain' cannot be compared: {reason}" in found

@@ -91,6 +91,7 @@ NO_CONTROL = "no control arm"
 NO_INTERVENTION = "no intervention arm"
 MIXED_KINDS = "mixed outcome kinds (dichotomous and continuous rows)"
 NO_SD = "continuous outcome without an SD"
+OTHER_KIND = "measured as {kind} here but as {majority} in the other studies of this outcome"
 NO_N = "an arm without n"
 NO_BETTER = "better not given, so which direction is good is unknown"
 SPLIT_NOTE = (
@@ -112,9 +113,9 @@ def comparisons(
     ``outcome`` keeps that outcome (case-insensitive).  ``comparator``
     keeps the control arms whose label contains it (case-insensitive), or,
     when no label does, all control arms of a study whose ``comparator``
-    field does; ``intervention`` does the same for intervention arms.  Without ``comparator`` each control-arm label
-    makes its own comparison; with it, the matching arms form one,
-    labelled with the text given.  Studies that match no filter are simply
+    field does; ``intervention`` does the same for intervention arms.
+    Without ``comparator`` each control-arm label makes its own comparison;
+    with it, the matching arms form one, labelled with the text given.  Studies that match no filter are simply
     not in the result; those that match but cannot be compared are in the
     excluded list and in each comparison of their outcome and time point.
     """
@@ -150,8 +151,13 @@ def comparisons(
         kinds = {s.kind for s in studies_here}
         others = [e for e in excluded if e.outcome.lower() == group[0] and e.timepoint.lower() == group[1]]
         if len(kinds) > 1:
+            # the same outcome name measured two ways across studies: the kind most studies use is compared
             majority = max(sorted(kinds), key=lambda k: sum(s.kind == k for s in studies_here))
-            others += [Excluded(s.key, MIXED_KINDS, s.outcome, s.timepoint) for s in studies_here if s.kind != majority]
+            minority = {s.key: s for s in studies_here if s.kind != majority}
+            odd = [Excluded(key, OTHER_KIND.format(kind=s.kind, majority=majority), s.outcome, s.timepoint)
+                   for key, s in minority.items()]  # fmt: skip
+            others += odd
+            excluded += [e for e in odd if e not in excluded]
             studies_here = [s for s in studies_here if s.kind == majority]
             kind = majority
         result.append(
