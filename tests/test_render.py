@@ -164,7 +164,7 @@ def test_wording_per_certainty_and_importance(migraine):
         summary = replace(migraine, comparisons=(replace(sham, rating=rating),))
         text = render_paragraph(summary, "text")
         assert text.startswith(wording), (level, effect, text[:120])
-        assert f"; {level} certainty)." in text.split("\n")[0]
+        assert f"; {level} certainty) [1][2]." in text.split("\n")[0]
 
 
 def test_a_comparison_that_cannot_be_pooled_is_named(table):
@@ -172,7 +172,7 @@ def test_a_comparison_that_cannot_be_pooled_is_named(table):
     text = render_paragraph(summary, "text")
     unpooled = [c for c in summary.comparisons if c.pooled is None]
     assert unpooled and all(c.problem for c in unpooled)
-    assert "on response compared with sham acupuncture cannot be estimated:" in text
+    assert "on response compared with sham acupuncture cannot be estimated [1][2]: " in text
 
 
 def test_author_year_citations(table):

@@ -204,7 +204,7 @@ def context(summary: "Summary", fmt: str) -> dict[str, Any]:
     labels = {ref.key: ref.label for ref in summary.references}
     numbered = summary.citation_mode == "numbered"
 
-    def cite(item: Any) -> str:
+    def cite(item: Any) -> Any:
         label = labels[item.key]
         if not numbered:
             return f"({label})"
@@ -212,6 +212,10 @@ def context(summary: "Summary", fmt: str) -> dict[str, Any]:
             from markupsafe import Markup, escape
 
             return Markup(f'<sup><a href="#ref-{escape(item.key)}">{escape(label)}</a></sup>')
+        if fmt == "markdown":
+            from markupsafe import Markup
+
+            return Markup("[") + _escape_markdown(label) + Markup("]")  # a citation mark, not a link
         return f"[{label}]"
 
     def name(item: Any) -> str:
@@ -222,6 +226,10 @@ def context(summary: "Summary", fmt: str) -> dict[str, Any]:
             from markupsafe import escape
 
             return escape(item.label) + cite(item)
+        if fmt == "markdown":
+            from markupsafe import Markup
+
+            return _escape_markdown(item.label) + Markup(" ") + cite(item)
         return f"{item.label} {cite(item)}"
 
     items = {item.key: item for item in (*summary.studies, *summary.reviews)}
@@ -379,6 +387,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
 PLOT_FONT_SIZE = 11
 PLOT_WIDTH_INCHES = 7.5
 RATIO_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
+FINE_RATIO_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 1, 1.25, 1.5, 2, 3, 5, 10, 20, 50, 100)
 
 
 @dataclass(frozen=True)
@@ -443,7 +452,8 @@ def forest_plots(summary: "Summary") -> list[ForestPlot]:
             continue
         log_scale = comparison.measure in ("rr", "or")
         null = 1.0 if log_scale else 0.0
-        svg = forest_plot_svg(rows, log_scale, null, f"{comparison.measure_label} [95% CI]")
+        axis = f"{comparison.measure_name[:1].upper()}{comparison.measure_name[1:]}" + (" (log scale)" if log_scale else "")
+        svg = forest_plot_svg(rows, log_scale, null, f"{comparison.measure_label} [95% CI]", axis)
         pooled_row = rows[-1] if rows[-1].kind == "pooled" else None
         plots.append(ForestPlot(
             file=f"{summary.slug}.forest-{len(plots) + 1}.svg",
@@ -457,7 +467,7 @@ def forest_plots(summary: "Summary") -> list[ForestPlot]:
     return plots
 
 
-def forest_plot_svg(rows: list[PlotRow], log_scale: bool, null: float, heading: str) -> str:
+def forest_plot_svg(rows: list[PlotRow], log_scale: bool, null: float, heading: str, axis_label: str = "") -> str:
     """A forest plot as SVG text: deterministic (fixed hash salt, no date) with text kept as text.
 
     Every text is literal: mathtext and TeX are off for each one, so a ``$`` in a
@@ -477,11 +487,13 @@ def forest_plot_svg(rows: list[PlotRow], log_scale: bool, null: float, heading: 
         "text.usetex": False,
         "axes.formatter.use_mathtext": False,
     }
-    height = 0.36 * (len(rows) + 1) + 0.9
+    height = 0.36 * (len(rows) + 1) + 1.1
     with matplotlib.rc_context(settings):
         figure = Figure(figsize=(PLOT_WIDTH_INCHES, height))
-        axes = figure.add_axes((0.3, 0.65 / height, 0.38, 1 - 0.65 / height - 0.45 / height))
+        axes = figure.add_axes((0.3, 0.85 / height, 0.38, 1 - 0.85 / height - 0.45 / height))
         _draw_rows(axes, rows, log_scale, null, heading)
+        if axis_label:
+            axes.set_xlabel(axis_label, **_literal())
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()
@@ -519,14 +531,14 @@ def _draw_rows(axes: Any, rows: list[PlotRow], log_scale: bool, null: float, hea
         axes.annotate(right, (1, y), xycoords=("axes fraction", "data"), xytext=(8, 0),
                       textcoords="offset points", ha="left", va="center", **_literal())
         if row.weight is not None:
-            axes.annotate(f"{row.weight:.1f}%", (1, y), xycoords=("axes fraction", "data"), xytext=(150, 0),
+            axes.annotate(f"{row.weight:.1f}%", (1, y), xycoords=("axes fraction", "data"), xytext=(165, 0),
                           textcoords="offset points", ha="right", va="center", **_literal())
     top = count + 0.9
     axes.annotate("Study", (0, top), xycoords=("axes fraction", "data"), xytext=(-8, 0),
                   textcoords="offset points", ha="right", va="center", weight="bold", **_literal())
     axes.annotate(heading, (1, top), xycoords=("axes fraction", "data"), xytext=(8, 0),
                   textcoords="offset points", ha="left", va="center", weight="bold", **_literal())
-    axes.annotate("Weight", (1, top), xycoords=("axes fraction", "data"), xytext=(150, 0),
+    axes.annotate("Weight", (1, top), xycoords=("axes fraction", "data"), xytext=(165, 0),
                   textcoords="offset points", ha="right", va="center", weight="bold", **_literal())
     axes.axvline(null, color="#555555", linewidth=0.8)
     if log_scale:
@@ -558,9 +570,10 @@ def _limits(values: list[float], log_scale: bool) -> tuple[float, float]:
 
 
 def _ticks(low: float, high: float, log_scale: bool) -> list[float]:
+    """Round ticks inside the range: the coarse ratio ticks, or the fine ones when fewer than 3 fit."""
     if log_scale:
         ticks = [t for t in RATIO_TICKS if low <= t <= high]
-        return ticks if len(ticks) >= 2 else [low, 1.0, high] if low < 1 < high else [low, high]
+        return ticks if len(ticks) >= 3 else [t for t in FINE_RATIO_TICKS if low <= t <= high]
     from matplotlib.ticker import MaxNLocator
 
     return [t for t in MaxNLocator(nbins=5).tick_values(low, high) if low <= t <= high]
