@@ -446,3 +446,33 @@ def test_one_outcome_measured_two_ways_across_studies_compares_the_common_kind(t
 
     found = [str(p) for p in outcome_problems([tmp_path], studies)]
     assert f"{tmp_path / 'lib.outcomes.csv'}:6: d2023: warning: 'pain' cannot be compared: {reason}" in found
+
+
+two_by_twos = st.lists(
+    st.tuples(st.integers(1, 60), st.integers(1, 60)).flatmap(
+        lambda ns: st.tuples(st.integers(0, ns[0]), st.just(ns[0]), st.integers(0, ns[1]), st.just(ns[1]))
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@given(two_by_twos, st.sampled_from(["rr", "or", "rd"]), st.sampled_from(["fixed", "dl", "reml", "mh"]), st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_any_two_by_two_tables_pool_or_say_why(tables, measure, method, hksj):
+    keyed = comparison(*[(f"s{i}", a, n1, c, n2) for i, (a, n1, c, n2) in enumerate(tables)])
+    try:
+        result = pool(keyed, measure, method, hksj and method != "mh")
+    except EvidenceError as error:
+        assert "\n" not in str(error) and str(error).startswith("t vs c, response: ")
+        return
+    numbers = (result.estimate, result.ci_lb, result.ci_ub, result.pi_lb, result.pi_ub, result.tau2, result.I2)
+    assert all(math.isfinite(x) for x in numbers)
+    assert result.pi_lb <= result.ci_lb <= result.estimate <= result.ci_ub <= result.pi_ub
+    assert result.k + len(result.excluded) == len(tables)
+
+
+def test_a_negative_sato_variance_is_a_message_not_a_crash():
+    # metafor: rma.mh(ai=1, n1i=1, ci=0, n2i=4, measure="RD") gives se NaN
+    with pytest.raises(EvidenceError, match=r"^t vs c, response: the Mantel-Haenszel RD has no variance"):
+        pool(comparison(("s1", 1, 1, 0, 4)), "rd", "mh")

@@ -598,6 +598,11 @@ def fit_mantel_haenszel(
         var = (beta * spread + np.sum(a * (n2 - c) / n + c * (n1 - a) / n) / 2) / weights.sum() ** 2
     else:
         raise ValueError(f"Mantel-Haenszel pooling is for rr, or and rd, not {measure!r}")
+    if not float(var) >= 0:  # Sato's RD variance can go negative with tiny tables; metafor gives NaN
+        raise EvidenceError(
+            f"the Mantel-Haenszel {measure.upper()} has no variance for these tables (metafor gives NaN); "
+            "use --method fixed, dl or reml"
+        )
     se = math.sqrt(float(var))
     # as rma.mh's drop00: studies with no events (or only events) in both arms are left out of Q, not of the estimate
     informative = [
