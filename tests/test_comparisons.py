@@ -476,3 +476,32 @@ def test_a_negative_sato_variance_is_a_message_not_a_crash():
     # metafor: rma.mh(ai=1, n1i=1, ci=0, n2i=4, measure="RD") gives se NaN
     with pytest.raises(EvidenceError, match=r"^t vs c, response: the Mantel-Haenszel RD has no variance"):
         pool(comparison(("s1", 1, 1, 0, 4)), "rd", "mh")
+
+
+continuous_arms = st.tuples(
+    st.integers(2, 200), st.floats(-100, 100, allow_nan=False), st.floats(0.01, 50, allow_nan=False)
+)
+
+
+@given(
+    st.lists(st.tuples(continuous_arms, continuous_arms), min_size=1, max_size=6),
+    st.sampled_from(["md", "smd"]),
+    st.sampled_from(["fixed", "dl", "reml"]),
+    st.booleans(),
+)
+@settings(max_examples=200, deadline=None)
+def test_any_continuous_studies_pool_with_nested_intervals(studies, measure, method, hksj):
+    pairs = tuple(
+        StudyComparison(f"s{i}", "pain", "", "continuous", "lower", Arm("t", "intervention", n1, None, m1, sd1),
+                        Arm("c", "control", n2, None, m2, sd2), False, None, False, None, None)
+        for i, ((n1, m1, sd1), (n2, m2, sd2)) in enumerate(studies)
+    )  # fmt: skip
+    pain = Comparison("pain", "", "continuous", "lower", "t", "c", pairs, (), ())
+    try:
+        result = pool(pain, measure, method, hksj)
+    except EvidenceError as error:
+        assert "no study can be pooled" in str(error)
+        return
+    assert all(math.isfinite(x) for x in (result.estimate, result.pi_lb, result.pi_ub, result.tau2, result.I2))
+    assert result.pi_lb <= result.ci_lb <= result.estimate <= result.ci_ub <= result.pi_ub
+    assert result.events is None and result.participants == sum(a[0] + b[0] for a, b in studies)
