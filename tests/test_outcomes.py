@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import io
 from pathlib import Path
 
@@ -380,3 +381,17 @@ def test_rows_written_as_csv_read_back_as_written(rows, columns):
         for name in ("key", "role", "n", "better", "mean", "sd"):
             assert got.values[name] == want[name]
         assert (got.values["outcome"], got.values["arm"]) == (want["outcome"].strip(), want["arm"].strip())
+
+
+def test_check_json_carries_outcome_problems(tmp_path):
+    path, _ = library(tmp_path, HEADER + "a2020,response,,acupuncture,intervention,40,12,,0,higher\n")
+    result = CliRunner().invoke(cli, ["check", "--no-cache", "--format", "json", "--refs", str(path)])
+    assert result.exit_code == 2
+    records = json.loads(result.stdout)
+    assert {
+        "file": str(path / "lib.outcomes.csv"),
+        "line": 2,
+        "key": "a2020",
+        "severity": "error",
+        "message": "sd 0 must be greater than 0",
+    } in records
