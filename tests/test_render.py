@@ -95,7 +95,7 @@ def test_committed_example_reports_are_up_to_date(example):
 def test_example_paragraph_names_studies_without_data_and_the_causal_caution(example):
     text = render_paragraph(example, "text")
     assert "at least 70%" in text and "It has not been verified." in text
-    assert "Without a comparison group they cannot show that the treatment works" in text
+    assert "On their own, without a comparison group, they cannot show that the treatment works" in text
     for label in ("Zhou 2002 [", "Dai et al. 2006 [", "Tan 2005 ["):
         assert label in text
     assert "\n[12] " in text  # the numbered reference list ends the paragraph
@@ -452,3 +452,82 @@ def test_every_number_in_the_example_paragraph_comes_from_the_library(example):
     numbers = re.findall(r"\d+(?:\.\d+)?", text)
     assert numbers, "the paragraph has numbers"
     assert sorted(set(numbers) - allowed) == []
+
+
+# --- what cannot be compared, and wording that must not come back ---------------------------
+
+
+def test_studies_left_out_and_not_compared_are_named(migraine):
+    from dataclasses import replace
+
+    from evidence.analysis.comparisons import Arm, Comparison, Excluded, StudyComparison
+    from evidence.analysis.summary import compare
+
+    def trial(key, a, an, c, cn):
+        return StudyComparison(key, "response", "", "dichotomous", "higher", Arm("acupuncture", "intervention", an, a, None, None),
+                               Arm("sham acupuncture", "control", cn, c, None, None), False, "rct", True, "primary", "double")
+
+    body = Comparison("response", "", "dichotomous", "higher", "acupuncture", "sham acupuncture",
+                      (trial("linde2005", 74, 145, 43, 81), trial("second2006", 0, 116, 0, 66)), (), ())
+    labels = {s.key: s.label for s in migraine.studies}
+    result = compare(body, labels, {s.key: s.citation for s in migraine.studies})
+    assert [e.key for e in result.excluded] == ["second2006"]
+    summary = replace(migraine, comparisons=(result,),
+                      not_compared=(Excluded("kappa2010", "no control arm", "pain", "week 4"),))
+    text = render_paragraph(summary, "text")
+    assert "Second 2006 is left out of this comparison: " in text
+    assert "Kappa 2010 cannot be compared with a control group on pain (week 4): no control arm." in text
+
+
+def test_no_comparison_says_the_summary_cannot_say_whether_it_works(table):
+    summary = summarize(table, "tinnitus", intervention="ear acupuncture")
+    text = render_paragraph(summary, "text")
+    assert text.startswith("No study here compares people given ear acupuncture with a comparison group")
+    assert "certainty" not in text.lower()
+
+
+@pytest.mark.parametrize("condition", ["tinnitus", "migraine"])
+def test_public_pages_avoid_the_wording_found_by_a_new_user(table, condition):
+    page = render_page(summarize(table, condition), "markdown", [])
+    for wrong in ("The library holds", "Few people took part", "How these studies were designed", "diamonds"):
+        assert wrong not in page, wrong
+
+
+def test_one_study_is_described_in_the_singular(table, write_bib):
+    bib = write_bib(
+        "@article{solo1, author={Solo, Sam}, title={One trial}, year=2001, condition={hiccups},"
+        " intervention={acupuncture}, comparator={sham}, design={rct}, country={UK}, blinding={double},"
+        " n={30}, responders={12}, control_n={30}, control_responders={10}}\n"
+    )
+    summary = summarize(load_table([bib]).table, "hiccups")
+    text = render_paragraph(summary, "text")
+    assert "This summary covers 1 study of hiccups. Design: randomised controlled trial. Country: UK." in text
+    assert "60 participants took part" in text
+    assert text.startswith("The evidence is very uncertain about the effect of acupuncture on response compared with sham"
+                           " (RR 1.20, 95% CI 0.61 to 2.34; 1 trial, 60 participants; very low certainty) [1].")
+    assert "This response rate counts treated people only. On its own, without a comparison group, it cannot" in text
+    assert "the study report." in text and "studies" not in text.split("\n\n")[0]
+
+
+def test_every_reason_is_worded_in_plain_language(migraine):
+    from dataclasses import replace
+
+    from evidence.analysis.certainty import Reason
+
+    sham = next(c for c in migraine.comparisons if c.comparator == "sham acupuncture" and c.outcome == "response")
+    rules = {
+        "risk of bias": ["not-randomised", "unblinded", "secondary-data", "unverified-data"],
+        "inconsistency": ["heterogeneity", "prediction-interval"],
+        "imprecision": ["ci-includes-important", "ci-includes-both", "few-events", "few-participants"],
+        "publication bias": ["publication-bias"],
+    }
+    for domain, names in rules.items():
+        for rule in names:
+            reason = Reason(domain, rule, 0 if domain == "publication bias" else -1, ("linde2005",), 12.0)
+            rating = replace(sham.rating, reasons=() if reason.change == 0 else (reason,),
+                             notes=(reason,) if reason.change == 0 else ())
+            text = render_paragraph(replace(migraine, comparisons=(replace(sham, rating=rating),)), "text")
+            first = text.split("\n\n")[0]
+            said = first.split("because:")[-1] if reason.change else first.split("estimate.")[-1]
+            assert len(said.strip()) > 20, rule
+            assert "I²" not in said and "tau" not in said and "Q " not in said, rule

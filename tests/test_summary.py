@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from evidence.errors import EvidenceError
 from evidence.analysis.stats import pool_proportions, wilson_interval
 from evidence.analysis.comparisons import Arm, Comparison, StudyComparison
 from evidence.analysis.stats import pool
-from evidence.analysis.summary import as_dict, compare, conditions, slugify, summarize
+from evidence.analysis.summary import as_dict, compare, comparison_result, conditions, slugify, summarize
 
 
 def keys(studies) -> list[str]:
@@ -227,3 +229,40 @@ def test_json_carries_metafor_names_and_no_nan(tinnitus):
     for name in ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "tau2", "I2", "QE", "QEp", "k"):
         assert isinstance(pooled[name], (int, float)), name
     assert data["comparisons"][0]["rating"]["level"] in ("high", "moderate", "low", "very low")
+
+
+# --- properties -------------------------------------------------------------------
+
+
+@given(
+    control_events=st.integers(0, 200),
+    extra=st.integers(1, 200),
+    estimate=st.floats(0.05, 20.0),
+    spread=st.floats(1.0, 10.0),
+    measure=st.sampled_from(["rr", "or"]),
+)
+def test_risks_per_1000_stay_in_range_and_in_order(control_events, extra, estimate, spread, measure):
+    from evidence.analysis.stats import PooledEffect
+
+    people = control_events + extra
+    body = Comparison("response", "", "dichotomous", "higher", "a", "b", (
+        StudyComparison("s", "response", "", "dichotomous", "higher", arm("a", "intervention", 50, 10),
+                        arm("b", "control", people, control_events), False, "rct", True, "primary", "double"),
+    ), (), ())
+    pooled = PooledEffect(measure, "dl", False, estimate, estimate / spread, estimate * spread, estimate / spread,
+                          estimate * spread, 0.0, 0.0, 0.0, 1.0, 1, 50 + people, 10 + control_events, (), (), ())
+    result = comparison_result(body, pooled, None, {}, {}, measure=measure, method="dl")
+    risk = result.risk
+    assert risk.comparator == pytest.approx(1000 * control_events / people)
+    assert 0 <= risk.intervention_lb <= risk.intervention <= risk.intervention_ub <= 1000
+    if measure == "rr" and estimate * risk.comparator <= 1000:
+        assert risk.intervention == pytest.approx(risk.comparator * estimate)
+
+
+@given(estimate=st.floats(0.01, 100.0), low=st.floats(0.5, 0.99), high=st.floats(1.01, 2.0))
+def test_importance_agrees_with_its_thresholds(estimate, low, high):
+    from evidence.analysis.certainty import Thresholds, importance
+
+    found = importance("rr", estimate, Thresholds(ratio_low=low, ratio_high=high))
+    expected = "increase" if estimate >= high else "decrease" if estimate <= low else "little-or-no-difference"
+    assert found.effect == expected and (found.low, found.high, found.null) == (low, high, 1.0)
