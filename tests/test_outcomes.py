@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import csv
-import json
 import io
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import EXAMPLE_REFS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +25,8 @@ from evidence.library.outcomes import (
     parse_outcome_values,
 )
 from evidence.library.table import load_table
+
+from conftest import EXAMPLE_REFS
 
 BIB = """@article{a2020, author = {A, B}, title = {T}, journal = {J}, year = 2020, design = {rct},
   intervention = {acupuncture}, comparator = {sham acupuncture}}
