@@ -506,3 +506,10 @@ def test_any_continuous_studies_pool_with_nested_intervals(studies, measure, met
     assert all(math.isfinite(x) for x in (result.estimate, result.pi_lb, result.pi_ub, result.tau2, result.I2))
     assert result.pi_lb <= result.ci_lb <= result.estimate <= result.ci_ub <= result.pi_ub
     assert result.events is None and result.participants == sum(a[0] + b[0] for a, b in studies)
+
+
+def test_the_issues_migraine_trial_reads_as_published():
+    # Linde 2005: 74/145 responders with acupuncture, 43/81 with sham -> RR 0.96 (95% CI 0.74 to 1.25)
+    result = pool(comparison(("linde2005", 74, 145, 43, 81)), "rr", "reml")
+    assert [round(x, 2) for x in (result.estimate, result.ci_lb, result.ci_ub)] == [0.96, 0.74, 1.25]
+    assert (result.k, result.participants, result.events, result.tau2, result.QE) == (1, 226, 117, 0.0, 0.0)
