@@ -115,7 +115,8 @@ def test_the_sham_controlled_pair_never_claims_high_certainty_of_benefit(migrain
     text = render_paragraph(migraine, "text")
     sham = next(c for c in migraine.comparisons if c.comparator == "sham acupuncture" and c.outcome == "response")
     assert sham.rating.level != "high" and sham.rating.importance.effect == "little-or-no-difference"
-    assert "Acupuncture likely results in little to no difference in response compared with sham acupuncture (RR" in text
+    lead = "Acupuncture likely results in little to no difference in response compared with sham acupuncture (RR"
+    assert lead in text
     assert "confident" not in text
     assert text.index("compared with sham acupuncture") < text.index("This summary covers")  # the comparison leads
 
@@ -384,7 +385,8 @@ def test_cli_render_all(tmp_path):
     result = run("render", "--all", "--refs", str(RENDER_LIBRARY), "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert [n for n in names if not n.endswith(".svg")] == ["migraine.html", "migraine.md", "tinnitus.html", "tinnitus.md"]
+    pages = [n for n in names if not n.endswith(".svg")]
+    assert pages == ["migraine.html", "migraine.md", "tinnitus.html", "tinnitus.md"]
     assert "tinnitus.forest-1.svg" in names
     assert str(tmp_path / "tinnitus.html") in result.stdout
 
@@ -464,8 +466,10 @@ def test_studies_left_out_and_not_compared_are_named(migraine):
     from evidence.analysis.summary import compare
 
     def trial(key, a, an, c, cn):
-        return StudyComparison(key, "response", "", "dichotomous", "higher", Arm("acupuncture", "intervention", an, a, None, None),
-                               Arm("sham acupuncture", "control", cn, c, None, None), False, "rct", True, "primary", "double")
+        return StudyComparison(key, "response", "", "dichotomous", "higher",
+                               Arm("acupuncture", "intervention", an, a, None, None),
+                               Arm("sham acupuncture", "control", cn, c, None, None),
+                               False, "rct", True, "primary", "double")
 
     body = Comparison("response", "", "dichotomous", "higher", "acupuncture", "sham acupuncture",
                       (trial("linde2005", 74, 145, 43, 81), trial("second2006", 0, 116, 0, 66)), (), ())
@@ -503,8 +507,10 @@ def test_one_study_is_described_in_the_singular(table, write_bib):
     text = render_paragraph(summary, "text")
     assert "This summary covers 1 study of hiccups. Design: randomised controlled trial. Country: UK." in text
     assert "60 participants took part" in text
-    assert text.startswith("The evidence is very uncertain about the effect of acupuncture on response compared with sham"
-                           " (RR 1.20, 95% CI 0.61 to 2.34; 1 trial, 60 participants; very low certainty) [1].")
+    assert text.startswith(
+        "The evidence is very uncertain about the effect of acupuncture on response compared with sham"
+        " (RR 1.20, 95% CI 0.61 to 2.34; 1 trial, 60 participants; very low certainty) [1]."
+    )
     assert "This response rate counts treated people only. On its own, without a comparison group, it cannot" in text
     assert "the study report." in text and "studies" not in text.split("\n\n")[0]
 

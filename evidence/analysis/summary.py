@@ -42,7 +42,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from evidence.analysis.certainty import DEFAULT_THRESHOLDS, Rating, Thresholds, rate
+from evidence.analysis.certainty import DEFAULT_THRESHOLDS, TRIAL_DESIGNS, Rating, Thresholds, rate
 from evidence.analysis.comparisons import Arm, Comparison, Excluded
 from evidence.analysis.stats import MEASURES, METHOD_NAMES, METHODS, PROPORTION_METHODS, Interval, PooledEffect
 from evidence.errors import EvidenceError
@@ -471,7 +471,9 @@ def build_summary(
     found, not_compared = _comparisons(rows, outcomes, outcome, comparator, intervention)
     compared_keys = list(dict.fromkeys(s.key for c in found for s in c.studies))
     review_rows = [r for r in records if r["design"] in REVIEW_DESIGNS]
-    primary = [_study(r, labels[r["key"]], r["key"] in compared_keys) for r in records if r["design"] not in REVIEW_DESIGNS]
+    primary = [
+        _study(r, labels[r["key"]], r["key"] in compared_keys) for r in records if r["design"] not in REVIEW_DESIGNS
+    ]
     statuses = ("compared", "counts", "rate", "bound", "no-data")
     groups = {status: [s for s in primary if s.status == status] for status in statuses}
     order = list(dict.fromkeys(
@@ -592,14 +594,17 @@ def comparison_result(
         _compared(s, labels, citations, designs, effect, s.key in repeated)
         for s, effect in zip(comparison.studies, effects)
     )
-    excluded = tuple(comparison.excluded) + tuple(e for e in (pooled.excluded if pooled else ()) if e not in comparison.excluded)
+    more = tuple(e for e in (pooled.excluded if pooled else ()) if e not in comparison.excluded)
+    excluded = tuple(comparison.excluded) + more
     notes = tuple(dict.fromkeys(tuple(comparison.notes) + (tuple(pooled.notes) if pooled else ())))
     rating = None
     if pooled is not None:
         subjective = comparison.outcome.strip().lower() not in OBJECTIVE_OUTCOMES
         rating = rate(comparison, pooled, thresholds, subjective=subjective)
     return ComparisonResult(
-        slug=slugify(f"{comparison.outcome} {comparison.timepoint} {comparison.intervention} vs {comparison.comparator}"),
+        slug=slugify(
+            f"{comparison.outcome} {comparison.timepoint} {comparison.intervention} vs {comparison.comparator}"
+        ),
         outcome=comparison.outcome,
         timepoint=comparison.timepoint,
         kind=comparison.kind,
@@ -624,8 +629,6 @@ def comparison_result(
         problem=problem,
     )
 
-
-TRIAL_DESIGNS = frozenset({"rct", "crossover", "quasi-rct"})
 
 
 def _paired_effects(comparison: Comparison, pooled: PooledEffect | None) -> list[Any]:
@@ -868,7 +871,8 @@ def _bound_groups(bounded: tuple[Study, ...]) -> tuple[BoundGroup, ...]:
     """Bounded studies grouped by bound, value, definition and source, in order of first appearance."""
     groups: dict[tuple[Any, ...], list[Study]] = {}
     for study in bounded:
-        groups.setdefault((study.rate_bound, study.rate, study.response_definition, study.data_source, study.extracted_from), []).append(study)
+        group = (study.rate_bound, study.rate, study.response_definition, study.data_source, study.extracted_from)
+        groups.setdefault(group, []).append(study)
     return tuple(
         BoundGroup(bound, rate, definition, source_kind, source, all(s.verified for s in members), tuple(members))
         for (bound, rate, definition, source_kind, source), members in groups.items()

@@ -452,7 +452,7 @@ def forest_plots(summary: "Summary") -> list[ForestPlot]:
             continue
         log_scale = comparison.measure in ("rr", "or")
         null = 1.0 if log_scale else 0.0
-        axis = f"{comparison.measure_name[:1].upper()}{comparison.measure_name[1:]}" + (" (log scale)" if log_scale else "")
+        axis = upper_first(comparison.measure_name) + (" (log scale)" if log_scale else "")
         svg = forest_plot_svg(rows, log_scale, null, f"{comparison.measure_label} [95% CI]", axis)
         pooled_row = rows[-1] if rows[-1].kind == "pooled" else None
         plots.append(ForestPlot(
