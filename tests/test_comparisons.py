@@ -513,3 +513,14 @@ def test_the_issues_migraine_trial_reads_as_published():
     result = pool(comparison(("linde2005", 74, 145, 43, 81)), "rr", "reml")
     assert [round(x, 2) for x in (result.estimate, result.ci_lb, result.ci_ub)] == [0.96, 0.74, 1.25]
     assert (result.k, result.participants, result.events, result.tau2, result.QE) == (1, 226, 117, 0.0, 0.0)
+
+
+def test_outcome_and_time_point_spellings_differing_in_case_are_one(tmp_path):
+    (tmp_path / "lib.bib").write_text(BIB)
+    (tmp_path / "lib.outcomes.csv").write_text(
+        "key,outcome,timepoint,arm,role,n,events,better\n"
+        "b2021,Relief,8 Weeks,needles,intervention,30,12,higher\n"
+        "b2021,relief,8 weeks,sham,control,30,6,higher\n"
+    )
+    found, excluded = comparisons(*load([tmp_path]), outcome="relief")
+    assert excluded == [] and [(c.outcome, c.timepoint, len(c.studies)) for c in found] == [("Relief", "8 Weeks", 1)]

@@ -115,9 +115,11 @@ def comparisons(
     when no label does, all control arms of a study whose ``comparator``
     field does; ``intervention`` does the same for intervention arms.
     Without ``comparator`` each control-arm label makes its own comparison;
-    with it, the matching arms form one, labelled with the text given.  Studies that match no filter are simply
-    not in the result; those that match but cannot be compared are in the
-    excluded list and in each comparison of their outcome and time point.
+    with it, the matching arms form one, labelled with the text given.
+    Studies that match no filter are simply not in the result; those that
+    match but cannot be compared are in the excluded list and in each
+    comparison of their outcome and time point.  Outcome names and time
+    points are compared case-insensitively; the first spelling is kept.
     """
     groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
     records = table_records(outcomes)
@@ -125,13 +127,14 @@ def comparisons(
     for record in records:
         if outcome is not None and str(record["outcome"]).lower() != outcome.lower():
             continue
-        groups.setdefault((str(record["key"]), str(record["outcome"]), str(record["timepoint"] or "")), []).append(
-            record
-        )
+        # "Pain" and "pain", "8 Weeks" and "8 weeks" are one outcome and time point, as check treats them
+        group = (str(record["key"]), str(record["outcome"]).lower(), str(record["timepoint"] or "").lower())
+        groups.setdefault(group, []).append(record)
     excluded: list[Excluded] = []
     pairs: dict[tuple[str, str, str], list[tuple[StudyComparison, str]]] = {}
     labels: dict[tuple[str, str, str], tuple[str, str, str, str]] = {}
-    for (key, name, timepoint), rows in groups.items():
+    for (key, _, _), rows in groups.items():
+        name, timepoint = str(rows[0]["outcome"]), str(rows[0]["timepoint"] or "")
         info = study_info.get(key, {})
         found = _study_pairs(key, name, timepoint, rows, info, comparator, intervention)
         if isinstance(found, Excluded):
