@@ -537,3 +537,53 @@ def test_every_reason_is_worded_in_plain_language(migraine):
             said = first.split("because:")[-1] if reason.change else first.split("estimate.")[-1]
             assert len(said.strip()) > 20, rule
             assert "I²" not in said and "tau" not in said and "Q " not in said, rule
+
+
+def test_the_issue_example_sentence_word_for_word(migraine):
+    """The informative statement of issue 10, from a hand-made pooled effect: 2 trials, 1,471 participants."""
+    from dataclasses import replace
+
+    from evidence.analysis.stats import PooledEffect
+    from evidence.analysis.summary import comparison_result
+
+    sham = next(c for c in migraine.comparisons if c.comparator == "sham acupuncture" and c.outcome == "response")
+    studies = tuple(
+        replace(s, intervention=replace(s.intervention, n=n1, events=e1), control=replace(s.control, n=n2, events=e2))
+        for s, (e1, n1, e2, n2) in zip(linde_like_studies(migraine), [(300, 500, 280, 500), (130, 236, 120, 235)])
+    )
+    comparison = replace(as_comparison(sham), studies=studies)
+    pooled = PooledEffect("rr", "dl", False, 1.06, 0.95, 1.17, 0.95, 1.17, 0.0, 0.0, 0.1, 0.75, 2, 1471, 830,
+                          (), (), ())
+    result = comparison_result(comparison, pooled, None, {}, {}, measure="rr", method="dl")
+    assert result.rating.level == "high" and result.participants == 1471
+    text = render_paragraph(replace(migraine, comparisons=(result,)), "text")
+    assert text.startswith(
+        "Acupuncture results in little to no difference in response compared with sham acupuncture "
+        "(RR 1.06, 95% CI 0.95 to 1.17; 2 trials, 1,471 participants; high certainty) [1][2]."
+    )
+
+
+def linde_like_studies(summary):
+    """The two sham-controlled StudyComparisons of the migraine test library, verified and double-blind."""
+    from evidence.analysis.comparisons import Arm, StudyComparison
+
+    return [
+        StudyComparison(s.key, "response", "", "dichotomous", "higher",
+                        Arm("acupuncture", "intervention", 1, 0, None, None),
+                        Arm("sham acupuncture", "control", 1, 0, None, None), False, "rct", True, "primary", "double")
+        for s in summary.studies if s.key in ("linde2005", "second2006")
+    ]
+
+
+def as_comparison(result):
+    from evidence.analysis.comparisons import Comparison
+
+    return Comparison(result.outcome, result.timepoint, result.kind, result.better, result.intervention,
+                      result.comparator, (), (), ())
+
+
+def test_no_comparison_under_a_filter_names_the_filter(table):
+    summary = summarize(table, "migraine", outcome="quality of life")
+    text = render_paragraph(summary, "text")
+    expected = "No study here compares people given the treatment with a comparison group on quality of life,"
+    assert text.startswith(expected)

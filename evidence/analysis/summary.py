@@ -327,6 +327,8 @@ class Summary:
     pooled: PooledRate | None
     comparisons: tuple[ComparisonResult, ...]
     not_compared: tuple[Excluded, ...]
+    outcome: str | None
+    comparator: str | None
     measure: str | None
     hksj: bool
     thresholds: Thresholds
@@ -525,6 +527,8 @@ def build_summary(
         pooled=pooled,
         comparisons=results,
         not_compared=tuple(not_compared),
+        outcome=outcome,
+        comparator=comparator,
         measure=measure,
         hksj=hksj,
         thresholds=thresholds,
