@@ -587,3 +587,32 @@ def test_no_comparison_under_a_filter_names_the_filter(table):
     text = render_paragraph(summary, "text")
     expected = "No study here compares people given the treatment with a comparison group on quality of life,"
     assert text.startswith(expected)
+
+
+def test_a_prediction_interval_is_drawn_and_captioned_only_when_there_is_one(migraine):
+    from dataclasses import replace
+
+    from evidence.analysis.comparisons import Arm, Comparison, StudyComparison
+    from evidence.analysis.summary import compare
+
+    def trial(key, a, c):
+        return StudyComparison(key, "response", "", "dichotomous", "higher",
+                               Arm("acupuncture", "intervention", 50, a, None, None),
+                               Arm("sham acupuncture", "control", 50, c, None, None),
+                               False, "rct", True, "primary", "double")
+
+    body = Comparison("response", "", "dichotomous", "higher", "acupuncture", "sham acupuncture",
+                      (trial("linde2005", 10, 30), trial("second2006", 30, 10)), (), ())
+    labels = {s.key: s.label for s in migraine.studies}
+    varied = compare(body, labels, {}, method="dl")
+    assert varied.pooled.tau2 > 0 and varied.pooled.pi_lb < varied.pooled.ci_lb
+    assert "heterogeneity" in [r.rule for r in varied.rating.reasons]
+    fixed = compare(body, labels, {}, method="fixed")
+    (drawn,) = forest_plots(replace(migraine, comparisons=(varied,)))
+    (plain,) = forest_plots(replace(migraine, comparisons=(fixed,)))
+    assert drawn.prediction_interval and not plain.prediction_interval
+    page = render_page(replace(migraine, comparisons=(varied,)), "markdown", [replace(drawn, svg=PLACEHOLDER_SVG)])
+    assert "with its 95% prediction interval" in page
+    page = render_page(replace(migraine, comparisons=(fixed,)), "markdown", [replace(plain, svg=PLACEHOLDER_SVG)])
+    assert "prediction interval (the line" not in page and "the pooled estimate (diamond" in page
+    assert drawn.svg.count("<path") > plain.svg.count("<path")  # the interval's line and end marks
