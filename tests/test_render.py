@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from click.testing import CliRunner
 from markupsafe import Markup
 
@@ -616,3 +618,19 @@ def test_a_prediction_interval_is_drawn_and_captioned_only_when_there_is_one(mig
     page = render_page(replace(migraine, comparisons=(fixed,)), "markdown", [replace(plain, svg=PLACEHOLDER_SVG)])
     assert "prediction interval (the line" not in page and "the pooled estimate (diamond" in page
     assert drawn.svg.count("<path") > plain.svg.count("<path")  # the interval's line and end marks
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    label=st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40),
+    estimate=st.floats(0.02, 50.0),
+    spread=st.floats(1.0, 30.0),
+    log_scale=st.booleans(),
+)
+def test_any_label_and_interval_draws_a_plot(label, estimate, spread, log_scale):
+    if not log_scale:
+        estimate = estimate - 10.0
+    low, high = (estimate / spread, estimate * spread) if log_scale else (estimate - spread, estimate + spread)
+    rows = [PlotRow(label, estimate, low, high, "study", 100.0)]
+    svg = forest_plot_svg(rows, log_scale, 1.0 if log_scale else 0.0, "RR [95% CI]", "Risk ratio")
+    assert svg.startswith("<?xml") and svg.rstrip().endswith("</svg>")

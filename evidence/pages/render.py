@@ -475,6 +475,7 @@ def forest_plot_svg(rows: list[PlotRow], log_scale: bool, null: float, heading: 
     recurse).
     """
     import io
+    import warnings
 
     import matplotlib
     from matplotlib.figure import Figure
@@ -495,7 +496,11 @@ def forest_plot_svg(rows: list[PlotRow], log_scale: bool, null: float, heading: 
         if axis_label:
             axes.set_xlabel(axis_label, **_literal())
         buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
+        with warnings.catch_warnings():
+            # Text stays text in the SVG (the reader's browser picks the font), so a glyph
+            # DejaVu Sans lacks only affects matplotlib's layout estimate: not worth a warning.
+            warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+            figure.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()
 
 
