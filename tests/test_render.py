@@ -357,6 +357,7 @@ def test_filters():
     assert num(70.0) == "70" and num(47.8) == "47.8" and num(12) == "12"
     assert plural(1, "study") == "1 study" and plural(2, "study") == "2 studies"
     assert join_and(["a", "b", "c"]) == "a, b and c" and join_and([]) == ""
+    assert join_and(["a", "b"], "or") == "a or b"
     joined = join_and([Markup("<i>a</i>"), "<b>"])
     assert isinstance(joined, Markup) and joined == "<i>a</i> and &lt;b&gt;"
 
@@ -371,7 +372,9 @@ def run(*args: str):
 def test_cli_summarize_example():
     result = run("summarize", "restless legs syndrome", "--refs", str(EXAMPLE_REFS))
     assert result.exit_code == 0, result.output
-    assert "compared with oryzanol" in result.stdout.split("\n\n")[0]  # Shi 2003's comparison leads
+    lead = result.stdout.split("\n\n")[0]  # Shi 2003's comparison leads: two treated arms against the drugs
+    assert lead.startswith("Acupuncture plus herbal steaming washing or acupuncture may increase cure")
+    assert "compared with oryzanol plus diazepam" in lead
     assert json.loads(run("summarize", "restless legs", "--refs", str(EXAMPLE_REFS), "--format", "json").stdout)["slug"] == (
         "restless-legs-syndrome"
     )

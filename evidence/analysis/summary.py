@@ -268,7 +268,9 @@ class ComparisonResult:
     """One comparison as the paragraph and page report it.
 
     ``pooled`` and ``rating`` are ``None`` when the comparison cannot be
-    pooled, and ``problem`` says why.  ``participants`` and ``k`` count the
+    pooled, and ``problem`` says why.  ``intervention_arms`` and
+    ``comparator_arms`` are the distinct arm labels, in order (two for Shi
+    2003's two treated arms against one drug arm).  ``participants`` and ``k`` count the
     studies in the comparison (pooled or not); ``all_trials`` says whether
     every one is a controlled trial (the statement then says "trials").
     """
@@ -280,6 +282,8 @@ class ComparisonResult:
     better: str
     intervention: str
     comparator: str
+    intervention_arms: tuple[str, ...]
+    comparator_arms: tuple[str, ...]
     measure: str
     measure_label: str
     measure_name: str
@@ -615,6 +619,8 @@ def comparison_result(
         better=comparison.better,
         intervention=comparison.intervention,
         comparator=comparison.comparator,
+        intervention_arms=tuple(dict.fromkeys(s.intervention.label for s in comparison.studies)),
+        comparator_arms=tuple(dict.fromkeys(s.control.label for s in comparison.studies)),
         measure=measure,
         measure_label=MEASURE_LABELS[measure],
         measure_name=MEASURE_NAMES[measure],

@@ -317,17 +317,18 @@ def _plural_of(word: str) -> str:
     return word + "s"
 
 
-def join_and(items: Iterable[Any]) -> Any:
-    """``a``, ``a and b``, ``a, b and c``; stays Markup (safe) when any item is Markup."""
+def join_and(items: Iterable[Any], word: str = "and") -> Any:
+    """``a``, ``a and b``, ``a, b and c`` (or ``a or b`` with ``word="or"``); stays Markup (safe) when any
+    item is Markup."""
     from markupsafe import Markup
 
     parts = list(items)
     if any(isinstance(p, Markup) for p in parts):
         parts = [Markup.escape(p) for p in parts]
-        comma, last, empty = Markup(", "), Markup(" and "), Markup("")
+        comma, last, empty = Markup(", "), Markup(f" {Markup.escape(word)} "), Markup("")
     else:
         parts = [str(p) for p in parts]
-        comma, last, empty = ", ", " and ", ""
+        comma, last, empty = ", ", f" {word} ", ""
     if len(parts) < 2:
         return parts[0] if parts else empty
     return comma.join(parts[:-1]) + last + parts[-1]
