@@ -637,3 +637,11 @@ def test_any_label_and_interval_draws_a_plot(label, estimate, spread, log_scale)
     rows = [PlotRow(label, estimate, low, high, "study", 100.0)]
     svg = forest_plot_svg(rows, log_scale, 1.0 if log_scale else 0.0, "RR [95% CI]", "Risk ratio")
     assert svg.startswith("<?xml") and svg.rstrip().endswith("</svg>")
+
+
+def test_render_conditions_passes_thresholds(table, tmp_path):
+    from evidence.analysis.certainty import Thresholds
+
+    render_conditions(table, ["migraine"], tmp_path, thresholds=Thresholds(events=100, participants=100))
+    text = (tmp_path / "migraine.md").read_text()
+    assert "fewer than 300" not in text and "Only 30 people had this outcome (fewer than 100)" in text

@@ -36,8 +36,9 @@ if TYPE_CHECKING:
     import jinja2
     import pandas as pd
 
-    from evidence.progress import ProgressCallback
+    from evidence.analysis.certainty import Thresholds
     from evidence.analysis.summary import Summary
+    from evidence.progress import ProgressCallback
 
 FORMATS = ("markdown", "text", "html", "json")
 PAGE_FORMATS = ("markdown", "html")
@@ -118,6 +119,7 @@ def render_conditions(
     comparator: str | None = None,
     measure: str | None = None,
     hksj: bool = False,
+    thresholds: "Thresholds | None" = None,
 ) -> list[Path]:
     """Summarise and write a page per condition; returns the files written.
 
@@ -125,6 +127,7 @@ def render_conditions(
     :class:`EvidenceError` naming both, before anything is written: one page
     must never silently replace another.
     """
+    from evidence.analysis.certainty import DEFAULT_THRESHOLDS
     from evidence.analysis.summary import summarize
 
     names = list(names)
@@ -135,6 +138,7 @@ def render_conditions(
         summaries.append(summarize(
             table, name, method=method, style=style, citations=citations, outcomes=outcomes,
             outcome=outcome, comparator=comparator, measure=measure, hksj=hksj,
+            thresholds=thresholds or DEFAULT_THRESHOLDS,
         ))
     seen: dict[str, str] = {}
     for summary in summaries:
