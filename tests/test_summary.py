@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from evidence.errors import EvidenceError
-from evidence.analysis.stats import pool_proportions, wilson_interval
+from evidence.analysis.stats import pool_proportions
 from evidence.analysis.comparisons import Arm, Comparison, StudyComparison
 from evidence.analysis.stats import pool
 from evidence.analysis.summary import as_dict, compare, comparison_result, conditions, slugify, summarize

@@ -909,7 +909,7 @@ def _references(rows: "pd.DataFrame", order: list[str], style: str, citations: s
     from evidence.pages import cite
 
     items = cite.csl_items(rows.loc[order])
-    labels = cite.citation_labels(items, mode=citations)
+    labels = cite.citation_labels(items, mode="author-year" if citations == "author-year" else "numbered")
     style_name = cite.resolve_style_name(style)
     texts = cite.format_bibliography(items, style=style_name, fmt="text")
     htmls = cite.format_bibliography(items, style=style_name, fmt="html")

@@ -236,7 +236,8 @@ def context(summary: "Summary", fmt: str) -> dict[str, Any]:
             return _escape_markdown(item.label) + Markup(" ") + cite(item)
         return f"{item.label} {cite(item)}"
 
-    items = {item.key: item for item in (*summary.studies, *summary.reviews)}
+    every: list[Any] = [*summary.studies, *summary.reviews]
+    items: dict[str, Any] = {item.key: item for item in every}
     return {
         "summary": summary,
         "items": items,
@@ -326,7 +327,10 @@ def join_and(items: Iterable[Any], word: str = "and") -> Any:
     item is Markup."""
     from markupsafe import Markup
 
-    parts = list(items)
+    parts: list[Any] = list(items)
+    comma: Any
+    last: Any
+    empty: Any
     if any(isinstance(p, Markup) for p in parts):
         parts = [Markup.escape(p) for p in parts]
         comma, last, empty = Markup(", "), Markup(f" {Markup.escape(word)} "), Markup("")
@@ -450,7 +454,7 @@ def plot_rows(comparison: Any) -> list[PlotRow]:
 def forest_plots(summary: "Summary") -> list[ForestPlot]:
     """One forest plot per comparison that has a pooled effect, named ``<page slug>.forest-<n>.svg``
     (numbered in the page's order, so the names stay short)."""
-    plots = []
+    plots: list[ForestPlot] = []
     for comparison in summary.comparisons:
         rows = plot_rows(comparison)
         if not rows:
@@ -485,12 +489,13 @@ def forest_plot_svg(rows: list[PlotRow], log_scale: bool, null: float, heading: 
     import matplotlib
     from matplotlib.figure import Figure
 
-    settings = {
+    settings: Any = {
         "svg.hashsalt": SVG_SALT,
         "svg.fonttype": "none",
         "font.family": "DejaVu Sans",
         "font.size": PLOT_FONT_SIZE,
         "text.usetex": False,
+        "text.parse_math": False,
         "axes.formatter.use_mathtext": False,
     }
     height = 0.36 * (len(rows) + 1) + 1.1
