@@ -474,7 +474,7 @@ def build_summary(
     """Assemble the summary from the selected rows (see the module doc for the rules)."""
     records = [_record(row) for _, row in rows.iterrows()]
     labels = _labels(rows)
-    found, not_compared = _comparisons(rows, outcomes, outcome, comparator, intervention)
+    found, not_compared = _comparisons(rows, outcomes, outcome, comparator)
     compared_keys = list(dict.fromkeys(s.key for c in found for s in c.studies))
     review_rows = [r for r in records if r["design"] in REVIEW_DESIGNS]
     primary = [
@@ -545,9 +545,9 @@ def _comparisons(
     outcomes: "pd.DataFrame | None",
     outcome: str | None,
     comparator: str | None,
-    intervention: str | None,
 ) -> tuple[list[Comparison], list[Excluded]]:
-    """The comparisons among the selected studies; none without an outcome table."""
+    """The comparisons among the selected studies (already narrowed to ``--intervention``); none without
+    an outcome table."""
     from evidence.analysis.comparisons import comparisons
 
     if outcomes is None or outcomes.empty:
