@@ -39,6 +39,7 @@ from evidence.errors import EvidenceError, Problem, UnknownKeyError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from evidence.analysis.certainty import Thresholds
     from evidence.analysis.query import Filters
     from evidence.analysis.summary import Summary
     from evidence.audit.judge import PageAudit
@@ -86,6 +87,7 @@ class Library:
         self.progress = progress
         self._loaded: TableResult | None = None
         self._loaded_columns: frozenset[str] | None = None  # None: every column
+        self._outcomes: pd.DataFrame | None = None
 
     def __repr__(self) -> str:
         return f"Library({[str(p) for p in self.paths]!r})"
@@ -129,7 +131,21 @@ class Library:
 
     def reload(self) -> None:
         """Forget the loaded table, so the next call reads the files (or the cache) again."""
-        self._loaded = self._loaded_columns = None
+        self._loaded = self._loaded_columns = self._outcomes = None
+
+    @property
+    def outcomes(self) -> "pd.DataFrame":
+        """The long outcome table: one row per study, outcome, time point and arm (``docs/fields.md``).
+
+        It joins every ``*.outcomes.csv`` under the library's paths with the
+        BibTeX shorthand (``n``, ``responders``, ``control_n`` ...); its
+        problems are reported by :meth:`check`.
+        """
+        from evidence.library.outcomes import load_outcomes
+
+        if self._outcomes is None:
+            self._outcomes, _ = load_outcomes(self.paths, self.table)
+        return self._outcomes
 
     def file_of(self, key: str) -> Path:
         """The .bib file that holds ``key``; an unknown key raises with the closest keys."""
@@ -146,7 +162,7 @@ class Library:
         """Every problem in the library: parsing, field values, duplicates, rules across fields."""
         from evidence.library.check import check_library
 
-        return check_library(self.load())
+        return check_library(self.load(), self.paths)
 
     def query(
         self,
@@ -167,6 +183,10 @@ class Library:
         from evidence.analysis.query import apply_filters, query_columns, sort_table
 
         chosen = self._filters(filters, criteria)
+        if chosen.has_outcome and not chosen.outcome_keys:
+            from evidence.library.outcomes import outcome_table_keys
+
+            chosen = replace(chosen, outcome_keys=outcome_table_keys(self.paths))
         needed = None if columns is None else query_columns(chosen, sort, columns)
         return sort_table(apply_filters(self.load(columns=needed).table, chosen), list(sort))
 
@@ -189,8 +209,21 @@ class Library:
         method: str | None = None,
         style: str | None = None,
         citations: str | None = None,
+        outcome: str | None = None,
+        comparator: str | None = None,
+        measure: str | None = None,
+        hksj: bool = False,
+        thresholds: "Thresholds | None" = None,
     ) -> "Summary":
-        """The numbers a paragraph about ``condition`` is written from (see ``docs/summaries.md``)."""
+        """The numbers a paragraph about ``condition`` is written from (see ``docs/summaries.md``).
+
+        Comparisons (intervention arm against control arm) come from
+        :attr:`outcomes`; ``outcome`` and ``comparator`` select them,
+        ``measure`` (rr, or, rd, md, smd), ``method`` (dl, reml, fixed, mh) and
+        ``hksj`` say how they are pooled, ``thresholds`` what counts as an
+        important effect when certainty is rated.
+        """
+        from evidence.analysis.certainty import DEFAULT_THRESHOLDS
         from evidence.analysis.summary import summarize
 
         return summarize(
@@ -200,6 +233,12 @@ class Library:
             method=method or self.method,
             style=style or self.style,
             citations=citations or self.citations,
+            outcomes=self.outcomes,
+            outcome=outcome,
+            comparator=comparator,
+            measure=measure,
+            hksj=hksj,
+            thresholds=thresholds or DEFAULT_THRESHOLDS,
         )
 
     def paragraph(self, condition: str, fmt: str = "markdown", *, templates: Path | None = None, **options: Any) -> str:
@@ -223,11 +262,16 @@ class Library:
         method: str | None = None,
         style: str | None = None,
         citations: str | None = None,
+        outcome: str | None = None,
+        comparator: str | None = None,
+        measure: str | None = None,
+        hksj: bool = False,
+        thresholds: "Thresholds | None" = None,
     ) -> list[Path]:
         """Write a condition page (.md, .html, .svg) per condition into ``out``; all when ``None``.
 
         Returns the files written.  The same library always gives
-        byte-identical files.
+        byte-identical files.  The options are those of :meth:`summarize`.
         """
         from evidence.pages.render import render_conditions
 
@@ -243,6 +287,12 @@ class Library:
             citations=citations or self.citations,
             templates=templates,
             progress=self.progress,
+            outcomes=self.outcomes,
+            outcome=outcome,
+            comparator=comparator,
+            measure=measure,
+            hksj=hksj,
+            thresholds=thresholds,
         )
 
     # --- auditing pages -------------------------------------------------------------------------

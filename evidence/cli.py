@@ -180,7 +180,10 @@ def check(refs: tuple[Path, ...], no_cache: bool, quiet: bool, strict: bool, fmt
     Checks entries bibtexparser cannot parse, duplicate keys, DOIs and PMIDs,
     likely duplicates, bad outcome values (responders > n, unknown design,
     a rate that disagrees with its counts, a rate no whole number of
-    responders can give), and missing required fields.
+    responders can give), and missing required fields; in the *.outcomes.csv
+    files: unknown keys, events > n, bad counts, sd <= 0, mixed kinds, better
+    missing or contradicting itself, duplicate arms, an outcome given in both
+    the .bib and a CSV, and comparisons that cannot be made.
 
     Exit status: 0 clean, 1 warnings only (with --strict), 2 errors.
     """
@@ -273,19 +276,29 @@ def _split_commas(text: str | None) -> list[str]:
 
 # --- writers: summarize, render ----------------------------------------------
 
-POOLING_METHODS = ("dl", "reml", "fixed")  # kept equal to evidence.analysis.stats.METHODS by a test
+POOLING_METHODS = ("dl", "reml", "fixed", "mh")  # kept equal to evidence.analysis.stats.METHODS by a test
+MEASURE_CHOICES = ("rr", "or", "rd", "md", "smd")  # kept equal to evidence.analysis.stats.MEASURES by a test
 
 
 def writer_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Options shared by ``summarize`` and ``render``: pooling, citations, templates."""
+    """Options shared by ``summarize`` and ``render``: comparisons and pooling, citations, templates."""
     options = [
         click.option(
             "--method",
             type=click.Choice(POOLING_METHODS),
             default=DEFAULT_METHOD,
             show_default=True,
-            help="Pooling: random effects by DerSimonian-Laird or REML, or fixed effect.",
+            help="Pooling: random effects by DerSimonian-Laird or REML, fixed effect (inverse variance), "
+            "or Mantel-Haenszel (dichotomous comparisons; single-arm rates then use fixed effect).",
         ),
+        click.option("--outcome", help="Only comparisons of this outcome, e.g. 'response'."),
+        click.option("--comparator", help="Only comparisons whose control arm or comparator field matches this text."),
+        click.option(
+            "--measure",
+            type=click.Choice(MEASURE_CHOICES),
+            help="Effect measure: rr, or, rd (dichotomous; default rr), md or smd (Hedges' g; continuous; default md).",
+        ),
+        click.option("--hksj", is_flag=True, help="Hartung-Knapp-Sidik-Jonkman adjustment of the pooled CI."),
         click.option(
             "--style",
             default=DEFAULT_STYLE,
@@ -330,6 +343,10 @@ def summarize_command(
     condition: str,
     intervention: str | None,
     method: str,
+    outcome: str | None,
+    comparator: str | None,
+    measure: str | None,
+    hksj: bool,
     style: str,
     citations: str,
     templates: Path | None,
@@ -337,21 +354,24 @@ def summarize_command(
 ) -> None:
     """Print the evidence paragraph for CONDITION, written only from the library.
 
-    It gives the studies, designs, countries and participants; each study's
-    response rate with its 95% CI (Wilson); a pooled rate where two or more
-    studies have counts; reviews' published figures; a plain-language
-    certainty rating (docs/summaries.md); the studies without usable numbers,
-    by name; and the reference list.
+    It leads with each comparison of an intervention against a control (the
+    outcome table and the BibTeX shorthand), pooled and rated for certainty
+    with GRADE, in GRADE's wording; then the studies, designs, countries and
+    participants; response rates of treated groups (which say nothing certain
+    about the treatment's effect); reviews' published figures; the studies
+    without usable numbers, by name; and the reference list.  See
+    docs/summaries.md.
 
     \b
     Examples:
       evidence summarize "restless legs syndrome"
-      evidence summarize "restless legs" --method reml --format html
-      evidence summarize "restless legs" --citations author-year --style apa
+      evidence summarize "migraine" --comparator sham --measure or --method reml --hksj
+      evidence summarize "restless legs" --citations author-year --style apa --format html
     """
     library = load_library(refs, no_cache, quiet)
     text = library.paragraph(
-        condition, fmt, templates=templates, intervention=intervention, method=method, style=style, citations=citations
+        condition, fmt, templates=templates, intervention=intervention, method=method, style=style,
+        citations=citations, outcome=outcome, comparator=comparator, measure=measure, hksj=hksj,
     )
     click.echo(text, nl=False)
 
@@ -376,15 +396,20 @@ def render_command(
     all_conditions: bool,
     out: Path,
     method: str,
+    outcome: str | None,
+    comparator: str | None,
+    measure: str | None,
+    hksj: bool,
     style: str,
     citations: str,
     templates: Path | None,
 ) -> None:
     """Write a condition page per CONDITION: OUT/<slug>.md, .html and .svg.
 
-    Each page has the evidence paragraph, a table of the studies, a forest
-    plot of the response rates (inline in the HTML, a file beside the
-    Markdown) and the reference list.  The same library always gives
+    Each page has the evidence paragraph, a GRADE summary-of-findings table,
+    a table of the studies, a forest plot per comparison (inline in the
+    HTML, OUT/<slug>.forest-<n>.svg beside the Markdown), the methods and
+    statistics, and the reference list.  The same library always gives
     byte-identical files.  Prints the files written.
 
     \b
@@ -401,7 +426,7 @@ def render_command(
         library.progress = progress
         written = library.render(
             None if all_conditions else conditions, out, templates=templates, method=method, style=style,
-            citations=citations,
+            citations=citations, outcome=outcome, comparator=comparator, measure=measure, hksj=hksj,
         )
     if not quiet:
         for path in written:

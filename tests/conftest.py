@@ -65,6 +65,14 @@ def table():
 
 
 @pytest.fixture(scope="module")
+def migraine(table):
+    """Three controlled migraine trials: two against sham (response; headache days) and one against usual care."""
+    from evidence.analysis.summary import summarize
+
+    return summarize(table, "migraine")
+
+
+@pytest.fixture(scope="module")
 def tinnitus(table):
     from evidence.analysis.summary import summarize
 

@@ -40,6 +40,7 @@ def test_module_docstring_example_runs(monkeypatch: pytest.MonkeyPatch):
 @pytest.fixture
 def copy(tmp_path: Path) -> Library:
     shutil.copy(EXAMPLE / "restless-legs.bib", tmp_path)
+    shutil.copy(EXAMPLE / "restless-legs.outcomes.csv", tmp_path)
     return Library(tmp_path, cache_dir=tmp_path / "cache")
 
 
@@ -73,8 +74,14 @@ def test_query_filters_as_keywords_or_filters(copy: Library):
     assert set(combined.index) == {"wang1994", "yang1993", "shi2003", "huang2021"}
 
 
+def test_outcomes_join_csv_and_shorthand(copy: Library):
+    arms = copy.outcomes
+    assert set(arms[arms.key == "shi2003"]["events"]) == {27, 18, 19, 8, 6}
+    assert set(arms.source) == {"csv", "bib"} or set(arms.source) == {"csv"}
+
+
 def test_set_reloads_and_file_of(copy: Library, tmp_path: Path):
-    assert copy.entry("shi2003")["n"] == 40
+    assert copy.entry("shi2003")["year"] == 2003
     assert copy.file_of("shi2003") == tmp_path / "restless-legs.bib"
     copy.set("shi2003", {"followup": "8 weeks"})
     assert copy.entry("shi2003")["followup"] == "8 weeks"
@@ -99,5 +106,6 @@ def test_add_needs_a_target_and_a_source(copy: Library, tmp_path: Path):
 
 def test_render_writes_pages(copy: Library, tmp_path: Path):
     written = copy.render(out=tmp_path / "out")
-    assert sorted(p.suffix for p in written) == [".html", ".md", ".svg"]
+    assert {p.suffix for p in written} == {".html", ".md", ".svg"}
+    assert sum(p.suffix == ".svg" for p in written) == 2  # a forest plot per comparison of Shi 2003's three arms
     assert all(p.read_text(encoding="utf-8") for p in written)

@@ -48,7 +48,7 @@ def test_query_json_lists_restless_legs_studies_with_fields():
     records = json.loads(result.stdout)
     by_key = {r["key"]: r for r in records}
     assert len(records) == 12
-    assert by_key["shi2003"]["responders"] == 27 and by_key["shi2003"]["design"] == "quasi-rct"
+    assert by_key["shi2003"]["participants"] == 120 and by_key["shi2003"]["design"] == "quasi-rct"
     assert by_key["wang1994"]["response_rate_bound"] == ">="
     assert "raw" not in by_key["wang1994"]
 
@@ -80,7 +80,7 @@ def test_refs_from_environment_and_missing_path():
 
 def test_show_entry_and_unknown_key_suggestions():
     result = run("show", "--refs", str(EXAMPLE_REFS), "shi2003")
-    assert result.exit_code == 0 and "control_responders     18" in result.stdout
+    assert result.exit_code == 0 and "participants           120" in result.stdout
     unknown = run("show", "--refs", str(EXAMPLE_REFS), "shi2030")
     assert unknown.exit_code == 2
     assert "no entry with key 'shi2030'" in unknown.stderr and "shi2003" in unknown.stderr

@@ -15,7 +15,8 @@ COLUMNS = ["key", "year", "n", "response_rate", "condition", "title"]
 
 
 def example():
-    return load_table([EXAMPLE_REFS]).table.loc[["wang1994", "shi2003", "zhou2002"]]
+    table = load_table([DATA / "library" / "two-arm.bib", EXAMPLE_REFS]).table
+    return table.loc[["wang1994", "shi2003", "zhou2002"]]
 
 
 def test_table_is_aligned_and_fits_80_columns():
@@ -64,9 +65,9 @@ def test_bibtex_is_byte_for_byte():
 
 
 def test_show_lists_outcomes_and_provenance():
-    text = format_entry(load_table([EXAMPLE_REFS]).table.loc["shi2003"])
+    text = format_entry(load_table([DATA / "library" / "two-arm.bib"]).table.loc["shi2003"])
     assert "  responders             27" in text
     assert "67.5 (computed from responders/n)" in text
-    assert text.rstrip().endswith("refs/restless-legs.bib:" + text.rstrip().rsplit(":", 1)[1])
+    assert text.rstrip().endswith("library/two-arm.bib:" + text.rstrip().rsplit(":", 1)[1])
     empty = format_entry(load_table([EXAMPLE_REFS]).table.loc["dai2006"])
     assert "design" not in empty

@@ -47,6 +47,12 @@ document.getElementById("page").addEventListener("load", function () {
     return box.width > 0 && box.height > 0 && style.visibility !== "hidden" && style.display !== "none";
   }
   var images = Array.prototype.slice.call(doc.images);
+  var svg = doc.querySelector("#forest-plot svg"), texts = svg ? svg.querySelectorAll("text") : [];
+  var scale = svg ? svg.getBoundingClientRect().width / svg.viewBox.baseVal.width : 0;
+  var sizes = Array.prototype.map.call(texts, function (t) {
+    return parseFloat(doc.defaultView.getComputedStyle(t).fontSize) * scale;
+  });
+  var caption = doc.querySelector("#forest-plot figcaption");
   document.getElementById("result").textContent = JSON.stringify({
     plot: visible("#forest-plot svg"),
     plotMarks: doc.querySelectorAll("#forest-plot svg path").length,
@@ -55,7 +61,13 @@ document.getElementById("page").addEventListener("load", function () {
     references: visible(".references"),
     items: doc.querySelectorAll(".references li").length,
     brokenImages: images.filter(function (i) { return !i.complete || i.naturalWidth === 0; }).length,
-    title: doc.title
+    title: doc.title,
+    plots: doc.querySelectorAll("#forest-plot figure svg").length,
+    plotTextPx: sizes.length ? Math.min.apply(null, sizes) : 0,
+    smallPrintPx: caption ? parseFloat(doc.defaultView.getComputedStyle(caption).fontSize) : 0,
+    sof: visible("table.sof"),
+    sofRows: doc.querySelectorAll("table.sof tbody tr").length,
+    methods: visible("#methods")
   });
 });
 </script></body></html>
@@ -118,6 +130,9 @@ def test_condition_page_shows_plot_table_and_references_without_errors(served):
     assert found["references"] and found["items"] == 12, found
     assert found["brokenImages"] == 0
     assert found["title"] == "Restless legs syndrome: the evidence"
+    assert found["plots"] == 2  # Shi 2003's comparisons: cure and marked effect
+    assert found["smallPrintPx"] > 0 and found["plotTextPx"] >= found["smallPrintPx"], found
+    assert found["sof"] and found["sofRows"] == 2 and found["methods"], found
     console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
     assert console == [], "the page logged to the console:\n" + "\n".join(console)
     failed = [(path, status) for path, status in requests if status >= 400 and path != "/favicon.ico"]

@@ -3,19 +3,29 @@ the textbook formula, written out, not taken from the code under test."""
 
 from __future__ import annotations
 
+import csv as _csv
+import json as _json
 import math
+from pathlib import Path as _Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evidence.analysis.stats import (
-    METHODS,
+    PROPORTION_METHODS,
+    continuous_effect,
+    dichotomous_effect,
+    dl_tau2,
+    fit_inverse_variance,
+    fit_mantel_haenszel,
     logit_effect,
     pool_proportions,
     reml_tau2,
     risk_ratio,
     wilson_interval,
+    zero_cell_corrected,
 )
 
 Z = 1.959963984540054  # the 97.5th percentile of the standard normal
@@ -168,7 +178,9 @@ def reml_loglik(tau2, y, v):
     """The restricted log-likelihood, written out independently of evidence.analysis.stats."""
     w = [1 / (vi + tau2) for vi in v]
     mu = sum(wi * yi for wi, yi in zip(w, y)) / sum(w)
-    return -0.5 * (sum(math.log(vi + tau2) for vi in v) + math.log(sum(w)) + sum(wi * (yi - mu) ** 2 for wi, yi in zip(w, y)))
+    return -0.5 * (
+        sum(math.log(vi + tau2) for vi in v) + math.log(sum(w)) + sum(wi * (yi - mu) ** 2 for wi, yi in zip(w, y))
+    )
 
 
 def test_reml_tau2_maximises_the_restricted_likelihood():
@@ -243,7 +255,7 @@ def test_a_rate_lies_in_its_wilson_interval(pair):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(counts, min_size=2, max_size=8), st.sampled_from(METHODS))
+@given(st.lists(counts, min_size=2, max_size=8), st.sampled_from(PROPORTION_METHODS))
 def test_pooled_estimate_lies_between_the_study_rates(studies, method):
     pooled = pool_proportions(studies, method)
     analysed = [logit_effect(x, n).rate for x, n in studies]  # after any continuity correction
@@ -251,3 +263,176 @@ def test_pooled_estimate_lies_between_the_study_rates(studies, method):
     assert pooled.ci.low <= pooled.estimate <= pooled.ci.high
     assert pooled.tau2 >= 0.0
     assert 0.0 <= pooled.i2 <= 100.0
+
+
+# --- comparisons: effect sizes and pooling against R's metafor -------------------------------------------------
+# tests/data/metafor/make_reference.R computed these with metafor (escalc, rma.uni, rma.mh, predict); the
+# input data sit beside the values, so the tests run without R.
+
+
+METAFOR = _Path(__file__).parent / "data" / "metafor"
+REFERENCE = _json.loads((METAFOR / "reference.json").read_text())["values"]
+TOLERANCE = 1e-4
+DICHOTOMOUS_COLUMNS = ("ai", "n1i", "ci", "n2i")
+CONTINUOUS_COLUMNS = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")
+
+
+def _dataset(name: str) -> list[dict[str, str]]:
+    with open(METAFOR / f"{name}.csv", newline="") as handle:
+        return list(_csv.DictReader(handle))
+
+
+def _effects(dataset: str, measure: str) -> list[tuple[float, float]]:
+    rows = _dataset(dataset)
+    if measure in ("md", "smd"):
+        return [continuous_effect(measure, *(float(r[c]) for c in CONTINUOUS_COLUMNS)) for r in rows]
+    return [dichotomous_effect(measure, *(float(r[c]) for c in DICHOTOMOUS_COLUMNS)) for r in rows]
+
+
+def _label(ref: dict) -> str:
+    return f"{ref['dataset']}-{ref['measure']}-{ref['method']}{'-hksj' if ref.get('hksj') else ''}"
+
+
+def _assert_close(got: object, want: object, what: str) -> None:
+    wants = want if isinstance(want, list) else [want]
+    gots = list(got) if isinstance(got, (list, tuple)) else [got]
+    assert len(gots) == len(wants), what
+    for g, w in zip(gots, wants):
+        assert g == pytest.approx(w, abs=TOLERANCE), what
+
+
+def test_the_reference_covers_what_the_issue_asks():
+    labels = {_label(r) for r in REFERENCE}
+    for measure in ("rr", "or", "rd"):
+        for method in ("dl", "reml", "reml-hksj", "mh", "fixed"):
+            assert f"bcg-{measure}-{method}" in labels
+            assert f"{'multiarm00' if measure == 'rd' else 'multiarm'}-{measure}-{method}" in labels
+    assert {"normand1999-md-reml", "normand1999-smd-dl"} <= labels
+
+
+@pytest.mark.parametrize("ref", [r for r in REFERENCE if r["method"] == "escalc"], ids=_label)
+def test_effect_sizes_match_escalc(ref):
+    effects = _effects(ref["dataset"], ref["measure"])
+    _assert_close([e[0] for e in effects], ref["yi"], "yi")
+    _assert_close([e[1] for e in effects], ref["vi"], "vi")
+
+
+@pytest.mark.parametrize("ref", [r for r in REFERENCE if r["method"] not in ("escalc", "mh")], ids=_label)
+def test_inverse_variance_pooling_matches_rma(ref):
+    effects = _effects(ref["dataset"], ref["measure"])
+    model = fit_inverse_variance([e[0] for e in effects], [e[1] for e in effects], ref["method"], ref["hksj"])
+    for name in ("beta", "se", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "tau2", "I2", "QE", "QEp", "k", "weights"):
+        _assert_close(getattr(model, name), ref[name], f"{_label(ref)} {name}")
+
+
+@pytest.mark.parametrize("ref", [r for r in REFERENCE if r["method"] == "mh"], ids=_label)
+def test_mantel_haenszel_matches_rma_mh(ref):
+    tables = [tuple(float(r[c]) for c in DICHOTOMOUS_COLUMNS) for r in _dataset(ref["dataset"])]
+    model = fit_mantel_haenszel(ref["measure"], tables)
+    for name in ("beta", "se", "ci_lb", "ci_ub", "I2", "QE", "QEp", "k", "weights"):
+        _assert_close(getattr(model, name), ref[name], f"{_label(ref)} {name}")
+
+
+def test_bcg_risk_ratio_reads_as_published():
+    # the BCG vaccine halves the risk of tuberculosis: REML RR 0.49 (0.34 to 0.70), as in metafor's manual
+    effects = _effects("bcg", "rr")
+    model = fit_inverse_variance([e[0] for e in effects], [e[1] for e in effects], "reml")
+    assert [round(math.exp(x), 2) for x in (model.beta, model.ci_lb, model.ci_ub)] == [0.49, 0.34, 0.70]
+    assert round(model.tau2, 4) == 0.3132
+
+
+def test_zero_cells_get_half_only_when_a_cell_is_zero():
+    assert zero_cell_corrected(0, 20, 3, 20) == (0.5, 21, 3.5, 21)
+    assert zero_cell_corrected(20, 20, 3, 20) == (20.5, 21, 3.5, 21)
+    assert zero_cell_corrected(1, 20, 3, 20) == (1, 20, 3, 20)
+
+
+def test_dl_tau2_is_truncated_at_zero():
+    assert dl_tau2([0.1, 0.1, 0.1], [0.1, 0.2, 0.3]) == 0.0
+
+
+def test_single_study_pools_to_itself():
+    model = fit_inverse_variance([0.4], [0.04], "reml")
+    assert (model.beta, model.tau2, model.QE, model.k) == (0.4, 0.0, 0.0, 1)
+    assert model.ci_lb == pytest.approx(0.4 - Z * 0.2)
+
+
+# --- properties of the pooled effects ---------------------------------------------------------------------------
+
+study_effects = st.lists(
+    st.tuples(
+        st.floats(min_value=-3, max_value=3, allow_nan=False), st.floats(min_value=0.01, max_value=2, allow_nan=False)
+    ),
+    min_size=2,
+    max_size=10,
+)
+arm_counts = st.integers(min_value=1, max_value=200).flatmap(
+    lambda n: st.tuples(st.integers(min_value=0, max_value=n), st.just(n))
+)
+
+
+@given(study_effects)
+@settings(max_examples=60, deadline=None)
+def test_fixed_estimate_lies_between_the_study_estimates(effects):
+    model = fit_inverse_variance([y for y, _ in effects], [v for _, v in effects], "fixed")
+    assert min(y for y, _ in effects) - 1e-9 <= model.beta <= max(y for y, _ in effects) + 1e-9
+    assert sum(model.weights) == pytest.approx(100)
+
+
+@given(study_effects, st.sampled_from(["fixed", "dl", "reml"]), st.booleans())
+@settings(max_examples=60, deadline=None)
+def test_ci_contains_the_estimate_and_pi_contains_the_ci(effects, method, hksj):
+    model = fit_inverse_variance([y for y, _ in effects], [v for _, v in effects], method, hksj)
+    assert model.ci_lb <= model.beta <= model.ci_ub
+    assert model.pi_lb <= model.ci_lb + 1e-12 and model.ci_ub <= model.pi_ub + 1e-12
+    assert model.tau2 >= 0 and 0 <= model.I2 <= 100 and 0 <= model.QEp <= 1
+
+
+@given(arm_counts, arm_counts, st.sampled_from(["rr", "or"]))
+@settings(max_examples=100, deadline=None)
+def test_swapping_the_arms_inverts_a_ratio(first, second, measure):
+    (a, n1), (c, n2) = first, second
+    if measure == "or" and ((a in (0, n1) and c in (0, n2)) and (a == 0) == (c == 0)):
+        return  # both arms all or none: no odds ratio
+    yi, vi = dichotomous_effect(measure, a, n1, c, n2)
+    swapped, swapped_vi = dichotomous_effect(measure, c, n2, a, n1)
+    assert swapped == pytest.approx(-yi, abs=1e-9) and swapped_vi == pytest.approx(vi)
+
+
+@given(st.lists(st.tuples(arm_counts, arm_counts), min_size=1, max_size=6), st.sampled_from(["rr", "or", "rd"]))
+@settings(max_examples=60, deadline=None)
+def test_mantel_haenszel_lies_inside_its_interval(pairs, measure):
+    tables = [(a, n1, c, n2) for (a, n1), (c, n2) in pairs]
+    a_total, c_total = sum(t[0] for t in tables), sum(t[2] for t in tables)
+    no_ratio = a_total == 0 or c_total == 0 or sum(t[1] - t[0] for t in tables) == 0
+    if measure in ("rr", "or") and no_ratio or measure == "or" and sum(t[3] - t[2] for t in tables) == 0:
+        return
+    model = fit_mantel_haenszel(measure, tables)
+    assert model.ci_lb <= model.beta <= model.ci_ub
+
+
+@given(study_effects, st.sampled_from(["dl", "reml"]))
+@settings(max_examples=60, deadline=None)
+def test_random_effects_estimate_lies_between_the_study_estimates(effects, method):
+    model = fit_inverse_variance([y for y, _ in effects], [v for _, v in effects], method)
+    assert min(y for y, _ in effects) - 1e-9 <= model.beta <= max(y for y, _ in effects) + 1e-9
+
+
+@given(study_effects)
+@settings(max_examples=60, deadline=None)
+def test_dl_i2_is_the_q_based_i2(effects):
+    # metafor's I2 = tau2 / (tau2 + s2) equals the Cochrane Handbook's (Q - df) / Q under DerSimonian-Laird
+    model = fit_inverse_variance([y for y, _ in effects], [v for _, v in effects], "dl")
+    q_based = max(0.0, 100 * (model.QE - (model.k - 1)) / model.QE) if model.QE > 0 else 0.0
+    assert model.I2 == pytest.approx(q_based, abs=1e-6)
+
+
+def test_statsmodels_smd_is_not_metafors_which_is_why_we_write_escalc_out():
+    from statsmodels.stats.meta_analysis import effectsize_smd
+
+    ref = next(r for r in REFERENCE if (r["dataset"], r["measure"], r["method"]) == ("normand1999", "smd", "escalc"))
+    rows = _dataset("normand1999")
+    _, variances = effectsize_smd(*(np.array([float(r[c]) for r in rows]) for c in CONTINUOUS_COLUMNS))
+    assert max(abs(a - b) for a, b in zip(variances, ref["vi"])) > TOLERANCE
+    ours = [v for _, v in _effects("normand1999", "smd")]
+    assert max(abs(a - b) for a, b in zip(ours, ref["vi"])) < TOLERANCE

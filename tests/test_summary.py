@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from evidence.errors import EvidenceError
-from evidence.analysis.stats import pool_proportions, wilson_interval
-from evidence.analysis.summary import as_dict, conditions, slugify, summarize
+from evidence.analysis.stats import pool_proportions
+from evidence.analysis.comparisons import Arm, Comparison, StudyComparison
+from evidence.analysis.stats import pool
+from evidence.analysis.summary import as_dict, compare, comparison_result, conditions, slugify, summarize
 
 
 def keys(studies) -> list[str]:
@@ -19,7 +23,8 @@ def keys(studies) -> list[str]:
 
 
 def test_example_groups_every_entry_once(example):
-    assert keys(example.counted) == ["shi2003"]
+    assert keys(example.compared) == ["shi2003"]  # its arms are in refs/restless-legs.outcomes.csv
+    assert keys(example.counted) == []
     assert keys(example.rated) == []
     assert keys(example.bounded) == ["wang1994", "yang1993"]
     assert keys(example.reviews) == ["cui2008", "huang2021"]
@@ -27,14 +32,19 @@ def test_example_groups_every_entry_once(example):
     assert example.entries == 12 == len(example.studies) + len(example.reviews)
 
 
-def test_example_study_rate_ci_and_risk_ratio(example):
-    (shi,) = example.counted
-    interval = wilson_interval(27, 40)
-    assert (shi.responders, shi.n, shi.rate) == (27, 40, 67.5)
-    assert shi.ci.low == pytest.approx(100 * interval.low) and shi.ci.high == pytest.approx(100 * interval.high)
-    assert shi.response_definition == "cured (all symptoms gone)"
-    assert shi.control_rate == 45.0
-    assert shi.risk_ratio.estimate == pytest.approx(1.5)
+def test_example_shi_2003_three_arms_are_compared_once_with_the_shared_control_split(example):
+    cure = next(c for c in example.comparisons if c.outcome == "cure")
+    assert cure.comparator == "oryzanol plus diazepam" and cure.k == 1
+    assert [(s.intervention.events, s.intervention.n, s.control.events, s.control.n) for s in cure.studies] == [
+        (27, 40, 9, 20), (19, 40, 9, 20),
+    ]  # fmt: skip
+    assert all(s.shared_control_split for s in cure.studies)
+    assert cure.participants == 120  # the shared control counted once
+    assert [s.arm_label for s in cure.studies] == [
+        "Shi and Wang 2003 (acupuncture plus herbal steaming washing)", "Shi and Wang 2003 (acupuncture)",
+    ]  # fmt: skip
+    assert cure.rating.start == "high" and cure.rating.level in ("low", "very low")
+    assert {r.rule for r in cure.rating.reasons} >= {"not-randomised", "unverified-data", "few-events"}
 
 
 def test_example_bound_is_kept_as_a_bound_with_its_source(example):
@@ -59,11 +69,10 @@ def test_example_totals_and_tallies(example):
     assert [(t.value, t.count) for t in example.countries] == [("China", 4), (None, 6)]
 
 
-def test_example_certainty_is_very_low_and_says_why(example):
-    certainty = example.certainty
-    assert certainty.level == "very low"
-    assert [c.rule for c in certainty.cautions] == ["design-unknown", "secondary-source"]
-    assert certainty.cautions[0].keys == ("wang1994", "yang1993")
+def test_single_arm_rates_carry_no_certainty(example):
+    assert not hasattr(example, "certainty")  # no body-level rating of uncontrolled rates
+    for result in example.comparisons:
+        assert result.rating is None or all(s.control.n for s in result.studies)
 
 
 def test_references_follow_the_order_studies_are_mentioned(example):
@@ -72,7 +81,7 @@ def test_references_follow_the_order_studies_are_mentioned(example):
         "zhou2002", "dai2006", "gong2004", "huang1996", "ma2001", "meng2003", "tan2005",
     ]  # fmt: skip
     assert [r.label for r in example.references] == [str(i) for i in range(1, 13)]
-    assert [s.citation for s in example.counted] == ["1"]
+    assert [s.citation for s in example.compared] == ["1"]
 
 
 # --- the test library -----------------------------------------------------------
@@ -103,7 +112,10 @@ def test_rate_without_counts_keeps_its_published_ci(tinnitus):
 
 def test_zero_n_and_missing_author_or_year_are_listed_not_dropped(tinnitus):
     reasons = {s.key: (s.label, s.reason) for s in tinnitus.no_data}
-    assert reasons == {"iota": ("Iota n.d.", "n-zero"), "anonymous2": ("anonymous2 n.d.", "no-numbers")}
+    assert reasons == {
+        "iota": ("Iota n.d.", "n-zero"),
+        "anonymous2": ("An unsigned report on tinnitus n.d.", "no-numbers"),  # the title stands in for an author
+    }
 
 
 def test_intervention_narrows_the_summary(table):
@@ -133,7 +145,9 @@ def test_bad_method_or_citation_mode_is_an_evidence_error(table):
 def test_conditions_and_slugs(table):
     assert conditions(table) == ["migraine", "tinnitus"]
     assert slugify("Restless legs syndrome") == "restless-legs-syndrome"
-    assert slugify("<>") == "condition"
+    assert slugify("<>").startswith("condition-")
+    assert slugify("..") != slugify("...")  # two conditions never share a page
+    assert slugify("..") == slugify("..")
 
 
 def test_json_data_lists_groups_by_key(tinnitus):
@@ -141,3 +155,118 @@ def test_json_data_lists_groups_by_key(tinnitus):
     assert data["counted"] == ["alpha2001", "beta2002", "delta2003"]
     assert data["bound_groups"][0]["studies"] == ["epsilon2004"]
     assert data["studies"][0]["key"] == "alpha2001"
+
+
+# --- comparisons ----------------------------------------------------------------
+
+
+def arm(label, role, n, events=None, mean=None, sd=None):
+    return Arm(label, role, n, events, mean, sd)
+
+
+def linde_like(design: str = "rct", verified: bool = True) -> Comparison:
+    """Linde 2005 (74/145 acupuncture, 43/81 sham) and a second made-up trial with the same result."""
+    def trial(key, a, an, c, cn):
+        return StudyComparison(key, "response", "", "dichotomous", "higher", arm("acupuncture", "intervention", an, a),
+                               arm("sham acupuncture", "control", cn, c), False, design, verified, "primary", "double")
+    return Comparison("response", "", "dichotomous", "higher", "acupuncture", "sham acupuncture",
+                      (trial("linde2005", 74, 145, 43, 81), trial("second2006", 60, 116, 35, 66)), (), ())
+
+
+LABELS = {"linde2005": "Linde et al. 2005", "second2006": "Second 2006"}
+CITES = {"linde2005": "1", "second2006": "2"}
+
+
+def test_a_comparison_is_pooled_rated_and_given_risks_per_1000():
+    result = compare(linde_like(), LABELS, CITES, method="reml")
+    expected = pool(linde_like(), "rr", "reml")
+    assert result.pooled == expected
+    assert (result.measure, result.measure_label, result.k, result.participants) == ("rr", "RR", 2, 408)
+    assert result.all_trials and result.problem is None
+    assert result.risk.comparator == pytest.approx(1000 * (43 + 35) / (81 + 66))
+    assert result.risk.intervention == pytest.approx(result.risk.comparator * expected.estimate)
+    assert result.rating.level != "high"  # fewer than 300 events
+    assert [s.label for s in result.studies] == ["Linde et al. 2005", "Second 2006"]
+    assert all(s.effect is not None for s in result.studies)
+
+
+def test_a_comparison_that_cannot_be_pooled_keeps_the_reason():
+    result = compare(linde_like(), LABELS, CITES, measure="md")
+    assert result.pooled is None and result.rating is None and result.risk is None
+    assert result.problem  # named in the paragraph, never dropped
+    assert result.k == 2
+
+
+@pytest.mark.parametrize("measure", ["rr", "or", "rd"])
+def test_every_dichotomous_measure_gives_risks(measure):
+    result = compare(linde_like(), LABELS, CITES, measure=measure, method="dl")
+    assert result.pooled.measure == measure
+    assert 0 <= result.risk.intervention_lb <= result.risk.intervention <= result.risk.intervention_ub <= 1000
+
+
+def test_hksj_and_mh_reach_the_pooling():
+    adjusted = compare(linde_like(), LABELS, CITES, method="reml", hksj=True)
+    assert adjusted.pooled == pool(linde_like(), "rr", "reml", True)
+    assert compare(linde_like(), LABELS, CITES, method="mh").pooled.method == "mh"
+
+
+def test_continuous_comparison_has_a_mean_difference_and_no_risks():
+    def trial(key, m1, m2):
+        return StudyComparison(key, "IRLS score", "12 weeks", "continuous", "lower",
+                               arm("acupuncture", "intervention", 30, mean=m1, sd=5.0),
+                               arm("usual care", "control", 30, mean=m2, sd=5.0), False, "rct", True, "primary", "open")
+    body = Comparison("IRLS score", "12 weeks", "continuous", "lower", "acupuncture", "usual care",
+                      (trial("a", 10.0, 14.0), trial("b", 11.0, 13.0)), (), ())
+    result = compare(body, {}, {}, method="reml")
+    assert result.measure == "md" and result.risk is None
+    assert result.pooled.estimate == pytest.approx(-3.0, abs=0.01)
+    assert result.rating.importance.effect == "decrease"  # beyond 0.2 x the pooled SD of 5
+    assert "unblinded" in [r.rule for r in result.rating.reasons]
+
+
+def test_json_carries_metafor_names_and_no_nan(tinnitus):
+    from dataclasses import replace
+
+    summary = replace(tinnitus, comparisons=(compare(linde_like(), LABELS, CITES, method="reml"),))
+    data = json.loads(json.dumps(as_dict(summary), allow_nan=False))
+    pooled = data["comparisons"][0]["pooled"]
+    for name in ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "tau2", "I2", "QE", "QEp", "k"):
+        assert isinstance(pooled[name], (int, float)), name
+    assert data["comparisons"][0]["rating"]["level"] in ("high", "moderate", "low", "very low")
+
+
+# --- properties -------------------------------------------------------------------
+
+
+@given(
+    control_events=st.integers(0, 200),
+    extra=st.integers(1, 200),
+    estimate=st.floats(0.05, 20.0),
+    spread=st.floats(1.0, 10.0),
+    measure=st.sampled_from(["rr", "or"]),
+)
+def test_risks_per_1000_stay_in_range_and_in_order(control_events, extra, estimate, spread, measure):
+    from evidence.analysis.stats import PooledEffect
+
+    people = control_events + extra
+    body = Comparison("response", "", "dichotomous", "higher", "a", "b", (
+        StudyComparison("s", "response", "", "dichotomous", "higher", arm("a", "intervention", 50, 10),
+                        arm("b", "control", people, control_events), False, "rct", True, "primary", "double"),
+    ), (), ())
+    pooled = PooledEffect(measure, "dl", False, estimate, estimate / spread, estimate * spread, estimate / spread,
+                          estimate * spread, 0.0, 0.0, 0.0, 1.0, 1, 50 + people, 10 + control_events, (), (), ())
+    result = comparison_result(body, pooled, None, {}, {}, measure=measure, method="dl")
+    risk = result.risk
+    assert risk.comparator == pytest.approx(1000 * control_events / people)
+    assert 0 <= risk.intervention_lb <= risk.intervention <= risk.intervention_ub <= 1000
+    if measure == "rr" and estimate * risk.comparator <= 1000:
+        assert risk.intervention == pytest.approx(risk.comparator * estimate)
+
+
+@given(estimate=st.floats(0.01, 100.0), low=st.floats(0.5, 0.99), high=st.floats(1.01, 2.0))
+def test_importance_agrees_with_its_thresholds(estimate, low, high):
+    from evidence.analysis.certainty import Thresholds, importance
+
+    found = importance("rr", estimate, Thresholds(ratio_low=low, ratio_high=high))
+    expected = "increase" if estimate >= high else "decrease" if estimate <= low else "little-or-no-difference"
+    assert found.effect == expected and (found.low, found.high, found.null) == (low, high, 1.0)

@@ -60,7 +60,8 @@ def test_bad_field_value_is_a_problem_and_the_entry_still_loads(write_bib):
 def test_example_library_numbers_match_the_sources():
     table = load_table([EXAMPLE_REFS]).table
     shi = table.loc["shi2003"]
-    assert (shi["n"], shi["responders"], shi["control_n"], shi["control_responders"]) == (40, 27, 40, 18)
+    # Shi's three arms are in refs/restless-legs.outcomes.csv (tests/test_outcomes.py), not the shorthand
+    assert all(pd.isna(shi[name]) for name in ("n", "responders", "control_n", "control_responders"))
     assert shi["design"] == "quasi-rct"
     assert table.loc["cui2008", "studies"] == 2 and table.loc["cui2008", "participants"] == 170
     huang = table.loc["huang2021"]

@@ -39,6 +39,8 @@ class Filters:
     year_to: int | None = None
     min_n: int | None = None
     has_outcome: bool = False
+    #: keys with rows in an outcome table (``*.outcomes.csv``), which ``has_outcome`` also keeps
+    outcome_keys: frozenset[str] = frozenset()
     search: str | None = None
     keys: tuple[str, ...] = field(default_factory=tuple)
 
@@ -98,7 +100,7 @@ def apply_filters(table: "pd.DataFrame", filters: Filters) -> "pd.DataFrame":
     if filters.min_n is not None:
         mask &= (table["n"] >= filters.min_n).fillna(False).astype(bool)
     if filters.has_outcome:
-        mask &= table[list(OUTCOME_NUMBER_COLUMNS)].notna().any(axis=1)
+        mask &= table[list(OUTCOME_NUMBER_COLUMNS)].notna().any(axis=1) | table.index.isin(filters.outcome_keys)
     if filters.search:
         mask &= _search_mask(table, filters.search)
     return table[mask]

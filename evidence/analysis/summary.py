@@ -5,6 +5,7 @@ frozen :class:`Summary`.  Templates write the sentences; tests compare the
 data.  Rules that keep the paragraph honest live here:
 
 * Every entry for the condition is in the summary, in exactly one group:
+  studies whose numbers are only in the comparisons (``compared``),
   studies with counts (``counted``), with a reported exact rate but no
   counts (``rated``), with only a bound such as ">=70" (``bounded``),
   reviews and meta-analyses (``reviews``), and studies without usable
@@ -19,9 +20,19 @@ data.  Rules that keep the paragraph honest live here:
 * Participants in all: each primary study's ``participants`` field, or
   ``n + control_n`` when that is missing, or ``n`` alone; studies with none
   of these are counted separately.  Reviews are not added (they overlap).
+* Comparisons come first (``comparisons``): each intervention-against-control
+  comparison drawn from the outcome table (``evidence.analysis.comparisons``),
+  pooled (``evidence.analysis.stats.pool``) and rated for certainty
+  (``evidence.analysis.certainty``).  A comparison that cannot be pooled keeps
+  its ``problem``; studies that cannot be compared at all are in
+  ``not_compared`` with the reason.  Nothing is dropped or filled in.
+* Rates from treated people alone (``counted``, ``rated``, ``bounded``) never
+  carry a certainty about the treatment's effect: without a comparison group
+  they cannot show that the treatment works, and the templates say so.
 
 The groups are ordered, and the references numbered, in the order the
-default paragraph mentions them: counted, rated, bounded, reviews, no_data;
+default paragraph mentions them: the comparisons' studies, counted, rated,
+bounded, reviews, no_data;
 within a group, in library order.
 """
 
@@ -31,11 +42,12 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from evidence.analysis.certainty import Assessed, Certainty, assess
+from evidence.analysis.certainty import DEFAULT_THRESHOLDS, TRIAL_DESIGNS, Rating, Thresholds, rate
+from evidence.analysis.comparisons import Arm, Comparison, Excluded
+from evidence.analysis.stats import MEASURES, METHOD_NAMES, METHODS, PROPORTION_METHODS, Interval, PooledEffect
 from evidence.defaults import CITATION_MODES, DEFAULT_CITATIONS, DEFAULT_METHOD, DEFAULT_STYLE
 from evidence.errors import EvidenceError
 from evidence.library.fields import REVIEW_DESIGNS
-from evidence.analysis.stats import METHOD_NAMES, METHODS, Interval
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -71,7 +83,8 @@ class RiskRatio:
 class Study:
     """One primary study as the summary reports it.
 
-    ``status`` is ``counts``, ``rate``, ``bound`` or ``no-data``; ``reason``
+    ``status`` is ``compared`` (its numbers are only in the outcome table's
+    comparisons), ``counts``, ``rate``, ``bound`` or ``no-data``; ``reason``
     says why a ``no-data`` study has no usable numbers, as one of
     :data:`NO_DATA_REASONS` (templates word it).  ``rate`` and ``ci``
     are percentages; ``ci_source`` is ``wilson`` (computed from counts),
@@ -198,6 +211,96 @@ class Reference:
     html: str
 
 
+MEASURE_LABELS = {"rr": "RR", "or": "OR", "rd": "RD", "md": "MD", "smd": "SMD"}
+MEASURE_NAMES = {
+    "rr": "risk ratio",
+    "or": "odds ratio",
+    "rd": "risk difference",
+    "md": "mean difference",
+    "smd": "standardised mean difference (Hedges' g)",
+}
+#: Outcomes whose judgement knowing the treatment could not sway; every other outcome counts as subjective.
+OBJECTIVE_OUTCOMES: frozenset[str] = frozenset({"death", "mortality", "all-cause mortality"})
+
+
+@dataclass(frozen=True)
+class ComparedStudy:
+    """One study's two arms in a comparison, named and cited, with its effect when it was pooled.
+
+    ``effect`` is ``None`` for a study left out of the pooled analysis (it is
+    then in the comparison's ``excluded`` with the reason).  ``arm_label``
+    adds the intervention arm's label when a multi-arm trial appears more than
+    once in the comparison (``Shi and Wang 2003 (acupuncture)``).
+    """
+
+    key: str
+    label: str
+    arm_label: str
+    citation: str
+    design: str | None
+    design_label: str
+    blinding: str | None
+    data_source: str | None
+    verified: bool
+    shared_control_split: bool
+    intervention: Arm
+    control: Arm
+    effect: Any
+
+
+@dataclass(frozen=True)
+class Risk:
+    """Risks per 1,000 for the summary-of-findings table (dichotomous outcomes).
+
+    ``comparator`` is the control arms' pooled risk (events over people);
+    ``intervention`` and its CI apply the pooled relative effect to it.
+    """
+
+    comparator: float
+    intervention: float
+    intervention_lb: float
+    intervention_ub: float
+
+
+@dataclass(frozen=True)
+class ComparisonResult:
+    """One comparison as the paragraph and page report it.
+
+    ``pooled`` and ``rating`` are ``None`` when the comparison cannot be
+    pooled, and ``problem`` says why.  ``intervention_arms`` and
+    ``comparator_arms`` are the distinct arm labels, in order (two for Shi
+    2003's two treated arms against one drug arm).  ``participants`` and ``k`` count the
+    studies in the comparison (pooled or not); ``all_trials`` says whether
+    every one is a controlled trial (the statement then says "trials").
+    """
+
+    slug: str
+    outcome: str
+    timepoint: str
+    kind: str
+    better: str
+    intervention: str
+    comparator: str
+    intervention_arms: tuple[str, ...]
+    comparator_arms: tuple[str, ...]
+    measure: str
+    measure_label: str
+    measure_name: str
+    method: str
+    method_name: str
+    hksj: bool
+    studies: tuple[ComparedStudy, ...]
+    excluded: tuple[Excluded, ...]
+    notes: tuple[str, ...]
+    pooled: PooledEffect | None
+    rating: Rating | None
+    risk: Risk | None
+    k: int
+    participants: int
+    all_trials: bool
+    problem: str | None
+
+
 @dataclass(frozen=True)
 class Summary:
     """Everything a paragraph or page about one condition may say."""
@@ -212,6 +315,7 @@ class Summary:
     citation_mode: str
     entries: int
     studies: tuple[Study, ...]
+    compared: tuple[Study, ...]
     counted: tuple[Study, ...]
     rated: tuple[Study, ...]
     bounded: tuple[Study, ...]
@@ -224,7 +328,13 @@ class Summary:
     sized_studies: int
     unsized_studies: tuple[Study, ...]
     pooled: PooledRate | None
-    certainty: Certainty
+    comparisons: tuple[ComparisonResult, ...]
+    not_compared: tuple[Excluded, ...]
+    outcome: str | None
+    comparator: str | None
+    measure: str | None
+    hksj: bool
+    thresholds: Thresholds
     references: tuple[Reference, ...]
 
 
@@ -235,19 +345,55 @@ def summarize(
     method: str = DEFAULT_METHOD,
     style: str = DEFAULT_STYLE,
     citations: str = DEFAULT_CITATIONS,
+    *,
+    outcomes: "pd.DataFrame | None" = None,
+    outcome: str | None = None,
+    comparator: str | None = None,
+    measure: str | None = None,
+    hksj: bool = False,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> Summary:
     """The summary of every entry in ``table`` about ``condition`` (and ``intervention``).
 
+    ``outcomes`` is the long outcome table (``evidence.library.outcomes``);
+    when ``None`` it is loaded from the folders of the studies' .bib files
+    (:func:`outcomes_beside`).  Its problems are ``evidence check``'s to report.
+    ``outcome``/``comparator`` narrow the comparisons; ``measure`` (default:
+    rr for dichotomous outcomes, md for continuous ones), ``method`` and
+    ``hksj`` say how they are pooled.  Single-arm rates are pooled by
+    ``method`` too, or by fixed effect when ``method`` is ``mh`` (which
+    needs two arms).
+
     Raises :class:`EvidenceError` for an unknown condition (listing the known
     ones, closest first), an intervention no study of it has, an unknown
-    method, citation mode or style.
+    method, measure, citation mode or style.
     """
     if method not in METHODS:
         raise EvidenceError(f"unknown method {method!r}; expected one of: {', '.join(METHODS)}")
+    if measure is not None and measure not in MEASURES:
+        raise EvidenceError(f"unknown measure {measure!r}; expected one of: {', '.join(MEASURES)}")
     if citations not in CITATION_MODES:
         raise EvidenceError(f"unknown citation mode {citations!r}; expected one of: {', '.join(CITATION_MODES)}")
     rows, name = select_rows(table, condition, intervention)
-    return build_summary(rows, name, condition, intervention, method, style, citations)
+    if outcomes is None:
+        outcomes = outcomes_beside(rows)
+    return build_summary(
+        rows, name, condition, intervention, method, style, citations,
+        outcomes=outcomes, outcome=outcome, comparator=comparator, measure=measure, hksj=hksj, thresholds=thresholds,
+    )
+
+
+def outcomes_beside(rows: "pd.DataFrame") -> "pd.DataFrame":
+    """The outcome table of the ``*.outcomes.csv`` files in the folders of ``rows``' .bib files,
+    plus the BibTeX shorthand of each study."""
+    from pathlib import Path
+
+    from evidence.library.outcomes import load_outcomes
+
+    files = rows["source_file"].dropna().unique() if "source_file" in rows else []
+    folders = sorted({str(Path(str(f)).parent) for f in files})
+    table, _ = load_outcomes([Path(f) for f in folders], rows)
+    return table
 
 
 def select_rows(table: "pd.DataFrame", condition: str, intervention: str | None = None) -> tuple["pd.DataFrame", str]:
@@ -281,7 +427,11 @@ def select_rows(table: "pd.DataFrame", condition: str, intervention: str | None 
 
 def conditions(table: "pd.DataFrame") -> list[str]:
     """Every condition in the library, for ``render --all``; spellings that differ only in
-    case or punctuation (and so would share a page) are listed once."""
+    case or punctuation (and so would share a page) are listed once.
+
+    Names with no letters or digits (``..``, ``...``) are different conditions
+    to the filter, so each keeps its own page (see :func:`slugify`).
+    """
     from evidence.analysis.query import known_values
 
     names: dict[str, str] = {}
@@ -291,9 +441,17 @@ def conditions(table: "pd.DataFrame") -> list[str]:
 
 
 def slugify(text: str) -> str:
-    """A file name for a condition: ``Restless legs syndrome`` -> ``restless-legs-syndrome``."""
+    """A file name for a condition: ``Restless legs syndrome`` -> ``restless-legs-syndrome``.
+
+    A name with no letters or digits gets ``condition-`` and a short hash of
+    the name, so ``..`` and ``...`` do not share (and overwrite) one page.
+    """
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug or "condition"
+    if slug:
+        return slug
+    import hashlib
+
+    return "condition-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
 
 
 def build_summary(
@@ -304,30 +462,48 @@ def build_summary(
     method: str,
     style: str,
     citations: str,
+    *,
+    outcomes: "pd.DataFrame | None" = None,
+    outcome: str | None = None,
+    comparator: str | None = None,
+    measure: str | None = None,
+    hksj: bool = False,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> Summary:
     """Assemble the summary from the selected rows (see the module doc for the rules)."""
     records = [_record(row) for _, row in rows.iterrows()]
-    labels = _labels(records)
+    labels = _labels(rows)
+    found, not_compared = _comparisons(rows, outcomes, outcome, comparator)
+    compared_keys = list(dict.fromkeys(s.key for c in found for s in c.studies))
     review_rows = [r for r in records if r["design"] in REVIEW_DESIGNS]
-    primary = [_study(r, labels[r["key"]]) for r in records if r["design"] not in REVIEW_DESIGNS]
-    groups = {status: [s for s in primary if s.status == status] for status in ("counts", "rate", "bound", "no-data")}
-    order = (
-        [s.key for s in groups["counts"] + groups["rate"] + groups["bound"]]
+    primary = [
+        _study(r, labels[r["key"]], r["key"] in compared_keys) for r in records if r["design"] not in REVIEW_DESIGNS
+    ]
+    statuses = ("compared", "counts", "rate", "bound", "no-data")
+    groups = {status: [s for s in primary if s.status == status] for status in statuses}
+    order = list(dict.fromkeys(
+        [k for k in compared_keys if k in labels]
+        + [s.key for s in groups["compared"] + groups["counts"] + groups["rate"] + groups["bound"]]
         + [r["key"] for r in review_rows]
         + [s.key for s in groups["no-data"]]
-    )
+    ))
     references = _references(rows, order, style, citations)
     cite = {ref.key: ref.label for ref in references}
 
     def cited(study: Study) -> Study:
         return _replace(study, citation=cite[study.key])
 
-    studies = tuple(cited(s) for s in groups["counts"] + groups["rate"] + groups["bound"] + groups["no-data"])
+    rank = {key: index for index, key in enumerate(order)}
+    studies = tuple(cited(s) for status in statuses for s in sorted(groups[status], key=lambda s: rank[s.key]))
     by_status = {status: tuple(s for s in studies if s.status == status) for status in groups}
     reviews = tuple(_review(r, labels[r["key"]], cite[r["key"]]) for r in review_rows)
-    pooled = _pooled(by_status["counts"], method)
+    pooled = _pooled(by_status["counts"], method if method in PROPORTION_METHODS else "fixed")
     sized = [s for s in studies if s.participants is not None]
-    assessed = by_status["counts"] + by_status["rate"] + by_status["bound"]
+    designs = {r["key"]: r["design"] for r in records}
+    results = tuple(
+        compare(c, labels, cite, designs, measure=measure, method=method, hksj=hksj, thresholds=thresholds)
+        for c in found
+    )
     return Summary(
         condition=name,
         query=query,
@@ -339,6 +515,7 @@ def build_summary(
         citation_mode=citations,
         entries=len(records),
         studies=studies,
+        compared=by_status["compared"],
         counted=by_status["counts"],
         rated=by_status["rate"],
         bounded=by_status["bound"],
@@ -351,9 +528,185 @@ def build_summary(
         sized_studies=len(sized),
         unsized_studies=tuple(s for s in studies if s.participants is None),
         pooled=pooled,
-        certainty=assess([_assessed(s) for s in assessed], _headline_width(by_status, pooled), pooled.i2 if pooled else None),
+        comparisons=results,
+        not_compared=tuple(not_compared),
+        outcome=outcome,
+        comparator=comparator,
+        measure=measure,
+        hksj=hksj,
+        thresholds=thresholds,
         references=references,
     )
+
+
+def _comparisons(
+    rows: "pd.DataFrame",
+    outcomes: "pd.DataFrame | None",
+    outcome: str | None,
+    comparator: str | None,
+) -> tuple[list[Comparison], list[Excluded]]:
+    """The comparisons among the selected studies (already narrowed to ``--intervention``); none without
+    an outcome table."""
+    from evidence.analysis.comparisons import comparisons
+
+    if outcomes is None or outcomes.empty:
+        return [], []
+    mine = outcomes[outcomes["key"].isin(set(rows.index))]
+    if mine.empty:
+        return [], []
+    return comparisons(mine, rows, outcome=outcome, comparator=comparator)
+
+
+def compare(
+    comparison: Comparison,
+    labels: dict[str, str],
+    citations: dict[str, str],
+    designs: dict[str, str | None] | None = None,
+    *,
+    measure: str | None = None,
+    method: str = "dl",
+    hksj: bool = False,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+) -> ComparisonResult:
+    """Pool one comparison and rate it; a comparison that cannot be pooled keeps the reason in ``problem``."""
+    from evidence.analysis.stats import pool
+
+    chosen = measure or ("rr" if comparison.kind == "dichotomous" else "md")
+    try:
+        pooled: PooledEffect | None = pool(comparison, chosen, method, hksj)
+        problem = None
+    except EvidenceError as error:
+        pooled, problem = None, str(error)
+    return comparison_result(comparison, pooled, problem, labels, citations, designs,
+                             measure=chosen, method=method, hksj=hksj, thresholds=thresholds)
+
+
+def comparison_result(
+    comparison: Comparison,
+    pooled: PooledEffect | None,
+    problem: str | None,
+    labels: dict[str, str],
+    citations: dict[str, str],
+    designs: dict[str, str | None] | None = None,
+    *,
+    measure: str,
+    method: str,
+    hksj: bool = False,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+) -> ComparisonResult:
+    """The reportable comparison from its pooled effect (or the reason there is none)."""
+    effects = _paired_effects(comparison, pooled)
+    repeated = {s.key for s in comparison.studies if sum(t.key == s.key for t in comparison.studies) > 1}
+    studies = tuple(
+        _compared(s, labels, citations, designs, effect, s.key in repeated)
+        for s, effect in zip(comparison.studies, effects)
+    )
+    more = tuple(e for e in (pooled.excluded if pooled else ()) if e not in comparison.excluded)
+    excluded = tuple(comparison.excluded) + more
+    notes = tuple(dict.fromkeys(tuple(comparison.notes) + (tuple(pooled.notes) if pooled else ())))
+    rating = None
+    if pooled is not None:
+        subjective = comparison.outcome.strip().lower() not in OBJECTIVE_OUTCOMES
+        rating = rate(comparison, pooled, thresholds, subjective=subjective)
+    return ComparisonResult(
+        slug=slugify(
+            f"{comparison.outcome} {comparison.timepoint} {comparison.intervention} vs {comparison.comparator}"
+        ),
+        outcome=comparison.outcome,
+        timepoint=comparison.timepoint,
+        kind=comparison.kind,
+        better=comparison.better,
+        intervention=comparison.intervention,
+        comparator=comparison.comparator,
+        intervention_arms=tuple(dict.fromkeys(s.intervention.label for s in comparison.studies)),
+        comparator_arms=tuple(dict.fromkeys(s.control.label for s in comparison.studies)),
+        measure=measure,
+        measure_label=MEASURE_LABELS[measure],
+        measure_name=MEASURE_NAMES[measure],
+        method=method,
+        method_name=METHOD_NAMES[method],
+        hksj=hksj,
+        studies=studies,
+        excluded=excluded,
+        notes=notes,
+        pooled=pooled,
+        rating=rating,
+        risk=_risk(comparison, pooled) if pooled is not None else None,
+        k=len({s.key for s in comparison.studies}),
+        participants=_participants_in(comparison),
+        all_trials=bool(comparison.studies) and all(s.design in TRIAL_DESIGNS for s in comparison.studies),
+        problem=problem,
+    )
+
+
+
+def _paired_effects(comparison: Comparison, pooled: PooledEffect | None) -> list[Any]:
+    """Each study comparison's effect, in order; ``None`` for one left out of the pooling.
+
+    A multi-arm trial appears once per intervention arm under the same key, so
+    effects are paired in order, not looked up by key.
+    """
+    remaining = list(pooled.studies) if pooled is not None else []
+    paired: list[Any] = []
+    for study in comparison.studies:
+        if remaining and remaining[0].key == study.key:
+            paired.append(remaining.pop(0))
+        else:
+            paired.append(None)
+    return paired
+
+
+def _compared(study: Any, labels: dict[str, str], citations: dict[str, str],
+              designs: dict[str, str | None] | None, effect: Any, repeated: bool = False) -> ComparedStudy:
+    design = study.design if study.design is not None or not designs else designs.get(study.key)
+    label = labels.get(study.key, study.key)
+    return ComparedStudy(
+        key=study.key,
+        label=label,
+        arm_label=f"{label} ({study.intervention.label})" if repeated else label,
+        citation=citations.get(study.key, ""),
+        design=design,
+        design_label=DESIGN_LABELS.get(design, design or DESIGN_LABELS[None]),
+        blinding=study.blinding,
+        data_source=study.data_source,
+        verified=study.verified,
+        shared_control_split=study.shared_control_split,
+        intervention=study.intervention,
+        control=study.control,
+        effect=effect,
+    )
+
+
+def _participants_in(comparison: Comparison) -> int:
+    """People in a comparison: each study's arms, a shared control counted once per study."""
+    total = 0.0
+    controls: dict[str, float] = {}
+    for study in comparison.studies:
+        total += study.intervention.n or 0
+        controls[study.key] = controls.get(study.key, 0.0) + (study.control.n or 0)
+    return int(round(total + sum(controls.values())))
+
+
+def _risk(comparison: Comparison, pooled: PooledEffect) -> Risk | None:
+    """Risks per 1,000 with comparator and intervention (dichotomous RR, OR or RD only)."""
+    if comparison.kind != "dichotomous" or pooled.measure not in ("rr", "or", "rd"):
+        return None
+    events = sum(s.control.events or 0 for s in comparison.studies)
+    people = sum(s.control.n or 0 for s in comparison.studies)
+    if not people:
+        return None
+    base = events / people
+
+    def apply(effect: float) -> float:
+        if pooled.measure == "rr":
+            risk = base * effect
+        elif pooled.measure == "or":
+            risk = base * effect / (1 - base + base * effect)
+        else:
+            risk = base + effect
+        return 1000 * min(1.0, max(0.0, risk))
+
+    return Risk(1000 * base, apply(pooled.estimate), apply(pooled.ci_lb), apply(pooled.ci_ub))
 
 
 def _record(row: Any) -> dict[str, Any]:
@@ -365,25 +718,19 @@ def _record(row: Any) -> dict[str, Any]:
     return record
 
 
-def _labels(records: list[dict[str, Any]]) -> dict[str, str]:
-    """Author-year labels, ``Wang 1994``; equal labels get ``a``, ``b``, ... in library order."""
-    base = {r["key"]: f"{r['first_author'] or r['key']} {r['year'] if r['year'] is not None else 'n.d.'}" for r in records}
-    counts: dict[str, int] = {}
-    for label in base.values():
-        counts[label] = counts.get(label, 0) + 1
-    seen: dict[str, int] = {}
-    labels = {}
-    for key, label in base.items():
-        if counts[label] > 1:
-            labels[key] = label + "abcdefghijklmnopqrstuvwxyz"[seen.get(label, 0) % 26]
-            seen[label] = seen.get(label, 0) + 1
-        else:
-            labels[key] = label
-    return labels
+def _labels(rows: "pd.DataFrame") -> dict[str, str]:
+    """Author-year labels (``Shi and Wang 2003``), from the one label rule in ``pages.cite``:
+    equal labels get ``a`` ... ``z``, ``aa`` ... in library order."""
+    from evidence.pages import cite
+
+    return cite.citation_labels(cite.csl_items(rows), mode="author-year")
 
 
-def _study(r: dict[str, Any], label: str) -> Study:
+def _study(r: dict[str, Any], label: str, compared: bool = False) -> Study:
     status, reason = _status(r)
+    if compared and status == "no-data":
+        # Its numbers are in the outcome table, reported by the comparisons.
+        status, reason = "compared", None
     rate, ci, ci_source = _rate_and_ci(r, status)
     control_rate, rr = _control(r)
     return Study(
@@ -533,25 +880,12 @@ def _bound_groups(bounded: tuple[Study, ...]) -> tuple[BoundGroup, ...]:
     """Bounded studies grouped by bound, value, definition and source, in order of first appearance."""
     groups: dict[tuple[Any, ...], list[Study]] = {}
     for study in bounded:
-        groups.setdefault((study.rate_bound, study.rate, study.response_definition, study.data_source, study.extracted_from), []).append(study)
+        group = (study.rate_bound, study.rate, study.response_definition, study.data_source, study.extracted_from)
+        groups.setdefault(group, []).append(study)
     return tuple(
         BoundGroup(bound, rate, definition, source_kind, source, all(s.verified for s in members), tuple(members))
         for (bound, rate, definition, source_kind, source), members in groups.items()
     )
-
-
-def _headline_width(by_status: dict[str, tuple[Study, ...]], pooled: PooledRate | None) -> float | None:
-    """Width of the CI the certainty rules judge: pooled, the only study's, or the widest published."""
-    if pooled is not None:
-        return pooled.ci.high - pooled.ci.low
-    with_ci = [s.ci for s in by_status["counts"] + by_status["rate"] if s.ci is not None]
-    if not with_ci:
-        return None
-    return max(ci.high - ci.low for ci in with_ci)
-
-
-def _assessed(study: Study) -> Assessed:
-    return Assessed(study.key, study.label, study.design, study.blinding, study.data_source, study.participants)
 
 
 def _tally(studies: tuple[Study, ...], attribute: str, label: Any, by_design: bool = False) -> tuple[Tally, ...]:
@@ -574,7 +908,7 @@ def _references(rows: "pd.DataFrame", order: list[str], style: str, citations: s
     from evidence.pages import cite
 
     items = cite.csl_items(rows.loc[order])
-    labels = cite.citation_labels(items, mode=citations)
+    labels = cite.citation_labels(items, mode="author-year" if citations == "author-year" else "numbered")
     style_name = cite.resolve_style_name(style)
     texts = cite.format_bibliography(items, style=style_name, fmt="text")
     htmls = cite.format_bibliography(items, style=style_name, fmt="html")
@@ -597,15 +931,30 @@ def as_dict(summary: Summary) -> dict[str, Any]:
     """The summary as JSON-ready plain data (for ``summarize --format json``).
 
     Studies appear in full once, under ``studies``; the groups list their keys.
+    Each comparison's ``pooled`` carries every number under metafor's names
+    (``estimate, ci_lb, ci_ub, pi_lb, pi_ub, tau2, I2, QE, QEp, k``).
     """
     from dataclasses import asdict
 
     data = asdict(summary)
-    for group in ("counted", "rated", "bounded", "no_data"):
+    for group in ("compared", "counted", "rated", "bounded", "no_data"):
         data[group] = [study.key for study in getattr(summary, group)]
     data["bound_groups"] = [
         {**{k: v for k, v in asdict(g).items() if k != "studies"}, "studies": [s.key for s in g.studies]}
         for g in summary.bound_groups
     ]
     data["unsized_studies"] = [study.key for study in summary.unsized_studies]
-    return data
+    return _finite(data)
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities as ``None``: JSON has no such numbers (an I² of a single study is undefined)."""
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from evidence.errors import Problem
@@ -25,9 +26,17 @@ TITLE_SIMILARITY = 0.9
 _NON_WORD = re.compile(r"[\W_]+")
 
 
-def check_library(result: "TableResult") -> list[Problem]:
-    """All problems, ordered by file and line so the report reads like the files."""
+def check_library(result: "TableResult", refs: "Iterable[Path | str] | None" = None) -> list[Problem]:
+    """All problems, ordered by file and line so the report reads like the files.
+
+    ``refs`` are the library paths as given (folders, .bib or outcome CSV
+    files); the outcome tables under them are checked too.  Without them,
+    the folders of the loaded .bib files are searched.
+    """
+    from evidence.library.outcomes import outcome_problems
+
     problems = list(result.problems)
+    problems += outcome_problems(refs if refs is not None else {f.parent for f in result.files}, result.table)
     problems += duplicate_identifiers(result.table, "doi")
     problems += duplicate_identifiers(result.table, "pmid")
     problems += likely_duplicates(result.table)

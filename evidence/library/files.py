@@ -66,7 +66,8 @@ def find_bib_files(paths: Iterable[Path | str]) -> list[Path]:
         if path.is_dir():
             found.extend(sorted(p for p in path.rglob(f"*{BIB_SUFFIX}") if p.is_file()))
         elif path.is_file():
-            found.append(path)
+            if not path.name.endswith(".outcomes.csv"):  # outcome tables given with --refs load beside the .bib
+                found.append(path)
         elif path.exists():
             raise EvidenceError(f"{path}: not a regular file or folder (a device, FIFO or socket)")
         else:

@@ -8,7 +8,7 @@ forest plot.  Choices that matter to callers:
 * One environment per output format.  The HTML environment autoescapes
   *every* template, including the shared wording macros it imports, so a
   title containing ``<script>`` is shown as text.  The Markdown environment
-  backslash-escapes ``<`` and ``>`` in every value for the same reason (its
+  backslash-escapes Markdown's special characters in every value for the same reason (its
   autoescape is on with a Markdown ``finalize``; see :func:`_escape_markdown`).
   The text environment escapes nothing.
 * ``StrictUndefined``: a misspelt variable is an error, never a blank.
@@ -16,9 +16,9 @@ forest plot.  Choices that matter to callers:
   writer overrides one file and keeps the rest.  Any error in a template
   (syntax, an undefined name) becomes an :class:`EvidenceError` naming the
   template file and line.
-* The forest plot is an SVG made with matplotlib with a fixed hash salt, no
-  date and text kept as text, so the same library gives byte-identical
-  files.
+* A forest plot per comparison is an SVG made with matplotlib with a fixed
+  hash salt, no date and text kept as text, so the same library gives
+  byte-identical files; every text in it is literal (no mathtext, no TeX).
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ if TYPE_CHECKING:
     import jinja2
     import pandas as pd
 
-    from evidence.progress import ProgressCallback
+    from evidence.analysis.certainty import Thresholds
     from evidence.analysis.summary import Summary
+    from evidence.progress import ProgressCallback
 
 FORMATS = ("markdown", "text", "html", "json")
 PAGE_FORMATS = ("markdown", "html")
@@ -49,7 +50,7 @@ SVG_SALT = "evidence-forest-plot"
 
 
 @dataclass(frozen=True)
-class Page:
+class RenderedPage:
     """The files of one condition page: name -> text, written side by side."""
 
     slug: str
@@ -68,30 +69,31 @@ def render_paragraph(summary: "Summary", fmt: str = "markdown", templates: Path 
 
 
 def render_page(
-    summary: "Summary", fmt: str, plot_svg: str | None, templates: Path | None = None
+    summary: "Summary", fmt: str, plots: "list[ForestPlot] | None" = None, templates: Path | None = None
 ) -> str:
-    """A whole condition page; the Markdown page links ``<slug>.svg``, the HTML page inlines ``plot_svg``."""
+    """A whole condition page; the Markdown page links each plot's file, the HTML page inlines its SVG."""
     if fmt not in PAGE_TEMPLATES:
         raise EvidenceError(f"unknown page format {fmt!r}; expected one of: {', '.join(PAGE_FORMATS)}")
     values = context(summary, fmt)
-    values["plot_file"] = f"{summary.slug}.svg" if plot_svg else None
-    values["plot_svg"] = _inline_svg(plot_svg, fmt) if plot_svg else None
+    values["plots"] = [
+        {"plot": plot, "comparison": plot.comparison, "file": plot.file, "svg": _inline_svg(plot.svg, fmt)}
+        for plot in plots or []
+    ]
     return render_template(PAGE_TEMPLATES[fmt], fmt, values, templates)
 
 
-def build_page(summary: "Summary", templates: Path | None = None) -> Page:
-    """The Markdown page, the HTML page and the plot for one summary."""
-    svg = forest_plot_svg(summary)
+def build_page(summary: "Summary", templates: Path | None = None) -> RenderedPage:
+    """The Markdown page, the HTML page and a forest plot per comparison for one summary."""
+    plots = forest_plots(summary)
     files = [
-        (f"{summary.slug}.md", render_page(summary, "markdown", svg, templates)),
-        (f"{summary.slug}.html", render_page(summary, "html", svg, templates)),
+        (f"{summary.slug}.md", render_page(summary, "markdown", plots, templates)),
+        (f"{summary.slug}.html", render_page(summary, "html", plots, templates)),
     ]
-    if svg:
-        files.append((f"{summary.slug}.svg", svg))
-    return Page(summary.slug, tuple(files))
+    files += [(plot.file, plot.svg) for plot in plots]
+    return RenderedPage(summary.slug, tuple(files))
 
 
-def write_page(page: Page, out: Path) -> list[Path]:
+def write_page(page: RenderedPage, out: Path) -> list[Path]:
     """Write a page's files into ``out`` (created if needed); only rewrite files that changed."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -113,16 +115,42 @@ def render_conditions(
     citations: str = DEFAULT_CITATIONS,
     templates: Path | None = None,
     progress: "ProgressCallback | None" = None,
+    outcomes: "pd.DataFrame | None" = None,
+    outcome: str | None = None,
+    comparator: str | None = None,
+    measure: str | None = None,
+    hksj: bool = False,
+    thresholds: "Thresholds | None" = None,
 ) -> list[Path]:
-    """Summarise and write a page per condition; returns the files written."""
+    """Summarise and write a page per condition; returns the files written.
+
+    Two conditions whose pages would have the same file name are an
+    :class:`EvidenceError` naming both, before anything is written: one page
+    must never silently replace another.
+    """
+    from evidence.analysis.certainty import DEFAULT_THRESHOLDS
     from evidence.analysis.summary import summarize
 
     names = list(names)
-    written: list[Path] = []
+    summaries = []
     for number, name in enumerate(names):
         if progress:
             progress(f"rendering {name}", number, len(names))
-        summary = summarize(table, name, method=method, style=style, citations=citations)
+        summaries.append(summarize(
+            table, name, method=method, style=style, citations=citations, outcomes=outcomes,
+            outcome=outcome, comparator=comparator, measure=measure, hksj=hksj,
+            thresholds=thresholds or DEFAULT_THRESHOLDS,
+        ))
+    seen: dict[str, str] = {}
+    for summary in summaries:
+        other = seen.setdefault(summary.slug, summary.condition)
+        if other != summary.condition:
+            raise EvidenceError(
+                f"conditions {other!r} and {summary.condition!r} would both be written to {summary.slug}.md; "
+                "render them one at a time with different --out folders"
+            )
+    written: list[Path] = []
+    for summary in summaries:
         written += write_page(build_page(summary, templates), out)
     return written
 
@@ -181,7 +209,7 @@ def context(summary: "Summary", fmt: str) -> dict[str, Any]:
     labels = {ref.key: ref.label for ref in summary.references}
     numbered = summary.citation_mode == "numbered"
 
-    def cite(item: Any) -> str:
+    def cite(item: Any) -> Any:
         label = labels[item.key]
         if not numbered:
             return f"({label})"
@@ -189,6 +217,10 @@ def context(summary: "Summary", fmt: str) -> dict[str, Any]:
             from markupsafe import Markup, escape
 
             return Markup(f'<sup><a href="#ref-{escape(item.key)}">{escape(label)}</a></sup>')
+        if fmt == "markdown":
+            from markupsafe import Markup
+
+            return Markup("[") + _escape_markdown(label) + Markup("]")  # a citation mark, not a link
         return f"[{label}]"
 
     def name(item: Any) -> str:
@@ -199,9 +231,14 @@ def context(summary: "Summary", fmt: str) -> dict[str, Any]:
             from markupsafe import escape
 
             return escape(item.label) + cite(item)
+        if fmt == "markdown":
+            from markupsafe import Markup
+
+            return _escape_markdown(item.label) + Markup(" ") + cite(item)
         return f"{item.label} {cite(item)}"
 
-    items = {item.key: item for item in (*summary.studies, *summary.reviews)}
+    every: list[Any] = [*summary.studies, *summary.reviews]
+    items: dict[str, Any] = {item.key: item for item in every}
     return {
         "summary": summary,
         "items": items,
@@ -212,8 +249,13 @@ def context(summary: "Summary", fmt: str) -> dict[str, Any]:
     }
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>!|#])")
+
+
 def _escape_markdown(value: Any) -> Any:
-    """Markdown's escaping: ``<`` and ``>`` backslashed, the result marked safe.
+    """Markdown's escaping: every character with a meaning in Markdown (``\\ ` * _ [ ] < > ! | #``)
+    backslashed, the result marked safe, so ``![t](http://...)`` in a title stays text and a ``|``
+    cannot break a table.
 
     The Markdown environment turns autoescape on with this as ``finalize``, so
     values are escaped once for Markdown (not for HTML) and the output of
@@ -223,7 +265,7 @@ def _escape_markdown(value: Any) -> Any:
 
     if hasattr(value, "__html__"):
         return value
-    return Markup(re.sub(r"([<>])", r"\\\1", str(value)))
+    return Markup(_MARKDOWN_SPECIAL.sub(r"\\\1", str(value)))
 
 
 def squash(text: Any) -> Any:
@@ -255,6 +297,18 @@ def fixed(value: float | None, decimals: int = 2) -> str:
     return "not available" if value is None else f"{value:.{decimals}f}"
 
 
+def thousands(value: float | int | None) -> str:
+    """A count with thousands separators, as GRADE tables write them: ``1,471``."""
+    if value is None:
+        return "not available"
+    return f"{round(value):,}" if isinstance(value, float) else f"{value:,}"
+
+
+def per1000(value: float | None) -> str:
+    """A risk per 1,000, rounded to a whole person: ``531``."""
+    return "not available" if value is None else f"{round(value):,}"
+
+
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """``1 study``, ``2 studies``."""
     word = singular if count == 1 else (plural_form or _plural_of(singular))
@@ -269,17 +323,21 @@ def _plural_of(word: str) -> str:
     return word + "s"
 
 
-def join_and(items: Iterable[Any]) -> Any:
-    """``a``, ``a and b``, ``a, b and c``; stays Markup (safe) when any item is Markup."""
+def join_and(items: Iterable[Any], word: str = "and") -> Any:
+    """``a``, ``a and b``, ``a, b and c`` (or ``a or b`` with ``word="or"``); stays Markup (safe) when any
+    item is Markup."""
     from markupsafe import Markup
 
-    parts = list(items)
+    parts: list[Any] = list(items)
+    comma: Any
+    last: Any
+    empty: Any
     if any(isinstance(p, Markup) for p in parts):
         parts = [Markup.escape(p) for p in parts]
-        comma, last, empty = Markup(", "), Markup(" and "), Markup("")
+        comma, last, empty = Markup(", "), Markup(f" {Markup.escape(word)} "), Markup("")
     else:
         parts = [str(p) for p in parts]
-        comma, last, empty = ", ", " and ", ""
+        comma, last, empty = ", ", f" {word} ", ""
     if len(parts) < 2:
         return parts[0] if parts else empty
     return comma.join(parts[:-1]) + last + parts[-1]
@@ -322,6 +380,8 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "num": num,
     "fixed": fixed,
     "plural": plural,
+    "thousands": thousands,
+    "per1000": per1000,
     "join_and": join_and,
     "bound_words": bound_words,
     "squash": squash,
@@ -332,83 +392,211 @@ FILTERS: dict[str, Callable[..., Any]] = {
 
 # --- forest plot ---------------------------------------------------------------
 
+#: The plot's text size in SVG units (pt): 11 pt is 14.7 CSS px at the plot's natural size, at least the
+#: page's small print (0.9rem = 14.4 px); the figure is narrower than the page so it is never scaled down.
+PLOT_FONT_SIZE = 11
+PLOT_WIDTH_INCHES = 7.5
+RATIO_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
+FINE_RATIO_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 1, 1.25, 1.5, 2, 3, 5, 10, 20, 50, 100)
+
 
 @dataclass(frozen=True)
 class PlotRow:
-    """One line of the forest plot, in percent."""
+    """One line of a forest plot, on the measure's natural scale.
+
+    ``kind`` is ``study`` (a square sized by ``weight``, percent) or ``pooled``
+    (a diamond; ``pi_lb``/``pi_ub`` its prediction interval when there is one).
+    """
 
     label: str
-    rate: float
+    estimate: float
     low: float
     high: float
-    kind: str  # "study", "published", "review", "pooled"
-    weight: float = 1.0
+    kind: str
+    weight: float | None = None
+    pi_lb: float | None = None
+    pi_ub: float | None = None
 
 
-def plot_rows(summary: "Summary") -> list[PlotRow]:
-    """Studies with an interval, reviews' published pooled values, then the pooled estimate."""
-    rows = []
-    largest = max((s.n or 0 for s in summary.counted), default=1) or 1
-    for study in summary.counted:
-        rows.append(PlotRow(study.label, study.rate, study.ci.low, study.ci.high, "study", (study.n or 0) / largest))  # type: ignore[union-attr,arg-type]
-    for study in summary.rated:
-        if study.ci is not None and study.rate is not None:
-            rows.append(PlotRow(f"{study.label} (published CI)", study.rate, study.ci.low, study.ci.high, "published"))
-    for review in summary.reviews:
-        if review.ci is not None and review.rate is not None and review.rate_bound in (None, "="):
-            rows.append(PlotRow(f"{review.label} ({review.design_label}, published)", review.rate, review.ci.low, review.ci.high, "review"))
-    if summary.pooled is not None:
-        p = summary.pooled
-        short = {"dl": "DL", "reml": "REML", "fixed": "fixed effect"}.get(p.method, p.method)
-        rows.append(PlotRow(f"Pooled, {p.k} studies ({short})", p.rate, p.ci.low, p.ci.high, "pooled"))
+@dataclass(frozen=True)
+class ForestPlot:
+    """A comparison's forest plot: the SVG, its file name, and what it shows (for the caption)."""
+
+    file: str
+    svg: str
+    comparison: Any
+    log_scale: bool
+    null: float
+    pooled: bool
+    prediction_interval: bool
+
+
+def plot_rows(comparison: Any) -> list[PlotRow]:
+    """The pooled studies in the comparison's order, then the pooled estimate (only when k >= 2)."""
+    pooled = comparison.pooled
+    if pooled is None:
+        return []
+    rows = [
+        PlotRow(s.arm_label, s.effect.estimate, s.effect.ci_lb, s.effect.ci_ub, "study", s.effect.weight)
+        for s in comparison.studies
+        if s.effect is not None
+    ]
+    if pooled.k >= 2:
+        has_pi = pooled.method != "fixed" and (pooled.pi_lb, pooled.pi_ub) != (pooled.ci_lb, pooled.ci_ub)
+        rows.append(PlotRow(
+            f"Pooled ({comparison.method.upper() if comparison.method != 'fixed' else 'fixed effect'}"
+            f"{', HKSJ' if comparison.hksj else ''})",
+            pooled.estimate, pooled.ci_lb, pooled.ci_ub, "pooled",
+            pi_lb=pooled.pi_lb if has_pi else None, pi_ub=pooled.pi_ub if has_pi else None,
+        ))
     return rows
 
 
-def forest_plot_svg(summary: "Summary") -> str | None:
-    """The forest plot as SVG text, or ``None`` when nothing has an interval to plot."""
-    rows = plot_rows(summary)
-    if not rows:
-        return None
+def forest_plots(summary: "Summary") -> list[ForestPlot]:
+    """One forest plot per comparison that has a pooled effect, named ``<page slug>.forest-<n>.svg``
+    (numbered in the page's order, so the names stay short)."""
+    plots: list[ForestPlot] = []
+    for comparison in summary.comparisons:
+        rows = plot_rows(comparison)
+        if not rows:
+            continue
+        log_scale = comparison.measure in ("rr", "or")
+        null = 1.0 if log_scale else 0.0
+        axis = upper_first(comparison.measure_name) + (" (log scale)" if log_scale else "")
+        svg = forest_plot_svg(rows, log_scale, null, f"{comparison.measure_label} [95% CI]", axis)
+        pooled_row = rows[-1] if rows[-1].kind == "pooled" else None
+        plots.append(ForestPlot(
+            file=f"{summary.slug}.forest-{len(plots) + 1}.svg",
+            svg=svg,
+            comparison=comparison,
+            log_scale=log_scale,
+            null=null,
+            pooled=pooled_row is not None,
+            prediction_interval=pooled_row is not None and pooled_row.pi_lb is not None,
+        ))
+    return plots
+
+
+def forest_plot_svg(rows: list[PlotRow], log_scale: bool, null: float, heading: str, axis_label: str = "") -> str:
+    """A forest plot as SVG text: deterministic (fixed hash salt, no date) with text kept as text.
+
+    Every text is literal: mathtext and TeX are off for each one, so a ``$`` in a
+    study's name is drawn as a dollar sign (and deep ``${...}$`` nesting cannot
+    recurse).
+    """
     import io
+    import warnings
 
     import matplotlib
     from matplotlib.figure import Figure
 
-    settings = {"svg.hashsalt": SVG_SALT, "svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 9}
+    settings: Any = {
+        "svg.hashsalt": SVG_SALT,
+        "svg.fonttype": "none",
+        "font.family": "DejaVu Sans",
+        "font.size": PLOT_FONT_SIZE,
+        "text.usetex": False,
+        "text.parse_math": False,
+        "axes.formatter.use_mathtext": False,
+    }
+    height = 0.36 * (len(rows) + 1) + 1.1
     with matplotlib.rc_context(settings):
-        figure = Figure(figsize=(7.5, 0.42 * len(rows) + 1.1))
-        axes = figure.add_axes((0.36, 0.8 / (0.42 * len(rows) + 1.1), 0.42, 1 - 1.0 / (0.42 * len(rows) + 1.1)))
-        _draw_rows(axes, rows)
+        figure = Figure(figsize=(PLOT_WIDTH_INCHES, height))
+        axes = figure.add_axes((0.3, 0.85 / height, 0.38, 1 - 0.85 / height - 0.45 / height))
+        _draw_rows(axes, rows, log_scale, null, heading)
+        if axis_label:
+            axes.set_xlabel(axis_label, **_literal())
         buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
+        with warnings.catch_warnings():
+            # Text stays text in the SVG (the reader's browser picks the font), so a glyph
+            # DejaVu Sans lacks only affects matplotlib's layout estimate: not worth a warning.
+            warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+            figure.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()
 
 
-def _draw_rows(axes: Any, rows: list[PlotRow]) -> None:
+def _literal(**kwargs: Any) -> dict[str, Any]:
+    """Text options that draw a string exactly as written."""
+    return {"parse_math": False, "usetex": False, **kwargs}
+
+
+def _draw_rows(axes: Any, rows: list[PlotRow], log_scale: bool, null: float, heading: str) -> None:
+    from matplotlib.ticker import NullFormatter, NullLocator
+
     count = len(rows)
+    values = [v for row in rows for v in (row.low, row.high, row.pi_lb, row.pi_ub) if v is not None]
+    low, high = _limits(values + [null], log_scale)
+    largest = max((row.weight or 0.0 for row in rows), default=0.0) or 1.0
     for index, row in enumerate(rows):
         y = count - index
-        axes.plot([row.low, row.high], [y, y], color="black", linewidth=1)
+        shown_low, shown_high = max(row.low, low), min(row.high, high)
+        axes.plot([shown_low, shown_high], [y, y], color="black", linewidth=1)
         if row.kind == "pooled":
-            axes.fill([row.low, row.rate, row.high, row.rate], [y, y + 0.3, y, y - 0.3], color="#1f4e79")
-        elif row.kind == "review":
-            axes.plot([row.rate], [y], linestyle="none", marker="D", markersize=7, markerfacecolor="white", markeredgecolor="#1f4e79", clip_on=False)
+            if row.pi_lb is not None and row.pi_ub is not None:
+                axes.plot([max(row.pi_lb, low), min(row.pi_ub, high)], [y, y], color="#1f4e79", linewidth=1)
+                axes.plot([max(row.pi_lb, low)] * 2, [y - 0.12, y + 0.12], color="#1f4e79", linewidth=1)
+                axes.plot([min(row.pi_ub, high)] * 2, [y - 0.12, y + 0.12], color="#1f4e79", linewidth=1)
+            axes.fill([row.low, row.estimate, row.high, row.estimate], [y, y + 0.3, y, y - 0.3], color="#1f4e79")
         else:
-            size = 5 + 6 * row.weight if row.kind == "study" else 7
-            face = "#1f4e79" if row.kind == "study" else "white"
-            axes.plot([row.rate], [y], linestyle="none", marker="s", markersize=size, markerfacecolor=face, markeredgecolor="#1f4e79", clip_on=False)
+            size = 4 + 8 * ((row.weight or 0.0) / largest) ** 0.5
+            axes.plot([row.estimate], [y], linestyle="none", marker="s", markersize=size,
+                      markerfacecolor="#1f4e79", markeredgecolor="#1f4e79", clip_on=False)
         axes.annotate(row.label, (0, y), xycoords=("axes fraction", "data"), xytext=(-8, 0),
-                      textcoords="offset points", ha="right", va="center")
-        axes.annotate(f"{row.rate:.1f} [{row.low:.1f}, {row.high:.1f}]", (1, y), xycoords=("axes fraction", "data"),
-                      xytext=(8, 0), textcoords="offset points", ha="left", va="center")
-    axes.set_xlim(0, 100)
-    axes.set_ylim(0.3, count + 0.7)
+                      textcoords="offset points", ha="right", va="center", **_literal())
+        right = f"{row.estimate:.2f} [{row.low:.2f}, {row.high:.2f}]"
+        axes.annotate(right, (1, y), xycoords=("axes fraction", "data"), xytext=(8, 0),
+                      textcoords="offset points", ha="left", va="center", **_literal())
+        if row.weight is not None:
+            axes.annotate(f"{row.weight:.1f}%", (1, y), xycoords=("axes fraction", "data"), xytext=(165, 0),
+                          textcoords="offset points", ha="right", va="center", **_literal())
+    top = count + 0.9
+    axes.annotate("Study", (0, top), xycoords=("axes fraction", "data"), xytext=(-8, 0),
+                  textcoords="offset points", ha="right", va="center", weight="bold", **_literal())
+    axes.annotate(heading, (1, top), xycoords=("axes fraction", "data"), xytext=(8, 0),
+                  textcoords="offset points", ha="left", va="center", weight="bold", **_literal())
+    axes.annotate("Weight", (1, top), xycoords=("axes fraction", "data"), xytext=(165, 0),
+                  textcoords="offset points", ha="right", va="center", weight="bold", **_literal())
+    axes.axvline(null, color="#555555", linewidth=0.8)
+    if log_scale:
+        axes.set_xscale("log")
+    axes.set_xlim(low, high)
+    ticks = _ticks(low, high, log_scale)
+    axes.set_xticks(ticks, labels=[_tick_label(t) for t in ticks])
+    axes.xaxis.set_minor_locator(NullLocator())
+    axes.xaxis.set_minor_formatter(NullFormatter())
+    for label in axes.get_xticklabels():
+        label.set_parse_math(False)
+    axes.set_ylim(0.4, count + 1.3)
     axes.set_yticks([])
-    axes.set_xlabel("Response rate, % (95% CI)")
     for side in ("top", "right", "left"):
         axes.spines[side].set_visible(False)
-    axes.grid(axis="x", color="#dddddd", linewidth=0.6)
-    axes.set_axisbelow(True)
+
+
+def _limits(values: list[float], log_scale: bool) -> tuple[float, float]:
+    """The x range: every interval and no effect, padded; ratios capped to 0.01..100."""
+    import math
+
+    finite = [v for v in values if math.isfinite(v) and (v > 0 or not log_scale)]
+    low, high = min(finite), max(finite)
+    if log_scale:
+        low, high = max(low / 1.15, 0.01), min(high * 1.15, 100.0)
+        return low, high
+    pad = (high - low) * 0.08 or 1.0
+    return low - pad, high + pad
+
+
+def _ticks(low: float, high: float, log_scale: bool) -> list[float]:
+    """Round ticks inside the range: the coarse ratio ticks, or the fine ones when fewer than 3 fit."""
+    if log_scale:
+        ticks = [t for t in RATIO_TICKS if low <= t <= high]
+        return ticks if len(ticks) >= 3 else [t for t in FINE_RATIO_TICKS if low <= t <= high]
+    from matplotlib.ticker import MaxNLocator
+
+    return [t for t in MaxNLocator(nbins=5).tick_values(low, high) if low <= t <= high]
+
+
+def _tick_label(value: float) -> str:
+    return f"{value:g}" if abs(value) >= 0.01 or value == 0 else f"{value:.2g}"
 
 
 def _inline_svg(svg: str, fmt: str) -> Any:
