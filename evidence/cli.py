@@ -492,7 +492,9 @@ def audit(
         click.echo(audit_report.format_markdown(audits))
     else:
         click.echo(audit_report.format_text(audits, colour=sys.stdout.isatty()))
-    for page_audit in audits if record_dir else ():
+    for page_audit in audits:
+        if record_dir is None:
+            break
         path = library.record_audit(page_audit, record_dir)
         if not quiet:
             click.echo(f"recorded {path}", err=True)

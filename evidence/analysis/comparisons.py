@@ -349,9 +349,9 @@ def excluded_problems(outcomes: "pd.DataFrame", studies: "pd.DataFrame") -> list
     for item in excluded:
         if item.reason == MIXED_KINDS:
             continue
-        record = first[(item.key, item.outcome, item.timepoint)]
+        found = first[(item.key, item.outcome, item.timepoint)]
         where = f" at {item.timepoint}" if item.timepoint else ""
-        line = None if pd.isna(record["line"]) else int(record["line"])
+        line = None if pd.isna(found["line"]) else int(found["line"])
         message = f"{item.outcome!r}{where} cannot be compared: {item.reason}"
-        problems.append(Problem(str(record["file"]), line, item.key, "warning", message))
+        problems.append(Problem(str(found["file"]), line, item.key, "warning", message))
     return problems

@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Sequence
+from typing import TYPE_CHECKING, Iterable, Literal, Sequence
 
 from evidence.errors import EvidenceError
 
@@ -260,11 +260,11 @@ def restricted_loglik(tau2: float, y: "Sequence[float]", v: "Sequence[float]") -
     )
 
 
-def reml_tau2(y: "Sequence[float]", v: "Sequence[float]") -> float:
+def reml_tau2(y: "Iterable[float]", v: "Iterable[float]") -> float:
     """tau² >= 0 maximising the restricted log-likelihood (see the module doc for why not statsmodels)."""
     from scipy.optimize import minimize_scalar
 
-    y, v = [float(a) for a in y], [float(b) for b in v]
+    y, v = [float(a) for a in y], [float(b) for b in v]  # a numpy array or any sequence of numbers
     spread = max(y) - min(y)
     upper = max(1.0, 10 * spread**2 + 10 * max(v))
     found = minimize_scalar(

@@ -662,8 +662,9 @@ def propose_arms(text: str, ambiguities: list[str]) -> tuple[list[Arm], dict[str
             continue  # "Patients (N = 344)", "Patients with primary RLS (n = 202)": the total, not an arm
         key = label.lower()
         if key in seen:
-            if seen[key].n and seen[key].n.value != n:
-                ambiguities.append(f"arm {label!r}: sizes {seen[key].n.value} and {n} both stated")
+            earlier = seen[key].n
+            if earlier and earlier.value != n:
+                ambiguities.append(f"arm {label!r}: sizes {earlier.value} and {n} both stated")
             continue
         quote_start = match.start(number_group)
         arm = Arm(
@@ -858,12 +859,12 @@ def _arm_for(
                 other = arms[1] if known is arms[0] else arms[0]
                 first_arm, second_arm = (known, other) if left else (other, known)
                 return first_arm if first else second_arm
-        named: list[Arm] = []
+        named_arms: list[Arm] = []
         for m in mentions:
-            if s_start <= m[0] < s_start + versus.start() and all(m[2] is not a for a in named):
-                named.append(m[2])
-        if len(named) == 2:  # "pramipexole was more effective than placebo ... 58.6% vs. 42.8%"
-            return named[0] if first else named[1]
+            if s_start <= m[0] < s_start + versus.start() and all(m[2] is not a for a in named_arms):
+                named_arms.append(m[2])
+        if len(named_arms) == 2:  # "pramipexole was more effective than placebo ... 58.6% vs. 42.8%"
+            return named_arms[0] if first else named_arms[1]
     before = [m for m in mentions if s_start - 200 <= m[1] <= start and not re.search(r";", plain[m[1] : start])]
     return before[-1][2] if before else None
 
@@ -949,10 +950,11 @@ def _percent_rows(
         outcome = _outcome_before(plain, start, s_start)
         if not outcome:
             continue
-        if in_order is not None:
-            arm = in_order[index]
-        else:
-            arm = _arm_for(plain, arms, mentions, start, end, s_start, s_end, versus_words)
+        arm: Arm | None = (
+            in_order[index]
+            if in_order is not None
+            else _arm_for(plain, arms, mentions, start, end, s_start, s_end, versus_words)
+        )
         if arm is None:
             continue
         row = _new_row(arm, outcome, timepoint)
@@ -965,7 +967,7 @@ def _percent_rows(
     for (_, outcome), group in groups.items():
         if len(group) > 1:
             ambiguities.append(
-                f"{group[0].label}: {', '.join(r.percent.quote.text for r in group)} all read as "
+                f"{group[0].label}: {', '.join(r.percent.quote.text for r in group if r.percent)} all read as "
                 f"{outcome!r} in one sentence; not proposed"
             )
             continue
@@ -1165,7 +1167,8 @@ def extract_abstract(key: str, abstract: str) -> Proposal:
         proposal.arms = [arm for arm in arms if arm.label not in covered] + rows
         if any(a.startswith("participants:") for a in proposal.ambiguities):
             for arm in proposal.arms:  # the same disputed total must not come back as an arm's size
-                if len(arms) == 1 and arm.n is not None and arm.n.value == arms[0].n.value:
+                total = arms[0].n if len(arms) == 1 else None
+                if total is not None and arm.n is not None and arm.n.value == total.value:
                     arm.n = None
     return proposal
 
@@ -1374,7 +1377,8 @@ def new_rows(existing: str, rows: list[dict[str, str]]) -> tuple[list[dict[str, 
     if existing.strip():
         for row in csv.DictReader(io.StringIO(existing)):
             seen.add(tuple((row.get(c) or "").strip() for c in _ROW_IDENTITY))
-    kept, duplicates = [], []
+    kept: list[dict[str, str]] = []
+    duplicates: list[dict[str, str]] = []
     for row in rows:
         identity = tuple(row.get(c, "").strip() for c in _ROW_IDENTITY)
         (duplicates if identity in seen else kept).append(row)

@@ -46,7 +46,7 @@ USER_AGENT = f"evidence/{__version__}"
 class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
     """Follow redirects to http and https only (urllib would also follow one to ftp)."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001 (urllib's signature)
         if urllib.parse.urlparse(newurl).scheme not in ("http", "https"):
             raise FetchError(f"{_host(req.full_url)} redirected to {newurl!r}, which is not http(s)", url=newurl,
                              kind="refused")
