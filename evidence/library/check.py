@@ -83,13 +83,16 @@ def likely_duplicates(table: "pd.DataFrame") -> list[Problem]:
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
     ends = np.r_[starts[1:], len(codes)]
     found: dict[int, tuple[int, float]] = {}
+    masks: dict[int, dict[str, int]] = {}
     for first, last in _batches(starts, ends):
         for later, earlier in _candidate_pairs(titles[first:last], words[first:last], codes[first:last]):
             later, earlier = later + first, earlier + first
             if later in found:
                 continue
             title, other = titles[later], titles[earlier]
-            if 2.0 * _common_subsequence_length(other, title) < TITLE_SIMILARITY * (len(title) + len(other)) - _SLACK:
+            if earlier not in masks:
+                masks[earlier] = _letter_masks(other)
+            if 2.0 * _common_subsequence_length(masks[earlier], len(other), title) < TITLE_SIMILARITY * (len(title) + len(other)) - _SLACK:
                 continue  # difflib's matches are a common subsequence, so its ratio is no higher
             matcher = difflib.SequenceMatcher(None, titles[earlier], titles[later])
             if matcher.quick_ratio() < TITLE_SIMILARITY or matcher.ratio() < TITLE_SIMILARITY:
@@ -178,21 +181,27 @@ def _ratio(matches: "np.ndarray", total: "np.ndarray") -> "np.ndarray":
     return np.divide(matches, total, out=np.ones(len(total)), where=total > 0)
 
 
-def _common_subsequence_length(a: str, b: str) -> int:
-    """The length of the longest common subsequence, bit-parallel (Hyyrö 2004): one step per letter of ``b``.
-
-    An upper bound of the matches difflib finds, at a twentieth of the cost
-    of its ``ratio`` on titles.
-    """
+def _letter_masks(a: str) -> dict[str, int]:
+    """Each letter of ``a`` -> the bits of its positions, for :func:`_common_subsequence_length`."""
     masks: dict[str, int] = {}
     for position, letter in enumerate(a):
         masks[letter] = masks.get(letter, 0) | 1 << position
-    full = (1 << len(a)) - 1
+    return masks
+
+
+def _common_subsequence_length(masks: dict[str, int], length: int, b: str) -> int:
+    """The longest common subsequence of ``a`` (as its :func:`_letter_masks` and length) and ``b``.
+
+    Bit-parallel (Hyyrö 2004): one step per letter of ``b``.  An upper bound
+    of the matches difflib finds, at a twentieth of the cost of its ``ratio``
+    on titles.
+    """
+    full = (1 << length) - 1
     row = full
     for letter in b:
         matches = row & masks.get(letter, 0)
         row = ((row + matches) | (row - matches)) & full
-    return len(a) - row.bit_count()
+    return length - row.bit_count()
 
 
 def _letter_counts(titles: list[str], needed: "np.ndarray") -> "np.ndarray":
@@ -203,7 +212,10 @@ def _letter_counts(titles: list[str], needed: "np.ndarray") -> "np.ndarray":
     points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     lengths = np.fromiter((len(titles[i]) for i in needed.tolist()), dtype=np.int64, count=len(needed))
     owners = np.repeat(needed, lengths)
-    alphabet, letter = np.unique(points, return_inverse=True)
+    present = np.zeros(int(points.max(initial=0)) + 1, dtype=bool)
+    present[points] = True
+    alphabet = np.flatnonzero(present)
+    letter = (np.cumsum(present) - 1)[points]  # each letter's column, without sorting every letter
     counts = np.bincount(owners * len(alphabet) + letter, minlength=len(titles) * len(alphabet))
     return counts.reshape(len(titles), len(alphabet)).astype(np.int32)
 
