@@ -365,6 +365,9 @@ def summarize_command(
     show_default=True,
     help="Folder for the pages.",
 )
+@click.option(
+    "--jobs", type=click.IntRange(min=1), default=None, help="Processes rendering pages at once [default: one per core]."
+)
 @writer_options
 def render_command(
     refs: tuple[Path, ...],
@@ -373,6 +376,7 @@ def render_command(
     conditions: tuple[str, ...],
     all_conditions: bool,
     out: Path,
+    jobs: int | None,
     method: str,
     style: str,
     citations: str,
@@ -391,7 +395,7 @@ def render_command(
       evidence render "restless legs syndrome" --out site/ --templates my-templates/
     """
     from evidence.progress import Progress
-    from evidence.pages.render import render_conditions
+    from evidence.pages.batch import render_conditions_parallel
     from evidence.analysis.summary import conditions as all_names
 
     if not conditions and not all_conditions:
@@ -401,8 +405,9 @@ def render_command(
     if not names:
         raise EvidenceError("no entry in the library has a condition field, so there is no page to write")
     with Progress(enabled=False if quiet else None) as progress:
-        written = render_conditions(
-            table, names, out, method=method, style=style, citations=citations, templates=templates, progress=progress
+        written = render_conditions_parallel(
+            table, names, out, method=method, style=style, citations=citations, templates=templates, progress=progress,
+            workers=jobs,
         )
     if not quiet:
         for path in written:
