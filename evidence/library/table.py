@@ -352,7 +352,9 @@ def read_file_rows(
         return [], [problem]
     if progress:
         progress(f"parsing {path.name}", 0, None)
-    entries, problems = parse_bib_text(text or "", str(path))
+    from evidence.library.parallel import parse_bib_text_auto  # a large file in two processes
+
+    entries, problems = parse_bib_text_auto(text or "", str(path))
     rows = []
     for number, entry in enumerate(entries, start=1):
         row, entry_problems = entry_record(entry)
