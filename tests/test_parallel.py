@@ -129,3 +129,20 @@ def test_line_numbers_follow_bibtexparser_after_a_backslash_at_a_line_end():
     assert report.parts == 2
     assert (entries, problems) == parse_bib_text(text, "lib.bib")
     assert entries[-1].line == text.count("\n") - 1  # one line behind the file, as serially
+
+
+def test_rows_and_their_problems_come_back_in_the_serial_order(monkeypatch):
+    from evidence.library.table import entry_record
+
+    text = GENERATED.replace("  year = 1995,\n", "  year = 1995,\n  n = {many},\n", 3)
+    text = text.replace("@article{key100,", "@article{broken, title = {never closed}\n@article{key100,", 1)
+    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    monkeypatch.setenv("EVIDENCE_PARALLEL_PARSE", "0")
+    serial_rows, serial_problems = parallel.file_rows(text, "lib.bib", entry_record)
+    monkeypatch.setenv("EVIDENCE_PARALLEL_PARSE", "1")
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_CHARS", 1000)
+    rows, problems, report = parse_bib_text_parallel(text, "lib.bib", parts=3, record=entry_record)
+    assert report.parts == 3
+    assert rows == serial_rows and problems == serial_problems
+    assert parallel.file_rows(text, "lib.bib", entry_record) == (serial_rows, serial_problems)
+    assert [p.key for p in problems][0] == "broken" and sum("many" in p.message for p in problems) >= 3

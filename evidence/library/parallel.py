@@ -39,12 +39,17 @@ import os
 import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 from evidence.errors import Problem
 from evidence.library.files import BibEntry, parse_bib_text
 
+if TYPE_CHECKING:
+    from evidence.progress import ProgressCallback
+
 #: Files (in characters) smaller than this are parsed serially: starting a process costs more than it saves.
-PARALLEL_MIN_CHARS = 4_000_000
+PARALLEL_MIN_CHARS = 1_000_000
 #: Set to 0 (or ``off``/``false``/``no``) to parse every file serially.
 PARALLEL_ENV = "EVIDENCE_PARALLEL_PARSE"
 
@@ -77,40 +82,100 @@ def parse_bib_text_auto(text: str, file: str) -> tuple[list[BibEntry], list[Prob
     Serial for files under :data:`PARALLEL_MIN_CHARS`, on machines with one
     core, or when ``EVIDENCE_PARALLEL_PARSE=0``.
     """
-    if len(text) < PARALLEL_MIN_CHARS or not parallel_enabled() or _cores() < 2:
+    if not _worth_it(text):
         return parse_bib_text(text, file)
     entries, problems, _ = parse_bib_text_parallel(text, file, parts=2)
     return entries, problems
 
 
+Record = Callable[[BibEntry], "tuple[dict[str, Any], list[Problem]]"]
+
+
+def file_rows(
+    text: str, file: str, record: Record, progress: "ProgressCallback | None" = None
+) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """Each entry of one file's text through ``record`` (a table row and its problems), large files in two processes.
+
+    The problems come as the serial loop gives them: the parse's, then each
+    entry's in order.  ``record`` must be a module-level function (it is
+    sent to the other process by name).
+    """
+    if _worth_it(text):
+        rows, problems, _ = parse_bib_text_parallel(text, file, parts=2, record=record)
+        return rows, problems
+    entries, problems = parse_bib_text(text, file)
+    rows = []
+    name = Path(file).name
+    for number, entry in enumerate(entries, start=1):
+        row, entry_problems = record(entry)
+        rows.append(row)
+        problems.extend(entry_problems)
+        if progress and number % 2000 == 0:
+            progress(f"reading {name}", number, len(entries))
+    return rows, problems
+
+
 def parse_bib_text_parallel(
-    text: str, file: str, parts: int = 2, processes: bool = True
-) -> tuple[list[BibEntry], list[Problem], ParseReport]:
+    text: str, file: str, parts: int = 2, processes: bool = True, record: Record | None = None
+) -> tuple[list[Any], list[Problem], ParseReport]:
     """Parse ``text`` in ``parts`` pieces (one in this process, the rest in others); the serial result.
 
-    ``processes=False`` parses the pieces one after another in this process
-    (for tests: the same cutting and joining, without the pool).
+    With ``record``, each part's entries also go through it in that part's
+    process, and the rows come back instead of the entries (the problems:
+    the parse's, then the records').  ``processes=False`` handles the pieces
+    one after another in this process (for tests: the same cutting and
+    joining, without the pool).
     """
     plan = _plan(text, parts)
     if isinstance(plan, str):
-        entries, problems = parse_bib_text(text, file)
-        return entries, problems, ParseReport(1, plan)
+        return (*_parse_part(text, file, record), ParseReport(1, plan))
     texts, last_blocks = plan
     if processes and len(texts) > 1:
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         with ProcessPoolExecutor(len(texts) - 1, mp_context=context) as pool:
-            futures = [pool.submit(parse_bib_text, part, file) for part in texts[1:]]
-            results = [parse_bib_text(texts[0], file)] + [future.result() for future in futures]
+            futures = [pool.submit(_parse_part_with_keys, part, file, record) for part in texts[1:]]
+            results = [_parse_part_with_keys(texts[0], file, record)] + [future.result() for future in futures]
     else:
-        results = [parse_bib_text(part, file) for part in texts]
+        results = [_parse_part_with_keys(part, file, record) for part in texts]
     reason = _cannot_join(results, last_blocks)
     if reason:
-        entries, problems = parse_bib_text(text, file)
-        return entries, problems, ParseReport(1, reason)
-    entries = [entry for part_entries, _ in results for entry in part_entries]
-    problems = [problem for _, part_problems in results for problem in part_problems]
-    return entries, problems, ParseReport(len(texts))
+        return (*_parse_part(text, file, record), ParseReport(1, reason))
+    items = [item for part in results for item in part.items]
+    problems = [problem for part in results for problem in part.problems]
+    problems += [problem for part in results for problem in part.record_problems]
+    return items, problems, ParseReport(len(texts))
+
+
+@dataclass
+class _Part:
+    items: list[Any]
+    problems: list[Problem]
+    keys: list[str]
+    record_problems: list[Problem]
+
+
+def _parse_part_with_keys(text: str, file: str, record: Record | None) -> _Part:
+    """One part: its entries (or rows), the parse's problems, its keys and the records' problems."""
+    entries, problems = parse_bib_text(text, file)
+    keys = [entry.key for entry in entries]
+    if record is None:
+        return _Part(entries, problems, keys, [])
+    rows, later = [], []
+    for entry in entries:
+        row, entry_problems = record(entry)
+        rows.append(row)
+        later.extend(entry_problems)
+    return _Part(rows, problems, keys, later)
+
+
+def _parse_part(text: str, file: str, record: Record | None) -> tuple[list[Any], list[Problem]]:
+    part = _parse_part_with_keys(text, file, record)
+    return part.items, part.problems + part.record_problems
+
+
+def _worth_it(text: str) -> bool:
+    return len(text) >= PARALLEL_MIN_CHARS and parallel_enabled() and _cores() >= 2
 
 
 def _cores() -> int:
@@ -223,14 +288,14 @@ def _string_definitions(text: str) -> list[tuple[str, str, int]] | str:
     return definitions
 
 
-def _cannot_join(results: list[tuple[list[BibEntry], list[Problem]]], last_blocks: list[int]) -> str:
+def _cannot_join(results: list[_Part], last_blocks: list[int]) -> str:
     """Why the parts' results may differ from the serial parse's, or ``""`` when they cannot."""
-    for (_, problems), last_line in zip(results[:-1], last_blocks[:-1]):
-        if any(problem.line == last_line for problem in problems):
+    for part, last_line in zip(results[:-1], last_blocks[:-1]):
+        if any(problem.line == last_line for problem in part.problems):
             return "the last block of a part failed to parse"
     seen: set[str] = set()
-    for entries, _ in results:
-        keys = {entry.key for entry in entries}
+    for part in results:
+        keys = set(part.keys)
         if keys & seen:
             return "a key is defined in two parts"
         seen |= keys

@@ -352,17 +352,9 @@ def read_file_rows(
         return [], [problem]
     if progress:
         progress(f"parsing {path.name}", 0, None)
-    from evidence.library.parallel import parse_bib_text_auto  # a large file in two processes
+    from evidence.library.parallel import file_rows  # a large file in two processes
 
-    entries, problems = parse_bib_text_auto(text or "", str(path))
-    rows = []
-    for number, entry in enumerate(entries, start=1):
-        row, entry_problems = entry_record(entry)
-        rows.append(row)
-        problems.extend(entry_problems)
-        if progress and number % 2000 == 0:
-            progress(f"reading {path.name}", number, len(entries))
-    return rows, problems
+    return file_rows(text or "", str(path), entry_record, progress)
 
 
 def _merge(
