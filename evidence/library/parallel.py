@@ -200,20 +200,23 @@ def _plan(text: str, parts: int) -> tuple[list[str], list[int]] | str:
         return strings
     bounds = [0, *cuts, len(text)]
     texts, last_blocks = [], []
+    lines_before = 0  # counted part by part, so the text is counted once
     for number in range(len(bounds) - 1):
         begin, end = bounds[number], bounds[number + 1]
         others = "".join(
             f"@string{{{key} = {value}}}\n" for key, value, start in strings if not begin <= start < end
         )
-        last_blocks.append(_lines(text, 0, _last_block(text, begin, end)) + 1)
+        last = _last_block(text, begin, end)
+        last_blocks.append(lines_before + _lines(text, begin, last) + 1)
         if number == 0:
             body = text[begin:end]
             texts.append(body + ("" if body.endswith("\n") or not others else "\n") + others)
-            continue
-        room = _lines(text, 0, begin) - _lines(others, 0, len(others))
-        if room < 0:
-            return "not enough lines before a part for the macros it needs"
-        texts.append(others + "\n" * room + text[begin:end])
+        else:
+            room = lines_before - _lines(others, 0, len(others))
+            if room < 0:
+                return "not enough lines before a part for the macros it needs"
+            texts.append(others + "\n" * room + text[begin:end])
+        lines_before += _lines(text, last, end) + _lines(text, begin, last)
     return texts, last_blocks
 
 
