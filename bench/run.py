@@ -12,6 +12,7 @@ with imports excluded: the ratio the performance target is about.
     python bench/run.py --sizes --real   # the real files in ../shared/bench-real (cold load vs bare parse)
     python bench/run.py --sizes --pages  # a warm 3,300-study page vs a cold load; render --all, 1 vs 2 processes
     python bench/run.py --sizes --scale  # 50,000 vs 200,000 entries: check per entry, cold-load memory
+    python bench/run.py --sizes --citations  # one page's references: two citeproc passes, one, the cache
 
 The last three are sections of their own (``--sizes`` with no size skips
 the generated libraries); ``--real-dir`` names another folder of .bib files.
@@ -233,8 +234,55 @@ def bench_scale(repeat: int, work: Path, sizes: tuple[int, int] = (50000, 200000
     for size in sizes:
         bare, full = in_process_ratio(generate(size, work), repeat)
         _, serial = in_process_ratio(generate(size, work), repeat, SERIAL_PARSE)
-        print(f"{size:,} entries, inside the process: bare parse {bare:.2f} s, cold load {full:.2f} s ({full / bare:.2f} x), "
+        print(f"{size:,} entries, inside the process: bare parse {bare:.2f} s, "
+              f"cold load {full:.2f} s ({full / bare:.2f} x), "
               f"cold load with the serial parse {serial:.2f} s ({serial / bare:.2f} x).\n", flush=True)
+
+
+def bench_citations(work: Path) -> None:
+    """One page's references (the restless legs studies of 50,000 entries): two passes, one pass, the cache."""
+    import tempfile as temporary
+    import warnings
+
+    from citeproc import Citation, CitationItem, CitationStylesBibliography, formatter
+    from citeproc.source.json import CiteProcJSON
+
+    from evidence.library.table import load_table
+    from evidence.pages import cite
+
+    table = load_table([generate(50000, work)]).table
+    rows = table[table["condition"].map(lambda value: "restless legs" in str(value)).astype(bool)]
+    items = cite.csl_items(rows)
+    style = cite._load_style(cite.resolve_style_name(cite.DEFAULT_STYLE))
+    shielded = [cite._shielded(item, f"ref{i}") for i, item in enumerate(items)]
+
+    def two_passes() -> None:  # what a page cost before: the text, then the HTML
+        for output in (formatter.plain, formatter.html):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                bibliography = CitationStylesBibliography(style, CiteProcJSON(shielded), output)
+                for item in shielded:
+                    bibliography.register(Citation([CitationItem(item["id"])]))
+                bibliography.bibliography()
+
+    store = cite.CitationCache(Path(temporary.mkdtemp(dir=work)) / "citations")
+    timings = []
+    for name, run in (
+        ("two citeproc passes (text, then HTML)", two_passes),
+        ("one pass, no cache", lambda: cite.format_references(items, cache=False)),
+        ("one pass, writing the cache", lambda: cite.format_references(items, cache=store)),
+        ("from the disk cache", lambda: cite.format_references(items, cache=store)),
+    ):
+        cite._MEMO.clear()  # as in a new process
+        started = time.perf_counter()
+        run()
+        timings.append((name, time.perf_counter() - started))
+    print(f"## Formatting one page's {len(items):,} references ({cite.DEFAULT_STYLE}), in one process\n")
+    print("| how | s | x two passes |")
+    print("|---|---:|---:|")
+    for name, seconds in timings:
+        print(f"| {name} | {seconds:.2f} | {seconds / timings[0][1]:.3f} |")
+    print(flush=True)
 
 
 def _time_check(path: Path) -> float:
@@ -260,7 +308,10 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 10000, 50000])
     parser.add_argument("--real", action="store_true", help="time the real files (cold load vs bare parse)")
     parser.add_argument("--real-dir", type=Path, default=ROOT.parent / "shared" / "bench-real")
-    parser.add_argument("--pages", action="store_true", help="a warm big page vs a cold load; render --all, 1 vs 2 jobs")
+    parser.add_argument(
+        "--pages", action="store_true", help="a warm big page vs a cold load; render --all, 1 vs 2 jobs"
+    )
+    parser.add_argument("--citations", action="store_true", help="one page's references: two passes, one, the cache")
     parser.add_argument("--scale", action="store_true", help="50,000 vs 200,000 entries: check per entry, memory")
     parser.add_argument("--work", type=Path, help="keep generated libraries here (default: a temporary folder)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per command; the median is shown")
@@ -281,6 +332,8 @@ def main() -> None:
             bench_real(args.real_dir, args.repeat)
         if args.pages:
             bench_pages(args.repeat, work)
+        if args.citations:
+            bench_citations(work)
         if args.scale:
             bench_scale(args.repeat, work)
         for size in args.sizes:

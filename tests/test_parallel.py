@@ -21,7 +21,8 @@ values = st.one_of(
                      "{M{\\\"u}ller}", "{50\\% better}",
                      "{a line ending in a backslash \\\n counts as no line break}"]),
 )
-fields = st.lists(st.tuples(st.sampled_from(["title", "journal", "year", "month", "note", "Title"]), values), max_size=4)
+names = st.sampled_from(["title", "journal", "year", "month", "note", "Title"])
+fields = st.lists(st.tuples(names, values), max_size=4)
 entry = st.builds(
     lambda kind, key, pairs, close, indent: f"{indent}@{kind}{{{key},\n"
     + "".join(f"  {name} = {value},\n" for name, value in pairs) + close,

@@ -92,7 +92,8 @@ def likely_duplicates(table: "pd.DataFrame") -> list[Problem]:
             title, other = titles[later], titles[earlier]
             if earlier not in masks:
                 masks[earlier] = _letter_masks(other)
-            if 2.0 * _common_subsequence_length(masks[earlier], len(other), title) < TITLE_SIMILARITY * (len(title) + len(other)) - _SLACK:
+            common = _common_subsequence_length(masks[earlier], len(other), title)
+            if 2.0 * common < TITLE_SIMILARITY * (len(title) + len(other)) - _SLACK:
                 continue  # difflib's matches are a common subsequence, so its ratio is no higher
             matcher = difflib.SequenceMatcher(None, titles[earlier], titles[later])
             if matcher.quick_ratio() < TITLE_SIMILARITY or matcher.ratio() < TITLE_SIMILARITY:

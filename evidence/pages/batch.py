@@ -117,7 +117,8 @@ def _render_page(name: str) -> "Page":
 
     options = _WORKER["options"]
     assert isinstance(options, PageOptions)
+    table = _WORKER["table"]
     summary = summarize(
-        _WORKER["table"], name, method=options.method, style=options.style, citations=options.citations  # type: ignore[arg-type]
+        table, name, method=options.method, style=options.style, citations=options.citations  # type: ignore[arg-type]
     )
     return build_page(summary, options.templates)
