@@ -267,21 +267,24 @@ class Library:
         measure: str | None = None,
         hksj: bool = False,
         thresholds: "Thresholds | None" = None,
+        jobs: int | None = None,
     ) -> list[Path]:
         """Write a condition page (.md, .html, .svg) per condition into ``out``; all when ``None``.
 
         Returns the files written.  The same library always gives
-        byte-identical files.  The options are those of :meth:`summarize`.
+        byte-identical files.  The options are those of :meth:`summarize`;
+        pages are rendered in ``jobs`` processes (default: one per core).
         """
-        from evidence.pages.render import render_conditions
+        from evidence.pages.batch import render_conditions_parallel
 
         names = self.conditions() if conditions is None else list(conditions)
         if not names:
             raise EvidenceError("no entry in the library has a condition field, so there is no page to write")
-        return render_conditions(
+        return render_conditions_parallel(
             self.table,
             names,
             Path(out),
+            workers=jobs,
             method=method or self.method,
             style=style or self.style,
             citations=citations or self.citations,

@@ -387,6 +387,9 @@ def summarize_command(
     show_default=True,
     help="Folder for the pages.",
 )
+@click.option(
+    "--jobs", type=click.IntRange(min=1), default=None, help="Processes rendering pages at once [default: one per core]."
+)
 @writer_options
 def render_command(
     refs: tuple[Path, ...],
@@ -395,6 +398,7 @@ def render_command(
     conditions: tuple[str, ...],
     all_conditions: bool,
     out: Path,
+    jobs: int | None,
     method: str,
     outcome: str | None,
     comparator: str | None,
@@ -426,7 +430,7 @@ def render_command(
         library.progress = progress
         written = library.render(
             None if all_conditions else conditions, out, templates=templates, method=method, style=style,
-            citations=citations, outcome=outcome, comparator=comparator, measure=measure, hksj=hksj,
+            citations=citations, outcome=outcome, comparator=comparator, measure=measure, hksj=hksj, jobs=jobs,
         )
     if not quiet:
         for path in written:

@@ -77,3 +77,12 @@ def tinnitus(table):
     from evidence.analysis.summary import summarize
 
     return summarize(table, "tinnitus")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _caches_under_tmp(tmp_path_factory):
+    """Caches in the user's folder (formatted citations) go to a temporary folder during tests."""
+    import os
+
+    os.environ["EVIDENCE_CACHE_DIR"] = str(tmp_path_factory.mktemp("user-cache"))
+    yield

@@ -341,3 +341,119 @@ def test_styles_command_lists_matching_names():
     assert "condition-page" in CliRunner().invoke(cli, ["styles", "condition"]).stdout.split()
     missing = CliRunner().invoke(cli, ["styles", "no-such-style-anywhere"])
     assert missing.exit_code == 2 and "no citation style name contains" in missing.stderr
+
+
+# --- one formatting pass per reference, and the cache of formatted references ---------------------
+
+from evidence.pages import cite  # noqa: E402
+from evidence.pages.cite import CitationCache, FormattedReference, format_references  # noqa: E402
+
+ARTICLE = {"id": "wang1994", "type": "article-journal", "title": "Galvano-acupuncture & RLS",
+           "author": [{"family": "Wang", "given": "D. Y."}], "container-title": "J <TCM>",
+           "issued": {"date-parts": [[1994, 3]]}, "volume": "11", "page": "46"}
+
+
+@pytest.fixture
+def passes(monkeypatch):
+    """Counts citeproc passes (and the items in them); the in-process memo starts empty."""
+    monkeypatch.setattr(cite, "_MEMO", {})
+    monkeypatch.setattr(cite, "_LIST_MEMO", {})
+    calls = []
+    real = cite._render
+
+    def counting(style, items):
+        calls.append(len(items))
+        return real(style, items)
+
+    monkeypatch.setattr(cite, "_render", counting)
+    return calls
+
+
+def test_text_and_html_come_from_one_pass(passes):
+    items = [ARTICLE, dict(ARTICLE, id="b", title="Second")]
+    text = format_bibliography(items, fmt="text")
+    html = format_bibliography(items, fmt="html")
+    assert passes == [2]
+    assert text[0] == "Wang DY. Galvano-acupuncture & RLS. J <TCM>. 1994;11:46."
+    assert html[0] == "Wang DY. Galvano-acupuncture &amp; RLS. <i>J &lt;TCM&gt;</i>. 1994;11:46."
+    assert format_references(items) == [FormattedReference(t, h) for t, h in zip(text, html)]
+
+
+def test_the_disk_cache_formats_each_reference_once_per_style(tmp_path, passes):
+    store = CitationCache(tmp_path / "citations")
+    first = format_references([ARTICLE], cache=store)
+    cite._MEMO.clear()  # as in a new process
+    again = format_references([ARTICLE, dict(ARTICLE, id="new", title="Changed")], cache=store)
+    assert passes == [1, 1]  # only the changed item was formatted
+    assert again[0] == first[0] and again[1].text.startswith("Wang DY. Changed.")
+    cite._MEMO.clear()
+    assert format_references([ARTICLE], style="ieee", cache=store)[0].text.startswith("D. Y. Wang,")
+    assert passes == [1, 1, 1]  # another style is another key
+    files = sorted((tmp_path / "citations").glob("*.json"), key=lambda p: p.stat().st_size)
+    sizes = [len(json.loads(p.read_text(encoding="utf-8"))["references"]) for p in files]
+    assert sizes == [1, 2]  # plain JSON: one file per style, one entry per item
+    assert store.notes == []
+
+
+@pytest.mark.parametrize("content", [
+    b"\x80\x04\x95 not json, perhaps a pickle",
+    b'{"format": 1, "style": "x", "references": {}}',
+    b"[1, 2, 3]",
+    "TAMPERED",
+])
+def test_a_corrupt_or_tampered_cache_file_is_ignored_and_rewritten(tmp_path, passes, content):
+    store = CitationCache(tmp_path)
+    expected = format_references([ARTICLE], cache=store)
+    (path,) = tmp_path.glob("*.json")
+    if content == "TAMPERED":  # valid JSON, but HTML that is not the text: would put a script into pages
+        data = json.loads(path.read_text(encoding="utf-8"))
+        digest = next(iter(data["references"]))
+        data["references"][digest][1] = "<script>alert(1)</script>"
+        content = json.dumps(data).encode()
+    path.write_bytes(content)
+    cite._MEMO.clear()
+    assert format_references([ARTICLE], cache=store) == expected
+    assert passes == [1, 1]
+    assert any("ignored" in note for note in store.notes), store.notes
+    assert "script" not in path.read_text(encoding="utf-8")  # rewritten with the right reference
+
+
+def test_the_cache_is_capped_and_its_failures_never_stop_formatting(tmp_path, passes):
+    store = CitationCache(tmp_path / "c", max_references=2)
+    items = [dict(ARTICLE, id=f"k{i}", title=f"Title {i}") for i in range(3)]
+    format_references(items, cache=store)
+    (path,) = (tmp_path / "c").glob("*.json")
+    assert len(json.loads(path.read_text(encoding="utf-8"))["references"]) == 2
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    unwritable = CitationCache(blocked / "citations")
+    assert format_references([dict(ARTICLE, id="z")], cache=unwritable)[0].text.startswith("Wang DY.")
+    assert len(unwritable.notes) == 1 and "not written" in unwritable.notes[0]
+
+
+def test_styles_that_depend_on_the_whole_list_are_not_cached_per_reference(tmp_path, passes):
+    store = CitationCache(tmp_path)
+    items = [dict(ARTICLE, id="a", title="One"), dict(ARTICLE, id="b", title="Two")]
+    refs = format_references(items, style="apa", cache=store)  # APA asks for year suffixes (1994a, 1994b)
+    assert refs[1].text == "Wang, D. Y. (1994). Two. J <TCM>, 11, 46."
+    assert list(tmp_path.glob("*.json")) == []
+    assert format_references(items, style="apa", cache=store) == refs and passes == [2]
+
+
+def test_cache_folder_from_the_environment_or_the_users_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("EVIDENCE_CACHE_DIR", str(tmp_path))
+    assert cite.default_citation_cache().folder == tmp_path / "citations"
+    monkeypatch.delenv("EVIDENCE_CACHE_DIR")
+    import platformdirs
+
+    assert cite.default_cache_folder() == Path(platformdirs.user_cache_dir("evidence", appauthor=False))
+
+
+def test_a_repeated_full_stop_after_a_tag_is_dropped_from_html_and_text():
+    authors = [{"family": f"Author{i}", "given": "A"} for i in range(8)]
+    item = {"id": "x", "type": "article-journal", "title": "T", "container-title": "J", "author": authors,
+            "issued": {"date-parts": [[2000]]}, "volume": "3", "page": "1-2"}
+    (reference,) = format_references([item], style="nature", cache=False)
+    assert "<i>et al.</i> T." in reference.html and "et al. T." in reference.text
+    assert cite._html_and_text("A <i>et al.</i>. B") == ("A <i>et al.</i> B", "A et al. B")
+    assert cite._html_and_text("a &amp; b<b>;</b>") == ("a &amp; b<b>;</b>", "a & b;")

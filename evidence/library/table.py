@@ -374,15 +374,9 @@ def read_file_rows(
         return [], [problem]
     if progress:
         progress(f"parsing {path.name}", 0, None)
-    entries, problems = parse_bib_text(text or "", str(path))
-    rows = []
-    for number, entry in enumerate(entries, start=1):
-        row, entry_problems = entry_record(entry)
-        rows.append(row)
-        problems.extend(entry_problems)
-        if progress and number % 2000 == 0:
-            progress(f"reading {path.name}", number, len(entries))
-    return rows, problems
+    from evidence.library.parallel import file_rows  # a large file in two processes
+
+    return file_rows(text or "", str(path), entry_record, progress)
 
 
 def _merge(

@@ -141,18 +141,24 @@ def render_conditions(
             outcome=outcome, comparator=comparator, measure=measure, hksj=hksj,
             thresholds=thresholds or DEFAULT_THRESHOLDS,
         ))
-    seen: dict[str, str] = {}
-    for summary in summaries:
-        other = seen.setdefault(summary.slug, summary.condition)
-        if other != summary.condition:
-            raise EvidenceError(
-                f"conditions {other!r} and {summary.condition!r} would both be written to {summary.slug}.md; "
-                "render them one at a time with different --out folders"
-            )
+    check_unique_slugs((summary.slug, summary.condition) for summary in summaries)
     written: list[Path] = []
     for summary in summaries:
         written += write_page(build_page(summary, templates), out)
     return written
+
+
+def check_unique_slugs(pages: Iterable[tuple[str, str]]) -> None:
+    """Refuse two conditions whose pages share a file name (``(slug, condition)`` pairs): one must never
+    silently replace the other."""
+    seen: dict[str, str] = {}
+    for slug, condition in pages:
+        other = seen.setdefault(slug, condition)
+        if other != condition:
+            raise EvidenceError(
+                f"conditions {other!r} and {condition!r} would both be written to {slug}.md; "
+                "render them one at a time with different --out folders"
+            )
 
 
 # --- templates ----------------------------------------------------------------

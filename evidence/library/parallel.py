@@ -1,0 +1,305 @@
+"""Parse one large .bib file in several processes, with exactly the serial parse's result.
+
+bibtexparser's splitter is plain Python and takes most of a cold load; a
+file's entries are independent of each other except through ``@string``
+macros and duplicate keys.  So the text is cut at entry boundaries, each
+part is parsed by :func:`evidence.library.files.parse_bib_text` in its own
+process, and the results are joined in order.
+
+Where the text may be cut: bibtexparser starts a new block at every ``@type{``
+(or ``@type(``) that begins a line, whatever came before, so a cut just
+before such a line changes no block but the one before it, and only when
+that one was left unclosed (then the serial parse reports "Unexpected block
+start" where a part would report the end of the file).
+
+What each part must see: every ``@string`` of the file, wherever it is
+defined (the serial parse resolves macros against all of them).  They are
+found first (cheaply: only the ``@string`` blocks are parsed) and written
+into each part where they change no line number: after the last block of
+the first part, and in the blank lines that stand for the text before
+every other part.  A part's own line numbers are therefore the file's.
+
+When the parallel result could differ from the serial one, the file is
+parsed serially instead (the result is always the serial one):
+
+* a part's last block failed to parse (it may have been cut);
+* a key is defined in two parts, or a macro twice (the serial parse reports
+  the second against the first, which no single part sees);
+* two macro names differ only in case, or a macro's definition does not
+  read back the same when written into a part.
+
+A property test holds the result identical to the serial parse: entries,
+their line numbers and raw text, and failed blocks.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from evidence.errors import Problem
+from evidence.library.files import BibEntry, parse_bib_text
+
+if TYPE_CHECKING:
+    from evidence.progress import ProgressCallback
+
+#: Files (in characters) smaller than this are parsed serially: starting a process costs more than it saves.
+PARALLEL_MIN_CHARS = 1_000_000
+#: Set to 0 (or ``off``/``false``/``no``) to parse every file serially.
+PARALLEL_ENV = "EVIDENCE_PARALLEL_PARSE"
+
+#: A line that starts a block, as bibtexparser's splitter sees one (``_BLOCK_START`` at a line start).
+_BLOCK_START = re.compile(r"^[^\S\n]*@\w*[ \t]*[{(]", re.MULTILINE)
+#: The same after a line break (found faster, from any position).
+_NEXT_BLOCK = re.compile(r"\n[^\S\n]*@\w*[ \t]*[{(]")
+#: A block start at a given ``@``.
+_AT_BLOCK = re.compile(r"@\w*[ \t]*[{(]")
+#: Where an ``@string`` block may start (bibtexparser takes any type beginning so, in any case).
+_STRING = re.compile(r"@[sS][tT][rR][iI][nN][gG]")
+
+
+@dataclass(frozen=True)
+class ParseReport:
+    """How a file was parsed: in how many parts, or why serially."""
+
+    parts: int
+    reason: str = ""
+
+
+def parallel_enabled() -> bool:
+    """Whether the environment allows parsing in parallel (``EVIDENCE_PARALLEL_PARSE``)."""
+    return os.environ.get(PARALLEL_ENV, "1").strip().lower() not in ("0", "off", "false", "no")
+
+
+def parse_bib_text_auto(text: str, file: str) -> tuple[list[BibEntry], list[Problem]]:
+    """:func:`~evidence.library.files.parse_bib_text`, in two processes for a large file.
+
+    Serial for files under :data:`PARALLEL_MIN_CHARS`, on machines with one
+    core, or when ``EVIDENCE_PARALLEL_PARSE=0``.
+    """
+    if not _worth_it(text):
+        return parse_bib_text(text, file)
+    entries, problems, _ = parse_bib_text_parallel(text, file, parts=2)
+    return entries, problems
+
+
+Record = Callable[[BibEntry], "tuple[dict[str, Any], list[Problem]]"]
+
+
+def file_rows(
+    text: str, file: str, record: Record, progress: "ProgressCallback | None" = None
+) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """Each entry of one file's text through ``record`` (a table row and its problems), large files in two processes.
+
+    The problems come as the serial loop gives them: the parse's, then each
+    entry's in order.  ``record`` must be a module-level function (it is
+    sent to the other process by name).
+    """
+    if _worth_it(text):
+        rows, problems, _ = parse_bib_text_parallel(text, file, parts=2, record=record)
+        return rows, problems
+    entries, problems = parse_bib_text(text, file)
+    rows = []
+    name = Path(file).name
+    for number, entry in enumerate(entries, start=1):
+        row, entry_problems = record(entry)
+        rows.append(row)
+        problems.extend(entry_problems)
+        if progress and number % 2000 == 0:
+            progress(f"reading {name}", number, len(entries))
+    return rows, problems
+
+
+def parse_bib_text_parallel(
+    text: str, file: str, parts: int = 2, processes: bool = True, record: Record | None = None
+) -> tuple[list[Any], list[Problem], ParseReport]:
+    """Parse ``text`` in ``parts`` pieces (one in this process, the rest in others); the serial result.
+
+    With ``record``, each part's entries also go through it in that part's
+    process, and the rows come back instead of the entries (the problems:
+    the parse's, then the records').  ``processes=False`` handles the pieces
+    one after another in this process (for tests: the same cutting and
+    joining, without the pool).
+    """
+    plan = _plan(text, parts)
+    if isinstance(plan, str):
+        return (*_parse_part(text, file, record), ParseReport(1, plan))
+    texts, last_blocks = plan
+    if processes and len(texts) > 1:
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        with ProcessPoolExecutor(len(texts) - 1, mp_context=context) as pool:
+            futures = [pool.submit(_parse_part_with_keys, part, file, record) for part in texts[1:]]
+            results = [_parse_part_with_keys(texts[0], file, record)] + [future.result() for future in futures]
+    else:
+        results = [_parse_part_with_keys(part, file, record) for part in texts]
+    reason = _cannot_join(results, last_blocks)
+    if reason:
+        return (*_parse_part(text, file, record), ParseReport(1, reason))
+    items = [item for part in results for item in part.items]
+    problems = [problem for part in results for problem in part.problems]
+    problems += [problem for part in results for problem in part.record_problems]
+    return items, problems, ParseReport(len(texts))
+
+
+@dataclass
+class _Part:
+    items: list[Any]
+    problems: list[Problem]
+    keys: list[str]
+    record_problems: list[Problem]
+
+
+def _parse_part_with_keys(text: str, file: str, record: Record | None) -> _Part:
+    """One part: its entries (or rows), the parse's problems, its keys and the records' problems."""
+    entries, problems = parse_bib_text(text, file)
+    keys = [entry.key for entry in entries]
+    if record is None:
+        return _Part(entries, problems, keys, [])
+    rows, later = [], []
+    for entry in entries:
+        row, entry_problems = record(entry)
+        rows.append(row)
+        later.extend(entry_problems)
+    return _Part(rows, problems, keys, later)
+
+
+def _parse_part(text: str, file: str, record: Record | None) -> tuple[list[Any], list[Problem]]:
+    part = _parse_part_with_keys(text, file, record)
+    return part.items, part.problems + part.record_problems
+
+
+def _worth_it(text: str) -> bool:
+    return len(text) >= PARALLEL_MIN_CHARS and parallel_enabled() and _cores() >= 2
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _plan(text: str, parts: int) -> tuple[list[str], list[int]] | str:
+    """The texts to parse, one per part, and the line of each part's last block; or why not to cut.
+
+    Only the places to cut and the ``@string`` blocks are looked for, so
+    planning costs a few scans of the text at C speed, not a parse.
+    """
+    first = _BLOCK_START.search(text)
+    cuts = _cuts(text, first.start() if first else len(text), parts)
+    if not cuts:
+        return "too few blocks to cut"
+    strings = _string_definitions(text)
+    if isinstance(strings, str):
+        return strings
+    bounds = [0, *cuts, len(text)]
+    texts, last_blocks = [], []
+    lines_before = 0  # counted part by part, so the text is counted once
+    for number in range(len(bounds) - 1):
+        begin, end = bounds[number], bounds[number + 1]
+        others = "".join(
+            f"@string{{{key} = {value}}}\n" for key, value, start in strings if not begin <= start < end
+        )
+        last = _last_block(text, begin, end)
+        last_blocks.append(lines_before + _lines(text, begin, last) + 1)
+        if number == 0:
+            body = text[begin:end]
+            texts.append(body + ("" if body.endswith("\n") or not others else "\n") + others)
+        else:
+            room = lines_before - _lines(others, 0, len(others))
+            if room < 0:
+                return "not enough lines before a part for the macros it needs"
+            texts.append(others + "\n" * room + text[begin:end])
+        lines_before += _lines(text, last, end) + _lines(text, begin, last)
+    return texts, last_blocks
+
+
+def _lines(text: str, start: int, end: int) -> int:
+    """Line breaks between ``start`` and ``end`` as bibtexparser counts them.
+
+    Its splitter skips a line break right after a backslash (it takes it for
+    an escaped character), so its line numbers fall behind the file's after
+    ``\\`` at the end of a line; the parts must number lines the same way.
+    """
+    return text.count("\n", start, end) - text.count("\\\n", start, end)
+
+
+def _cuts(text: str, first_block: int, parts: int) -> list[int]:
+    """Offsets of line starts just before a block, near equal shares of the text, each part with a block."""
+    cuts: list[int] = []
+    for number in range(1, parts):
+        found = _NEXT_BLOCK.search(text, max(len(text) * number // parts, first_block + 1, cuts[-1] if cuts else 0))
+        if found is None:
+            break
+        cuts.append(found.start() + 1)
+    return cuts
+
+
+def _last_block(text: str, begin: int, end: int) -> int:
+    """The line start of the last block in ``text[begin:end]`` (whose first line starts a block)."""
+    window = 65_536
+    while True:
+        low = max(begin, end - window)
+        found = None
+        for found in _NEXT_BLOCK.finditer(text, low, end):
+            pass
+        if found is not None:
+            return found.start() + 1
+        if low == begin:
+            return begin
+        window *= 8
+
+
+def _string_definitions(text: str) -> list[tuple[str, str, int]] | str:
+    """Every ``@string`` of the file as (name, value as written, offset); or why they cannot be carried over.
+
+    Only the ``@string`` blocks are parsed (each up to the next block), which
+    is cheap, and their definitions are checked to read back the same when
+    written into a part.
+    """
+    import bibtexparser
+
+    chunks, offsets = [], []
+    for found in _STRING.finditer(text):
+        at = found.start()
+        line_start = text.rfind("\n", 0, at) + 1
+        if text[line_start:at].strip() or not _AT_BLOCK.match(text, at):
+            continue  # not where bibtexparser starts a block
+        following = _NEXT_BLOCK.search(text, at)
+        chunk = text[line_start : following.start() + 1 if following else len(text)]
+        chunks.append(chunk if chunk.endswith("\n") else chunk + "\n")
+        offsets.append(line_start)
+    if not chunks:
+        return []
+    library = bibtexparser.parse_string("".join(chunks), parse_stack=[])
+    if library.failed_blocks or len(library.strings) != len(chunks):
+        return "an @string block does not parse on its own, or is defined twice"
+    names = [block.key for block in library.strings]
+    if len({name.lower() for name in names}) != len(names):
+        return "two @string names differ only in case"
+    definitions = [(block.key, str(block.value), offset) for block, offset in zip(library.strings, offsets)]
+    written = "".join(f"@string{{{key} = {value}}}\n" for key, value, _ in definitions)
+    again = bibtexparser.parse_string(written, parse_stack=[])
+    if again.failed_blocks or [(b.key, b.value) for b in again.strings] != [(k, v) for k, v, _ in definitions]:
+        return "an @string definition does not read back the same"
+    return definitions
+
+
+def _cannot_join(results: list[_Part], last_blocks: list[int]) -> str:
+    """Why the parts' results may differ from the serial parse's, or ``""`` when they cannot."""
+    for part, last_line in zip(results[:-1], last_blocks[:-1]):
+        if any(problem.line == last_line for problem in part.problems):
+            return "the last block of a part failed to parse"
+    seen: set[str] = set()
+    for part in results:
+        keys = set(part.keys)
+        if keys & seen:
+            return "a key is defined in two parts"
+        seen |= keys
+    return ""
