@@ -122,9 +122,9 @@ def test_control_arm_review_counts_and_participants(table):
             "Cui 2008 [@cui2008] is a systematic review of 2 studies with 170 participants.\n")
     found = verdicts(text, table)
     assert found["45%"][0] == "unverified"
-    assert found["2 studies"][0] == "unverified" and found["with 170 participants"][0] == "unverified"
+    assert found["2 studies"][0] == "unverified" and found["170 participants"][0] == "unverified"
     wrong = verdicts(text.replace("2 studies", "5 studies").replace("170", "200"), table)
-    assert wrong["5 studies"][0] == "contradicted" and wrong["with 200 participants"][0] == "contradicted"
+    assert wrong["5 studies"][0] == "contradicted" and wrong["200 participants"][0] == "contradicted"
 
 
 def test_verified_data_is_supported(write_bib):

@@ -55,7 +55,7 @@ def test_study_counts_participants_and_citation_forms():
     page = parse_page(text)
     claims = [c for s in page.sentences for c in s.claims]
     assert page.sentences[0].citations[0].labels == ("1",)
-    assert claims[0].designs == ("systematic-review",) and claims[0].count == 1
+    assert claims[0].designs == ("systematic-review", "meta-analysis") and claims[0].count == 1
     assert any(c.kind == "participants" and c.count == 48 for c in claims)
 
 

@@ -16,10 +16,17 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Literal
 
-NUMBER_WORDS = {
-    "a": 1, "an": 1, "one": 1, "single": 1, "two": 2, "both": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "several": None, "many": None,
-}
+from evidence.grammar import (
+    NUMBER_WORDS,
+    STUDY_NOUNS,
+    Bound,
+    designs_of,
+    find_participants,
+    find_percentages,
+    is_money,
+    is_threshold,
+)
+
 #: Adjectives of nationality a page may put before "studies", with the country they name.
 NATIONALITIES = {
     "chinese": "China", "japanese": "Japan", "korean": "Korea", "american": "United States", "british": "United Kingdom",
@@ -27,31 +34,13 @@ NATIONALITIES = {
     "iranian": "Iran", "brazilian": "Brazil", "australian": "Australia", "canadian": "Canada", "swedish": "Sweden",
     "danish": "Denmark", "dutch": "Netherlands", "turkish": "Turkey", "taiwanese": "Taiwan",
 }
-#: Phrases naming a study design, longest first, with the design values they allow.
-DESIGN_PHRASES = (
-    ("randomised controlled", ("rct", "crossover")),
-    ("randomized controlled", ("rct", "crossover")),
-    ("systematic review", ("systematic-review",)),
-    ("meta-analys", ("meta-analysis",)),
-    ("quasi-randomised", ("quasi-rct",)),
-    ("quasi-randomized", ("quasi-rct",)),
-    ("case series", ("case-series",)),
-    ("case report", ("case-report",)),
-    ("cohort", ("cohort",)),
-    ("crossover", ("crossover",)),
-    ("rcts", ("rct", "crossover")),
-    ("rct", ("rct", "crossover")),
-    ("randomised", ("rct", "crossover", "quasi-rct")),
-    ("randomized", ("rct", "crossover", "quasi-rct")),
-    ("controlled", ("rct", "crossover", "quasi-rct", "other")),
-)
-STUDY_NOUNS = r"(?:stud(?:y|ies)|trials?|reviews?|meta-analys[ie]s|RCTs?|papers|reports)"
-PEOPLE_NOUNS = r"(?:patients|participants|people|subjects|cases|adults|children|women|men|individuals|volunteers)"
 OUTCOME_WORDS = ("cure", "cured", "improve", "improved", "improvement", "remission", "response", "responded",
                  "respond", "responding", "effective", "marked", "markedly", "significantly", "relief", "better", "ineffective")
 PER_STUDY_WORDS = ("both", "all", "each", "every", "most")
 POOLED_WORDS = ("pooled", "overall", "combined", "together", "in total", "altogether")
 
+#: A sentence opening with these sums up more than the sentence before it, so it does not borrow its citation.
+_TOTAL_OPENING = re.compile(r"\s*(?:in all|in total|altogether|overall|taken together|across (?:all|the) studies)\b", re.I)
 _SENTENCE_END = re.compile(r"(?<!\bal\.)(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 _PANDOC = re.compile(r"\[(?:[^\[\]]*?)@[\w:.#$%&+?<>~/-]+(?:[^\[\]]*)\]")
 _PANDOC_KEY = re.compile(r"@(\w(?:[\w:.#$%&+?<>~/-]*\w)?)")
@@ -65,28 +54,12 @@ _AUTHOR_YEAR = re.compile(
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+[^\s\"<>.,;])")
 _PMID = re.compile(r"\bPMID:?\s*(\d{5,9})\b", re.I)
-_NUMBER = r"\d+(?:\.\d+)?"
-_PERCENT = r"\s*(?:%|percent\b|per cent\b)"
-_RANGE_PERCENT = re.compile(
-    rf"\b(?:between\s+({_NUMBER})\s*%?\s+and\s+({_NUMBER})|({_NUMBER})\s*%?\s*(?:-|\u2013|to)\s*({_NUMBER})){_PERCENT}", re.I
-)
-_QUALIFIED_PERCENT = re.compile(
-    r"\b(at least|no less than|not less than|more than|over|greater than|above|in excess of|up to|at most|"
-    r"no more than|less than|fewer than|under|below|about|around|approximately|roughly|nearly|almost|some)?\s*"
-    rf"({_NUMBER}){_PERCENT}",
-    re.I,
-)
-_CONFIDENCE_LEVEL = re.compile(r"\s*(?:CI\b|confidence|credible)", re.I)
-_PARTICIPANTS = re.compile(
-    rf"\b(?:(a total of|total of|in all|in|of|with|involving|including|among)\s+)(\d[\d,]*)\s+(?:\w+\s+)?{PEOPLE_NOUNS}\b", re.I
-)
 _STUDY_COUNT = re.compile(
     rf"\b(\d{{1,3}}|a|an|one|single|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\s+"
     rf"((?:[A-Za-z-]+\s+){{0,3}}?){STUDY_NOUNS}\b",
     re.I,
 )
 
-Bound = Literal["=", ">=", ">", "<=", "<", "~", "range"]
 
 
 @dataclass(frozen=True)
@@ -375,7 +348,7 @@ def _sentences(text: str, body_end: int, labels: set[str], loose: bool,
             sentence = _sentence(text, at, cursor, labels, loose, named or {})
             if sentence.citations:
                 previous = sentence.citations
-            elif sentence.claims and previous:
+            elif sentence.claims and previous and not _TOTAL_OPENING.match(sentence.text):
                 # "Huang 2021 [5] is a meta-analysis. It published ..." : the claim is about [5].
                 sentence = Sentence(sentence.start, sentence.end, sentence.text, (), sentence.claims, previous)
             sentences.append(sentence)
@@ -442,33 +415,23 @@ def _citations(chunk: str, offset: int, labels: set[str], loose: bool,
 
 def _claims(masked: str, offset: int) -> list[Claim]:
     claims: list[Claim] = []
-    lowered = masked.lower()
-    scope = _scope(lowered)
-    taken: list[tuple[int, int]] = []
-    for match in _RANGE_PERCENT.finditer(masked):
-        low = float(match.group(1) or match.group(3))
-        high = float(match.group(2) or match.group(4))
-        if low <= high <= 100:
-            claims.append(_rate_claim(masked, offset, match, low, high, "range", scope))
-            taken.append(match.span())
-    for match in _QUALIFIED_PERCENT.finditer(masked):
-        if any(match.start(2) < e and match.end() > s for s, e in taken) or _CONFIDENCE_LEVEL.match(masked, match.end()):
+    scope = _scope(masked.lower())
+    for percentage in find_percentages(masked):
+        if is_threshold(masked, percentage.start, percentage.end) or is_money(masked, percentage.start, percentage.end):
             continue
-        value = float(match.group(2))
-        if value > 100:
-            continue
-        bound = _bound(match.group(1))
-        claims.append(_rate_claim(masked, offset, match, value, value, bound, scope))
+        claims.append(_rate_claim(masked, offset, percentage.start, percentage.end, percentage.low, percentage.high,
+                                  percentage.bound, scope))
     for match in _STUDY_COUNT.finditer(masked):
         claim = _study_count_claim(match, offset)
         if claim:
             claims.append(claim)
-    for match in _PARTICIPANTS.finditer(masked):
-        number = int(match.group(2).replace(",", ""))
-        claims.append(
-            Claim("participants", offset + match.start(2), offset + match.end(), match.group().strip(), count=number,
-                  bound="~" if "about" in lowered[max(0, match.start() - 10) : match.start()] else "=", scope=scope)
-        )
+    for count in find_participants(masked):
+        if is_money(masked, count.start, count.end):
+            continue
+        bound = "~" if re.search(r"\b(?:about|around|approximately|nearly|almost|some)\s*$",
+                                 masked[max(0, count.start - 16) : count.start], re.I) else "="
+        claims.append(Claim("participants", offset + count.start, offset + count.end, count.text, count=count.number,
+                            bound=bound, scope=scope))  # type: ignore[arg-type]
     return sorted((_trimmed(c, masked, offset) for c in claims), key=lambda c: c.start)
 
 
@@ -484,34 +447,20 @@ def _trimmed(claim: Claim, masked: str, offset: int) -> Claim:
     return replace(claim, start=start, end=end) if (start, end) != (claim.start, claim.end) else claim
 
 
-def _bound(qualifier: str | None) -> Bound:
-    word = (qualifier or "").lower()
-    if word in ("at least", "no less than", "not less than"):
-        return ">="
-    if word in ("more than", "over", "greater than", "above", "in excess of"):
-        return ">"
-    if word in ("up to", "at most", "no more than"):
-        return "<="
-    if word in ("less than", "fewer than", "under", "below"):
-        return "<"
-    if word in ("about", "around", "approximately", "roughly", "nearly", "almost", "some"):
-        return "~"
-    return "="
-
-
-def _rate_claim(masked: str, offset: int, match: re.Match, low: float, high: float, bound: Bound, scope: str) -> Claim:
+def _rate_claim(masked: str, offset: int, start: int, end: int, low: float, high: float, bound: Bound,
+                scope: str) -> Claim:
     return Claim(
         "rate",
-        offset + match.start(),
-        offset + match.end(),
-        match.group().strip(),
+        offset + start,
+        offset + end,
+        masked[start:end].strip(),
         low=low,
         high=high,
         bound=bound,
-        outcome=_outcome(masked[match.end() :]),
+        outcome=_outcome(masked[end:]),
         scope=scope,  # type: ignore[arg-type]
         quantifier="most" if re.search(r"\bmost\b", masked, re.I) else "",
-        control=_about_control(masked, match.start(), match.end()),
+        control=_about_control(masked, start, end),
     )
 
 
@@ -548,11 +497,7 @@ def _study_count_claim(match: re.Match, offset: int) -> Claim | None:
         return None
     country = next((c for adj, c in NATIONALITIES.items() if re.search(rf"\b{adj}\b", adjectives)), None)
     phrase = " ".join((adjectives + " " + match.group().split()[-1]).lower().split())
-    designs: tuple[str, ...] = ()
-    for words, allowed in DESIGN_PHRASES:
-        if words in phrase:
-            designs = allowed
-            break
+    designs = designs_of(phrase)
     if word in ("a", "an") and not designs and country is None:
         return None
     of_review = bool(re.search(r"(?:review|analysis|analyses)\s+(?:of|including|included|pooling|pooled)\s*$",
