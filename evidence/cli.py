@@ -446,7 +446,8 @@ def audit(
     1 otherwise (or for the verdicts named by --fail-on), 2 for bad input.
     """
     from evidence.audit import report as audit_report
-    from evidence.audit.judge import audit_page, library_state, write_record
+    from evidence.audit.judge import audit_page
+    from evidence.audit.records import library_state, write_record
     from evidence.audit.claims import read_page
 
     extra = set(_split_commas(fail_on))

@@ -408,18 +408,25 @@ _RATIO = re.compile(
 def find_comparisons(text: str) -> Iterator[Comparison]:
     """Comparisons between arms: "51% vs 53%", "no better than sham", "twice as likely", "better than placebo".
 
-    ``arm`` is the arm label named within the clause after the comparison, when there is one.
+    ``arm`` is the arm label named within the clause after the comparison ("better than" and "no better
+    than" need one).
     """
     for match in _VERSUS.finditer(text):
         yield Comparison(match.start(), match.end(), match.group(), "versus",
                          (float(match.group(1)), float(match.group(2))), arm=_arm_after(text, match.end()))
+    # "no better than" and "better than" compare arms only when an arm is named ("better than sham"),
+    # not in "make a treatment look better than it is"
     for match in _NO_BETTER.finditer(text):
-        yield Comparison(match.start(), match.end(), match.group(), "no-difference", arm=_arm_after(text, match.end()))
+        arm = _arm_after(text, match.end())
+        if arm:
+            yield Comparison(match.start(), match.end(), match.group(), "no-difference", arm=arm)
     for match in _BETTER.finditer(text):
         before = text[max(0, match.start() - 12) : match.start()].lower()
         if re.search(r"\bno\s*$|\bnot\s*$|\bany\s*$", before):
             continue
-        yield Comparison(match.start(), match.end(), match.group(), "better", arm=_arm_after(text, match.end()))
+        arm = _arm_after(text, match.end())
+        if arm:
+            yield Comparison(match.start(), match.end(), match.group(), "better", arm=arm)
     for match in _RATIO.finditer(text):
         word = " ".join(match.group(1).lower().split())
         ratio = float(match.group(2)) if match.group(2) else _RATIO_WORDS.get(word)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,10 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evidence.audit.judge import audit_page, claim_interval, library_state, match_reference, write_record
-from evidence.audit.claims import Claim, Reference, parse_page, read_page
+from evidence.audit.judge import audit_page, claim_interval
+from evidence.audit.match import build_index, match_reference
+from evidence.audit.records import library_state, write_record
+from evidence.audit.claims import Claim, ListedReference, parse_page, read_page
 from evidence.cli import cli
 from evidence.library.table import load_table
 
@@ -168,8 +171,8 @@ def test_uncited_numbers_are_listed(table):
 
 
 def test_matching_by_doi_and_ambiguity(table):
-    by_doi = match_reference(Reference("1", "Anything doi:10.1002/14651858.CD006457.pub2", 1, None, None,
-                                       doi="10.1002/14651858.CD006457.pub2"), table)
+    by_doi = match_reference(ListedReference("1", "Anything doi:10.1002/14651858.CD006457.pub2", 1, None, None,
+                                             doi="10.1002/14651858.CD006457.pub2"), build_index(table))
     assert (by_doi.key, by_doi.method, by_doi.confidence) == ("cui2008", "DOI", 1.0)
     twin = table.loc[["shi2003"]].copy()
     twin.index = ["shi2003b"]
@@ -177,8 +180,8 @@ def test_matching_by_doi_and_ambiguity(table):
     import pandas as pd
 
     doubled = pd.concat([table, twin])
-    ref = Reference("1", "Shi YL (2003) " + table.loc["shi2003", "title"], 1, "Shi", 2003)
-    ambiguous = match_reference(ref, doubled)
+    ref = ListedReference("1", "Shi YL (2003) " + table.loc["shi2003", "title"], 1, "Shi", 2003)
+    ambiguous = match_reference(ref, build_index(doubled))
     assert ambiguous.key is None and set(ambiguous.candidates) == {"shi2003", "shi2003b"}
     assert "matches 2 entries equally" in (ambiguous.problem or "")
 
@@ -205,7 +208,7 @@ def test_record_names_library_state(table, tmp_path):
     assert record["references"][0]["key"] == "wang1994"
     assert record["references"][1]["parsed"]["authors"] == ["Yang YD"]
     assert record["references"][1]["parsed"]["pages"] == "13-14"
-    assert path.name.endswith("-condition-page.json")
+    assert re.search(r"-condition-page-[0-9a-f]{8}\.json$", path.name)
 
 
 def test_record_says_when_the_library_differs_from_its_commit(tmp_path):

@@ -85,7 +85,7 @@ def test_author_year_names_from_the_reference_list_are_citations():
     cited = [[c.labels for c in s.citations] for s in page.sentences]
     assert cited == [[("1",)], [("2",)], []]
     row = page.sentences[0].claims
-    assert [c.text for c in row] == ["67.5%"] and not row[0].control  # "controlled trial" is no control group
+    assert [c.text for c in row] == ["67.5%"] and row[0].arm is None  # "controlled trial" is no control group
 
 
 def test_html_table_cells_stay_apart():

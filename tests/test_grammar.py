@@ -149,7 +149,8 @@ def test_every_finder_runs_in_linear_time_on_a_megabyte(name: str):
     list(g.find_designs(text))
     list(g.find_arms(text))
     list(g.find_comparisons(text))
-    assert time.perf_counter() - started < 5.0
+    # a quadratic pattern takes minutes on a megabyte; linear ones take a second or two on a shared machine
+    assert time.perf_counter() - started < 10.0
 
 
 @settings(max_examples=200, deadline=None)

@@ -3,7 +3,7 @@
 Pages come as Markdown, HTML or plain text.  HTML is reduced to text first
 (superscript citation numbers become ``[1,2]``), so one set of patterns
 serves all three.  Everything here is pattern matching over text and returns
-plain frozen dataclasses with character spans into :attr:`Page.text`, so a
+plain frozen dataclasses with character spans into :attr:`PageText.text`, so a
 report can quote the sentence and highlight the claim.  Nothing is judged
 here; :mod:`evidence.audit.judge` compares the claims with the library.
 """
@@ -20,11 +20,16 @@ from evidence.grammar import (
     NUMBER_WORDS,
     STUDY_NOUNS,
     Bound,
+    arm_label,
     designs_of,
+    find_comparisons,
+    find_designs,
     find_participants,
     find_percentages,
     is_money,
+    is_schedule_or_dose,
     is_threshold,
+    subgroup_cue,
 )
 
 #: Adjectives of nationality a page may put before "studies", with the country they name.
@@ -42,7 +47,16 @@ POOLED_WORDS = ("pooled", "overall", "combined", "together", "in total", "altoge
 #: A sentence opening with these sums up more than the sentence before it, so it does not borrow its citation.
 _TOTAL_OPENING = re.compile(r"\s*(?:in all|in total|altogether|overall|taken together|across (?:all|the) studies)\b", re.I)
 _SENTENCE_END = re.compile(r"(?<!\bal\.)(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
-_PANDOC = re.compile(r"\[(?:[^\[\]]*?)@[\w:.#$%&+?<>~/-]+(?:[^\[\]]*)\]")
+# "[" then no bracket up to an "@", then no bracket up to "]": each "[" scans only to the next bracket (linear)
+_PANDOC = re.compile(r"\[[^\[\]@]*@[^\[\]]*\]")
+#: "(Linde 2005)", "(Linde et al., 2005)", "Linde et al. (2005)": a study named in the text, on pages with no list
+_NAMED_AUTHOR_YEAR = re.compile(
+    r"\(([A-Z][\w'\u2019-]{1,30})(?:\s+et\s+al\.?|\s+(?:and|&)\s+[A-Z][\w'\u2019-]{1,30})?,?\s{1,3}((?:19|20)\d\d)[a-z]?"
+    r"(?:[;,][^()]{0,80})?\)"
+    r"|(?<![\w-])([A-Z][\w'\u2019-]{1,30})\s+(?:et\s+al\.?|and\s+colleagues)\s{0,3}\(((?:19|20)\d\d)[a-z]?\)"
+)
+#: "the GERAC trial", "the GAIT study": a trial named in the text
+_TRIAL_NAME = re.compile(r"(?<![\w-])([A-Z][A-Z0-9-]{2,11})\s+(?:trials?|study|studies)\b")
 _PANDOC_KEY = re.compile(r"@(\w(?:[\w:.#$%&+?<>~/-]*\w)?)")
 _BRACKET_NUMBERS = re.compile(r"\[(\d{1,3}(?:\s*[,;\u2013-]\s*\d{1,3})*)\]")
 _PAREN_NUMBERS = re.compile(r"\((\d{1,3}(?:\s*[,;\u2013-]\s*\d{1,3})*)\)")
@@ -63,7 +77,7 @@ _STUDY_COUNT = re.compile(
 
 
 @dataclass(frozen=True)
-class Reference:
+class ListedReference:
     """One entry of the page's own reference list."""
 
     label: str
@@ -89,14 +103,20 @@ class Citation:
     start: int
     end: int
     labels: tuple[str, ...]
-    style: Literal["pandoc", "numbered", "author-year"]
+    #: "named": a study named in the text only (an author and year with no reference list, or a trial name),
+    #: resolved against the library by :func:`evidence.audit.match.match_name`
+    style: Literal["pandoc", "numbered", "author-year", "named"]
+    author: str | None = None
+    year: int | None = None
+    trial: str | None = None
+    journal: str | None = None
 
 
 @dataclass(frozen=True)
 class Claim:
     """Something a sentence says about its studies, with the numbers parsed out."""
 
-    kind: Literal["rate", "study-count", "participants"]
+    kind: Literal["rate", "study-count", "participants", "comparison"]
     start: int
     end: int
     text: str
@@ -110,8 +130,14 @@ class Claim:
     scope: Literal["per-study", "pooled", "single"] = "single"
     #: "most" when the sentence says most studies (a majority must satisfy the claim)
     quantifier: str = ""
-    #: the number is about a control group ("18 of 40 controls", "in the control group")
-    control: bool = False
+    #: the arm the number is about, by its canonical label ("sham", "placebo", "control"; see
+    #: :data:`evidence.grammar.ARM_LABELS`); None for the treatment arm or the whole study
+    arm: str | None = None
+    #: the words that make a count a subset ("who stopped treatment"); such a count is never contradicted
+    subgroup: str | None = None
+    #: for comparisons: "versus" (``low`` and ``high`` hold the two rates), "no-difference", "better", "ratio"
+    comparison: str = ""
+    ratio: float | None = None
     #: the count is of the studies a cited review included ("a review of 2 studies")
     of_review: bool = False
 
@@ -134,11 +160,11 @@ class Sentence:
 
 
 @dataclass(frozen=True)
-class Page:
+class PageText:
     path: str
     text: str
     body_end: int
-    references: tuple[Reference, ...]
+    references: tuple[ListedReference, ...]
     sentences: tuple[Sentence, ...] = field(default_factory=tuple)
 
 
@@ -204,14 +230,14 @@ def html_to_text(source: str) -> str:
     return re.sub(r"\n\s*\n\s*(\n\s*)+", "\n\n", text).strip() + "\n"
 
 
-def read_page(path: Path | str) -> Page:
+def read_page(path: Path | str) -> PageText:
     """Read a page from a file; HTML is recognised by its extension or its tags."""
     path = Path(path)
     source = path.read_bytes().decode("utf-8", errors="replace")
     return parse_page(source, str(path), is_html=path.suffix.lower() in (".html", ".htm") or None)
 
 
-def parse_page(source: str, path: str = "<page>", is_html: bool | None = None) -> Page:
+def parse_page(source: str, path: str = "<page>", is_html: bool | None = None) -> PageText:
     """Split a page into body and reference list, and find sentences, citations and claims."""
     if is_html is None:
         is_html = bool(re.search(r"<(?:html|body|p|div|sup)\b", source, re.I))
@@ -222,10 +248,10 @@ def parse_page(source: str, path: str = "<page>", is_html: bool | None = None) -
     body = text[:body_end]
     loose = not (_PANDOC.search(body) or _BRACKET_NUMBERS.search(body))
     sentences = tuple(_sentences(text, body_end, labels, loose, _named(references)))
-    return Page(path, text, body_end, references, sentences)
+    return PageText(path, text, body_end, references, sentences)
 
 
-def split_references(text: str) -> tuple[int, tuple[Reference, ...]]:
+def split_references(text: str) -> tuple[int, tuple[ListedReference, ...]]:
     """Where the body ends, and the numbered references after it.
 
     The reference list is the last run of lines that start with a number and
@@ -237,7 +263,7 @@ def split_references(text: str) -> tuple[int, tuple[Reference, ...]]:
         offsets.append(position)
         position += len(line) + 1
     heading = max((i for i, line in enumerate(lines) if _REFERENCES_HEADING.match(line)), default=None)
-    found: list[tuple[int, Reference]] = []
+    found: list[tuple[int, ListedReference]] = []
     for index, line in enumerate(lines):
         match = _REFERENCE_LINE.match(line)
         if not match:
@@ -273,14 +299,14 @@ def _only_blank_or_text_between(lines: list[str], first: int, second: int) -> bo
     )
 
 
-def parse_reference(label: str, text: str, line: int) -> Reference:
+def parse_reference(label: str, text: str, line: int) -> ListedReference:
     """The parts of a reference the audit matches on: first author, year, DOI, PMID."""
     text = " ".join(text.split())
     author = re.match(r"\s*([^\W\d_][\w'\u2019-]*)", text)
     year = _YEAR.search(text)
     doi = _DOI.search(text)
     pmid = _PMID.search(text)
-    return Reference(
+    return ListedReference(
         label=label,
         text=text,
         line=line,
@@ -318,7 +344,7 @@ def _reference_parts(text: str) -> dict[str, object]:
     return parts
 
 
-def _named(references: tuple[Reference, ...]) -> dict[tuple[str, int], str]:
+def _named(references: tuple[ListedReference, ...]) -> dict[tuple[str, int], str]:
     """(first author, year) -> label, for the references that pair names alone, so that
     "Shi 2003" or "Shi et al. (2003)" in the body cites the list's "Shi X ... 2003"."""
     pairs: dict[tuple[str, int], list[str]] = {}
@@ -405,6 +431,18 @@ def _citations(chunk: str, offset: int, labels: set[str], loose: bool,
             if numbers and set(numbers) & labels and free(*match.span()):
                 found.append(Citation(offset + match.start(), offset + match.end(), numbers, "numbered"))
                 taken.append(match.span())
+    if not labels:
+        for match in _NAMED_AUTHOR_YEAR.finditer(chunk):
+            author, year = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+            if free(*match.span()):
+                found.append(Citation(offset + match.start(), offset + match.end(), (f"{author} {year}",), "named",
+                                      author=author, year=int(year)))
+                taken.append(match.span())
+    for match in _TRIAL_NAME.finditer(chunk):
+        if free(*match.span(1)) and match.group(1) not in ("RCT", "RCTS", "USA", "UK", "NHS", "FDA", "NIH"):
+            found.append(Citation(offset + match.start(1), offset + match.end(1), (match.group(1),), "named",
+                                  trial=match.group(1)))
+            taken.append(match.span(1))
     for match in _AUTHOR_YEAR.finditer(chunk) if named else ():
         label = named.get((match.group(1).casefold(), int(match.group(2))))  # type: ignore[union-attr]
         if label and free(*match.span()):
@@ -416,22 +454,55 @@ def _citations(chunk: str, offset: int, labels: set[str], loose: bool,
 def _claims(masked: str, offset: int) -> list[Claim]:
     claims: list[Claim] = []
     scope = _scope(masked.lower())
+    taken: list[tuple[int, int]] = []
+    for comparison in find_comparisons(masked):
+        values = comparison.values
+        claims.append(Claim("comparison", offset + comparison.start, offset + comparison.end, comparison.text,
+                            low=values[0] if values else None, high=values[1] if values else None,
+                            arm=comparison.arm or "control", comparison=comparison.kind, ratio=comparison.ratio,
+                            scope=scope))  # type: ignore[arg-type]
+        taken.append((comparison.start, comparison.end))
     for percentage in find_percentages(masked):
+        if any(percentage.start < e and percentage.end > s for s, e in taken):
+            continue
         if is_threshold(masked, percentage.start, percentage.end) or is_money(masked, percentage.start, percentage.end):
             continue
         claims.append(_rate_claim(masked, offset, percentage.start, percentage.end, percentage.low, percentage.high,
                                   percentage.bound, scope))
+    counted: list[tuple[int, int]] = []
+    mentions = list(find_designs(masked))
     for match in _STUDY_COUNT.finditer(masked):
         claim = _study_count_claim(match, offset)
         if claim:
+            # "a systematic review and meta-analysis": the design read whole, past the noun the count stops at
+            longer = next((m for m in mentions if match.start() <= m.start < match.end() < m.end), None)
+            if longer is not None:
+                from dataclasses import replace
+
+                claim = replace(claim, end=offset + longer.end, text=masked[match.start() : longer.end],
+                                designs=longer.designs)
             claims.append(claim)
-    for count in find_participants(masked):
-        if is_money(masked, count.start, count.end):
+            counted.append((match.start(), longer.end if longer else match.end()))
+    for mention in mentions:
+        # "A prospective, multicenter, randomized, participant-blinded trial": a design with more adjectives
+        # than the study-count pattern reads, after "a"/"an"/"one"
+        article = re.search(r"(?:^|\W)(a|an|one|single)\s+$", masked[max(0, mention.start - 8) : mention.start], re.I)
+        if not article or any(mention.start < e and mention.end > s for s, e in counted):
             continue
-        bound = "~" if re.search(r"\b(?:about|around|approximately|nearly|almost|some)\s*$",
+        start = mention.start - len(masked[max(0, mention.start - 8) : mention.start]) + article.start(1)
+        claims.append(Claim("study-count", offset + start, offset + mention.end, masked[start : mention.end],
+                            count=1, designs=mention.designs))
+    for count in find_participants(masked):
+        if is_money(masked, count.start, count.end) or is_schedule_or_dose(masked, count.start + len(str(count.number))):
+            continue
+        bound = "~" if re.search(r"\b(?:about|around|approximately|nearly|almost|some|over|more than)\s*$",
                                  masked[max(0, count.start - 16) : count.start], re.I) else "="
+        if re.search(r"\b(?:over|more than|at least)\s*$", masked[max(0, count.start - 16) : count.start], re.I):
+            bound = ">"
         claims.append(Claim("participants", offset + count.start, offset + count.end, count.text, count=count.number,
-                            bound=bound, scope=scope))  # type: ignore[arg-type]
+                            bound=bound, scope=scope,  # type: ignore[arg-type]
+                            arm=_arm_near(masked, count.start, count.end),
+                            subgroup=subgroup_cue(masked, count.start, count.end)))
     return sorted((_trimmed(c, masked, offset) for c in claims), key=lambda c: c.start)
 
 
@@ -460,16 +531,28 @@ def _rate_claim(masked: str, offset: int, start: int, end: int, low: float, high
         outcome=_outcome(masked[end:]),
         scope=scope,  # type: ignore[arg-type]
         quantifier="most" if re.search(r"\bmost\b", masked, re.I) else "",
-        control=_about_control(masked, start, end),
+        arm=_arm_near(masked, start, end),
     )
 
 
-def _about_control(masked: str, start: int, end: int) -> bool:
-    """"control(s)" in the 12 words before the number or the 4 after it, within its clause
-    or table cell; "controlled" (a controlled trial) is about the design, not a group."""
-    before = re.split(r"[;:|]", masked[:start])[-1].split()[-12:]
-    after = re.split(r"[;:,|]", masked[end:])[0].split()[:4]
-    return any(word.lower().strip(".,()[]'\"") in ("control", "controls") for word in before + after)
+def _arm_near(masked: str, start: int, end: int) -> str | None:
+    """The arm a number is about: an arm label ("sham", "placebo", "usual care", "control(s)") in the 12 words
+    before it or the 4 after it, within its clause or table cell; "controlled" (a design) names no arm.
+    The nearest label wins."""
+    before = re.split(r"[;:|]", masked[max(0, start - 200) : start])[-1].split()[-12:]
+    after = re.split(r"[;:,|]", masked[end : end + 80])[0].split()[:4]
+    for words in (after[:2], list(reversed(before)), after[2:]):
+        for index, word in enumerate(words):
+            clean = word.lower().strip(".,()[]'\"")
+            if clean in ("controlled", "sham-controlled", "placebo-controlled"):
+                continue
+            pair = " ".join(w.lower().strip(".,()[]'\"") for w in (words[index : index + 2] if words is after[:2]
+                                                                      or words is after[2:] else
+                                                                      reversed(words[max(0, index - 1) : index + 1])))
+            label = arm_label(pair) or arm_label(clean)
+            if label:
+                return label
+    return None
 
 
 def _outcome(rest: str) -> str:
@@ -493,14 +576,15 @@ def _study_count_claim(match: re.Match, offset: int) -> Claim | None:
     if count is None or count > 500:
         return None
     adjectives = match.group(2).lower()
-    if word in ("a", "an") and not adjectives.strip() and "review" not in match.group().lower():
+    if word in ("a", "an") and not adjectives.strip() and not designs_of(match.group()):
         return None
     country = next((c for adj, c in NATIONALITIES.items() if re.search(rf"\b{adj}\b", adjectives)), None)
     phrase = " ".join((adjectives + " " + match.group().split()[-1]).lower().split())
     designs = designs_of(phrase)
     if word in ("a", "an") and not designs and country is None:
         return None
+    before = match.string[max(0, match.start() - 40) : match.start()]
     of_review = bool(re.search(r"(?:review|analysis|analyses)\s+(?:of|including|included|pooling|pooled)\s*$",
-                               match.string[: match.start()], re.I))
+                               before, re.I))
     return Claim("study-count", offset + match.start(), offset + match.end(), match.group(), count=count,
                  country=country, designs=designs, of_review=of_review)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from typing import Callable, Sequence
 
-from evidence.audit.judge import VERDICTS, ClaimVerdict, PageAudit, audit_record
+from evidence.audit.judge import VERDICTS, ClaimVerdict, PageAudit
+from evidence.audit.records import audit_record
 
 COLOURS = {"supported": "green", "unverified": "yellow", "contradicted": "red", "unverifiable": "magenta", "uncited": "cyan"}
 LABELS = {
