@@ -409,15 +409,16 @@ def render_command(
             click.echo(str(path))
 
 
-# --- reviewers: audit (issue 4) ----------------------------------------------
+# --- reviewers: audit ----------------------------------------------
 
 FAIL_ON_CHOICES = ("unverifiable", "unverified", "uncited")
 
 
 @cli.command()
 @library_options
-@click.argument("pages", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.argument("pages", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text",
+              show_default=True)
 @click.option(
     "--fail-on",
     metavar="VERDICT,...",
@@ -431,42 +432,50 @@ FAIL_ON_CHOICES = ("unverifiable", "unverified", "uncited")
     help="Write a dated JSON audit record per page into this folder, naming the library state audited.",
 )
 def audit(
-    refs: tuple[Path, ...], no_cache: bool, quiet: bool, pages: tuple[Path, ...], fmt: str, fail_on: str,
+    refs: tuple[Path, ...], no_cache: bool, quiet: bool, pages: tuple[str, ...], fmt: str, fail_on: str,
     record_dir: Path | None,
 ) -> None:
     """Check every citation and number in condition pages against the library.
 
-    Reads Markdown, HTML or plain-text PAGES. Citations may be pandoc-style
-    ([@wang1994; @yang1993]), numbered ([1], superscripts, "studies1,2") or
-    author-year ("Wang 1994"), resolved through the page's own reference list. Each claim gets a
-    verdict: supported, supported by unverified data, contradicted,
-    unverifiable (the field it needs is not recorded), or uncited.
+    PAGES are Markdown, HTML or plain-text files, folders of them, or - for
+    standard input. Citations may be pandoc-style ([@wang1994]), numbered ([1],
+    superscripts, "studies1,2"), author-year ("Wang 1994"), or a trial named in
+    the text, resolved through the page's own reference list or the library.
+    Each claim gets a verdict: supported, supported by unverified data,
+    contradicted, unverifiable (the field it needs is not recorded), or uncited.
+    With several pages, a summary table across them follows (text format).
 
     Exit status: 0 when nothing is contradicted and every reference resolves,
-    1 otherwise (or for the verdicts named by --fail-on), 2 for bad input.
+    1 otherwise (or for the verdicts named by --fail-on), 2 when a page cannot
+    be read or for bad input.
     """
     from evidence.audit import report as audit_report
-    from evidence.audit.judge import audit_page
     from evidence.audit.records import library_state, write_record
-    from evidence.audit.claims import read_page
+    from evidence.audit.run import audit_pages
 
     extra = set(_split_commas(fail_on))
     if extra - set(FAIL_ON_CHOICES):
         raise EvidenceError(f"--fail-on takes {', '.join(FAIL_ON_CHOICES)}; got {', '.join(sorted(extra))}")
     result = load_library(refs, no_cache, quiet)
-    state = library_state(result.files)
-    audits = [audit_page(read_page(page), result.table, state) for page in pages]
+    run = audit_pages(pages, result.table, library_state(result.files))
+    for error in run.errors:
+        click.echo(f"error: {error}", err=True)
+    audits = run.audits
     if fmt == "json":
         click.echo(audit_report.format_json(audits), nl=False)
     elif fmt == "markdown":
         click.echo(audit_report.format_markdown(audits))
+    elif fmt == "html":
+        click.echo(audit_report.format_html(audits), nl=False)
     else:
         click.echo(audit_report.format_text(audits, colour=sys.stdout.isatty()))
+        if len(audits) > 1:
+            click.echo(audit_report.summary_table(audits), nl=False)
     for page_audit in audits if record_dir else ():
         path = write_record(page_audit, record_dir)
         if not quiet:
             click.echo(f"recorded {path}", err=True)
-    sys.exit(1 if any(a.failed(extra) for a in audits) else 0)
+    sys.exit(run.exit_status(extra))
 
 
 

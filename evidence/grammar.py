@@ -56,7 +56,7 @@ _WORD_NUMBER = (
     r"|" + "|".join(sorted(_UNITS, key=len, reverse=True)) + r")(?:\s+(?:hundred|thousand))?"
 )
 #: A number as pages write it: "1,583", "1 583" is not supported (ambiguous with lists), "67.5", "sixty".
-NUMBER = rf"(?:\d{{1,3}}(?:,\d{{3}})+(?!\d)|\d+(?:\.\d+)?|{_WORD_NUMBER})"
+NUMBER = rf"(?:(?:\d{{1,3}}(?:,\d{{3}})+(?!\d)|\d+(?:\.\d+)?|{_WORD_NUMBER})(?:\s(?:million|billion))?)"
 #: Anchor for a number: not inside a word, a longer number or a decimal.
 _BEFORE_NUMBER = r"(?<![\w.,\u2013-])"
 
@@ -171,6 +171,12 @@ def parse_number(text: str) -> float | None:
         if len(digits.split(".")[0]) > MAX_DIGITS or not re.fullmatch(r"\d+(?:\.\d+)?", digits):
             return None
         return float(digits)
+    scale = 1
+    if word.endswith((" million", " billion")):
+        scale = 1_000_000 if word.endswith("million") else 1_000_000_000
+        word = word.rsplit(" ", 1)[0]
+        value = parse_number(word)
+        return value * scale if value is not None else None
     parts = word.split()
     multiplier = 1
     if parts[-1] in ("hundred", "thousand"):
@@ -400,7 +406,7 @@ _BETTER = re.compile(
 _RATIO_WORDS = {"twice": 2.0, "double": 2.0, "half": 0.5, "three times": 3.0, "four times": 4.0, "five times": 5.0}
 _RATIO = re.compile(
     r"(?<![\w.])(twice|double|half|three\s+times|four\s+times|five\s+times|(\d+(?:\.\d+)?)\s*(?:times|-fold|fold))"
-    r"\s+(?:as\s+)?(?:likely|often|many|high|higher|more\s+likely|the\s+(?:rate|odds|risk|chance))",
+    r"\s+(?:as\s+)?(?:likely|often|many|high|higher|effective|more\s+likely|the\s+(?:rate|odds|risk|chance))",
     re.I,
 )
 
@@ -474,27 +480,24 @@ def subgroup_cue(text: str, start: int, end: int) -> str | None:
 
 
 _THRESHOLD_BEFORE = re.compile(
-    r"(?:reduction|reduced|decrease|decreased|improvement|improved|drop|fall|fewer|lower|less|relief|defined\s+as|"
-    r"response|responders?|reducing|reduce|reduces|cut|cutting|halving)\s+(?:\w+\s+){0,3}"
-    r"(?:of\s+|by\s+)?(?:at\s+least|more\s+than|over|≥|>=|>)?\s*$",
+    r"(?:defined\s+as|definition|criteri(?:on|a)|considered|counted\s+as|at\s+least|or\s+more|"
+    r"reduction\s+of|improvement\s+of|decrease\s+of|reduced\s+by|≥|>=)\s+(?:\w+\s+){0,3}?"
+    r"(?:a\s+|an\s+)?(?:at\s+least\s+|more\s+than\s+|over\s+|≥\s?|>=\s?)?$",
     re.I,
 )
 _THRESHOLD_AFTER = re.compile(
-    r"^\s*(?:or\s+(?:more|greater)\s+)?(?:fewer|less|lower|reduction|decrease|improvement|drop|fall|"
-    r"(?:of\s+)?(?:the\s+)?(?:pain|headache|migraine|symptom)s?\s+(?:days|score|intensity|frequency))\b",
+    r"^\s*(?:or\s+(?:more|greater|higher|better)\b|(?:fewer|less|lower|reduction|decrease|improvement|drop|fall)\b|"
+    r"(?:of\s+)?(?:the\s+)?(?:pain|headache|migraine|symptom)s?\s+(?:days|score|intensity|frequency)\b)",
     re.I,
 )
 
 
 def is_threshold(text: str, start: int, end: int) -> bool:
     """Whether the percentage at ``text[start:end]`` is the threshold of a response definition
-    ("at least 50% fewer headache days", "a reduction of at least 50%") rather than a result."""
+    ("at least 50% fewer headache days", "defined as a 33% improvement", "15% or higher") rather than a result."""
     if _THRESHOLD_AFTER.match(text[end : end + 50]):
         return True
-    before = text[max(0, start - 50) : start]
-    return bool(_THRESHOLD_BEFORE.search(before)) and bool(
-        re.search(r"\b(?:defin|respon|at\s+least|considered|counted|criteri)", text[max(0, start - 80) : start], re.I)
-    )
+    return bool(_THRESHOLD_BEFORE.search(text[max(0, start - 50) : start]))
 
 
 _MONEY_BEFORE = re.compile(r"(?:[$£€¥]|\b(?:US|USD|EUR|GBP|AUD|CAD)\s?\$?)\s*$", re.I)

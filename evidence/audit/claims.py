@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Literal
+from typing import Iterator, Literal
 
 from evidence.grammar import (
     NUMBER_WORDS,
@@ -30,6 +30,7 @@ from evidence.grammar import (
     is_schedule_or_dose,
     is_threshold,
     subgroup_cue,
+    find_arms,
 )
 
 #: Adjectives of nationality a page may put before "studies", with the country they name.
@@ -55,6 +56,20 @@ _NAMED_AUTHOR_YEAR = re.compile(
     r"(?:[;,][^()]{0,80})?\)"
     r"|(?<![\w-])([A-Z][\w'\u2019-]{1,30})\s+(?:et\s+al\.?|and\s+colleagues)\s{0,3}\(((?:19|20)\d\d)[a-z]?\)"
 )
+#: "(v 287, p 1807, 2002)" and "(2006; 354:557-66)": a journal's volume and first page, with the year
+_VOLUME_PAGE = re.compile(
+    r"\(v(?:ol)?\.?\s{0,2}(\d{1,4}),\s{0,2}pp?\.?\s{0,2}(\d{1,6}),\s{0,2}((?:19|20)\d\d)\)"
+    r"|\(((?:19|20)\d\d);\s{0,2}(\d{1,4})(?:\s?\(\d{1,4}\))?:\s{0,2}(\d{1,6})(?:\s?[-\u2013]\s?\d{1,6})?\)"
+)
+#: "(GAIT)", "(GERAC)": an acronym in parentheses, a trial's name when the library knows it
+_TRIAL_ACRONYM = re.compile(r"\(([A-Z][A-Z0-9-]{2,11})\)")
+#: "led by Stephen Bent", "lead author Stephen Bent", "Wang et al report", "the Hypericum Depression Trial Study Group"
+_LEAD_AUTHOR = re.compile(
+    r"(?:\bled\s+by|\blead\s+author|\bfirst\s+author)\s{1,3}(?:Dr\.?\s{1,3})?(?:[A-Z][a-z]+\.?\s{1,3}){1,2}?"
+    r"(?:[A-Z]\.\s{1,3})?([A-Z][a-z'\u2019-]+)"
+    r"|(?<![\w-])([A-Z][a-z'\u2019-]+)\s+et\s+al\.?(?!\s*,?\s*\(?\s*(?:19|20)\d\d)"
+    r"|(?<![\w-])((?:[A-Z][a-z]+\s){1,5}(?:Trial\s|Research\s)?(?:Study|Collaborative|Research)\s(?:Group|Investigators))"
+)
 #: "the GERAC trial", "the GAIT study": a trial named in the text
 _TRIAL_NAME = re.compile(r"(?<![\w-])([A-Z][A-Z0-9-]{2,11})\s+(?:trials?|study|studies)\b")
 _PANDOC_KEY = re.compile(r"@(\w(?:[\w:.#$%&+?<>~/-]*\w)?)")
@@ -69,7 +84,7 @@ _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+[^\s\"<>.,;])")
 _PMID = re.compile(r"\bPMID:?\s*(\d{5,9})\b", re.I)
 _STUDY_COUNT = re.compile(
-    rf"\b(\d{{1,3}}|a|an|one|single|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\s+"
+    rf"(?<![\d.,$£€])\b(\d{{1,3}}|a|an|one|single|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\s+"
     rf"((?:[A-Za-z-]+\s+){{0,3}}?){STUDY_NOUNS}\b",
     re.I,
 )
@@ -94,6 +109,8 @@ class ListedReference:
     volume: str | None = None
     issue: str | None = None
     pages: str | None = None
+    #: a line that may be a citation (a title at the top of the page): no finding when it matches nothing
+    tentative: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,6 +127,8 @@ class Citation:
     year: int | None = None
     trial: str | None = None
     journal: str | None = None
+    volume: str | None = None
+    page: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +172,8 @@ class Sentence:
     citations: tuple[Citation, ...]
     claims: tuple[Claim, ...]
     carried: tuple[Citation, ...] = ()
+    #: where the citations judged come from: the sentence itself, its paragraph, a heading above it, the page
+    scope: Literal["sentence", "paragraph", "heading", "page"] = "sentence"
 
     @property
     def cited(self) -> tuple[Citation, ...]:
@@ -238,17 +259,105 @@ def read_page(path: Path | str) -> PageText:
 
 
 def parse_page(source: str, path: str = "<page>", is_html: bool | None = None) -> PageText:
-    """Split a page into body and reference list, and find sentences, citations and claims."""
+    """Split a page into body and references, and find sentences, citations and claims.
+
+    References come from a list at the end (numbered, bulleted, or items after a "References" or
+    "Sources" heading), from citation lines anywhere in the body (a journal's year;volume(issue):pages,
+    a DOI or a PMID on a line of its own), and from Wikipedia-style ``<ref>`` footnotes.  Citation lines
+    are not searched for claims: their numbers are volumes and pages.
+    """
     if is_html is None:
-        is_html = bool(re.search(r"<(?:html|body|p|div|sup)\b", source, re.I))
+        is_html = bool(re.search(r"<(?:html|body|p|div|sup)\b", source[:200_000], re.I))
     text = html_to_text(source) if is_html else source.replace("\r\n", "\n")
-    text = re.sub(r"<sup>\s*([\d,\u2013\- ]+)\s*</sup>", lambda m: f"[{m.group(1).strip()}]", text)
+    text = re.sub(r"<sup>\s{0,5}([\d,\u2013\- ]{1,40})\s{0,5}</sup>", lambda m: f"[{m.group(1).strip()}]", text)
     body_end, references = split_references(text)
-    labels = {r.label for r in references}
+    footnotes = tuple(_footnotes(text[:body_end]))
+    lines = tuple(_citation_lines(text, body_end))
+    references = references + tuple(ref for ref, _ in footnotes) + tuple(ref for ref, _ in lines)
+    if not references and not _has_marker(text[:body_end]):
+        references = tuple(_title_lines(text, body_end))
+    labels = {r.label for r in references if not r.label.startswith(("line-", "top-"))}
     body = text[:body_end]
     loose = not (_PANDOC.search(body) or _BRACKET_NUMBERS.search(body))
-    sentences = tuple(_sentences(text, body_end, labels, loose, _named(references)))
+    skip = [span for _, span in lines]
+    sentences = tuple(_sentences(text, body_end, labels, loose, _named(references), skip,
+                                 {span: ref.label for ref, span in footnotes}))
     return PageText(path, text, body_end, references, sentences)
+
+
+_CITATION_LINE = re.compile(
+    r"(?:19|20)\d\d[^;\n]{0,20};\s{0,3}\d{1,4}\s{0,3}(?:\(\s{0,3}[\w-]{1,8}\s{0,3}\))?\s{0,3}:\s{0,3}[A-Za-z]{0,3}\d{1,6}"
+    r"|\b\d{1,4}\s{0,2}\(\d{1,4}\)\s{0,2}:\s{0,2}\d{1,6}\s{0,2}[-\u2013]\s{0,2}\d{1,6}"
+    r"|\bPMID:?\s{0,3}\d{5,9}\b|\bdoi:?\s{0,3}10\.\d{4,9}/",
+    re.I,
+)
+_FOOTNOTE = re.compile(r"<ref(?:\s[^<>/]{0,200})?>([^<]{0,3000})</ref>|<ref\s([^<>/]{0,200})/>")
+
+
+def _has_marker(body: str) -> bool:
+    return bool(_PANDOC.search(body) or _BRACKET_NUMBERS.search(body) or _FOOTNOTE.search(body))
+
+
+def _citation_lines(text: str, body_end: int) -> list[tuple[ListedReference, tuple[int, int]]]:
+    """Lines of the body that are citations: a journal's year;volume(issue):pages, a PMID or a DOI,
+    in a line of at most 400 characters that is not a sentence of the page with a citation inside."""
+    found = []
+    for number, match in enumerate(re.finditer(r"[^\n]+", text[:body_end]), 1):
+        line = match.group()
+        if len(line) > 400 or not _CITATION_LINE.search(line):
+            continue
+        if re.search(r"\((?:19|20)\d\d;\s{0,2}\d|\(v\s{0,2}\d", line):
+            continue  # "(2006; 354:557-66)" inside a sentence: an in-text citation, found as such
+        reference = parse_reference(f"line-{number}", line.strip().lstrip("-*\u2022 "), number)
+        found.append((reference, match.span()))
+    return found
+
+
+def _footnotes(body: str) -> Iterator[tuple[ListedReference, tuple[int, int]]]:
+    """Wikipedia-style ``<ref>{{cite journal | pmid= ... | doi= ...}}</ref>`` footnotes, one reference each."""
+    names: dict[str, str] = {}
+    for number, match in enumerate(_FOOTNOTE.finditer(body), 1):
+        head = match.group(0)[: match.group(0).find(">") + 1]
+        name = re.search(r"name\s{0,3}=\s{0,3}\"?([^\"/>]{1,80})", head)
+        label = f"ref-{names.setdefault(name.group(1).strip(), str(number)) if name else number}"
+        content = match.group(1) or ""
+        fields = dict((k.strip().lower(), v.strip()) for k, v in re.findall(r"\|\s{0,3}([\w-]{1,20})\s{0,3}=\s{0,3}([^|}]{0,300})",
+                                                                          content))
+        authors = [fields[k] for k in ("last1", "last", "author", "author1") if k in fields][:1]
+        year = re.search(r"(?:19|20)\d\d", fields.get("year", "") or fields.get("date", ""))
+        line = body.count("\n", 0, match.start()) + 1
+        reference = ListedReference(
+            label=label, text=" ".join(content.split()) or head, line=line,
+            first_author=authors[0] if authors else None, year=int(year.group()) if year else None,
+            doi=fields.get("doi") or None, pmid=fields.get("pmid") or None, title=fields.get("title") or None,
+            journal=fields.get("journal") or None, volume=fields.get("volume") or None,
+            issue=fields.get("issue") or None, pages=fields.get("pages") or None, tentative=not content.strip(),
+        )
+        yield reference, match.span()
+
+
+def _title_lines(text: str, body_end: int) -> list[ListedReference]:
+    """The first lines of a page with no citations at all: one may be the title of the study it reports,
+    matched to the library by title alone.  Tentative: a line that matches nothing is no finding."""
+    found = []
+    for number, match in enumerate(re.finditer(r"[^\n]+", text[:min(body_end, 3000)]), 1):
+        line = match.group().strip()
+        if 20 <= len(line) <= 200 and not re.search(r"[.!?]\s+\S", line.rstrip(".")) and len(found) < 5:
+            found.append(ListedReference(f"top-{number}", line, number, None, None, title=line.rstrip("."),
+                                         tentative=True))
+    return found
+
+
+def title_spans(text: str, references: tuple[ListedReference, ...]) -> list[tuple[ListedReference, tuple[int, int]]]:
+    """Where the tentative title lines stand, so that a title's words ("A randomized trial of ...") are not
+    read as the page's claims."""
+    spans = []
+    for reference in references:
+        if reference.label.startswith("top-"):
+            at = text.find(reference.text)
+            if at >= 0:
+                spans.append((reference, (at, at + len(reference.text))))
+    return spans
 
 
 def split_references(text: str) -> tuple[int, tuple[ListedReference, ...]]:
@@ -273,6 +382,10 @@ def split_references(text: str) -> tuple[int, tuple[ListedReference, ...]]:
         if heading is None and not (_YEAR.search(match.group(3)) and _looks_like_reference(line)):
             continue
         found.append((index, parse_reference(match.group(1) or match.group(2), match.group(3), index + 1)))
+    if not found and heading is not None:
+        items = _listed_items(lines[heading + 1 :], heading + 2)
+        if items:
+            return offsets[heading], tuple(items)
     if not found:
         return len(text), ()
     # keep the last block: references at the end of the page, in order
@@ -286,6 +399,25 @@ def split_references(text: str) -> tuple[int, tuple[ListedReference, ...]]:
     if heading is not None and heading < first_line:
         first_line = heading
     return offsets[first_line], tuple(ref for _, ref in block)
+
+
+def _listed_items(lines: list[str], first_line: int) -> list[ListedReference]:
+    """Unnumbered references after a heading: bulleted items ("- Clegg DO ...", "* ...", "\u2022 ...") running
+    over several lines, or paragraphs separated by blank lines."""
+    items: list[tuple[int, list[str]]] = []
+    for number, line in enumerate(lines, first_line):
+        stripped = line.strip()
+        if not stripped:
+            if items and items[-1][1]:
+                items.append((number + 1, []))
+            continue
+        bullet = re.match(r"^[-*\u2022]\s+", stripped)
+        if bullet or not items:
+            items.append((number, [stripped[bullet.end():] if bullet else stripped]))
+        else:
+            items[-1][1].append(stripped)
+    return [parse_reference(f"item-{index}", " ".join(parts), number)
+            for index, (number, parts) in enumerate((i for i in items if i[1]), 1)]
 
 
 def _looks_like_reference(line: str) -> bool:
@@ -355,7 +487,8 @@ def _named(references: tuple[ListedReference, ...]) -> dict[tuple[str, int], str
 
 
 def _sentences(text: str, body_end: int, labels: set[str], loose: bool,
-               named: dict[tuple[str, int], str] | None = None) -> list[Sentence]:
+               named: dict[tuple[str, int], str] | None = None, skip: list[tuple[int, int]] | None = None,
+               footnotes: dict[tuple[int, int], str] | None = None) -> list[Sentence]:
     """Sentences of the body.  ``loose`` allows the citation forms that need guessing,
     "(1, 2)" and "studies1,2"; a page that uses [1] or [@key] anywhere does not get them,
     so "China (4)" in such a page is not a citation."""
@@ -371,14 +504,28 @@ def _sentences(text: str, body_end: int, labels: set[str], loose: bool,
             cursor = at + len(piece)
             if not piece.strip():
                 continue
+            if any(a <= at and cursor <= b for a, b in skip or ()):
+                continue  # a citation line: its numbers are volumes and pages
             sentence = _sentence(text, at, cursor, labels, loose, named or {})
+            notes = tuple(Citation(a, b, (label,), "numbered") for (a, b), label in (footnotes or {}).items()
+                          if at <= a < cursor)
+            if notes:
+                sentence = Sentence(sentence.start, sentence.end, sentence.text,
+                                    tuple(sorted(sentence.citations + notes, key=lambda c: c.start)),
+                                    _claims_outside(sentence, notes))
             if sentence.citations:
                 previous = sentence.citations
             elif sentence.claims and previous and not _TOTAL_OPENING.match(sentence.text):
                 # "Huang 2021 [5] is a meta-analysis. It published ..." : the claim is about [5].
-                sentence = Sentence(sentence.start, sentence.end, sentence.text, (), sentence.claims, previous)
+                sentence = Sentence(sentence.start, sentence.end, sentence.text, (), sentence.claims, previous,
+                                    "paragraph")
             sentences.append(sentence)
     return sentences
+
+
+def _claims_outside(sentence: Sentence, notes: tuple[Citation, ...]) -> tuple[Claim, ...]:
+    """The sentence's claims that do not stand inside a footnote (whose numbers are the citation's)."""
+    return tuple(c for c in sentence.claims if not any(n.start <= c.start < n.end for n in notes))
 
 
 def _sentence(text: str, start: int, end: int, labels: set[str], loose: bool,
@@ -438,6 +585,24 @@ def _citations(chunk: str, offset: int, labels: set[str], loose: bool,
                 found.append(Citation(offset + match.start(), offset + match.end(), (f"{author} {year}",), "named",
                                       author=author, year=int(year)))
                 taken.append(match.span())
+    for match in _VOLUME_PAGE.finditer(chunk):
+        volume, page, year = (match.group(1), match.group(2), match.group(3)) if match.group(1) else (
+            match.group(5), match.group(6), match.group(4))
+        if free(*match.span()):
+            found.append(Citation(offset + match.start(), offset + match.end(), (f"vol. {volume} p. {page}",), "named",
+                                  year=int(year), volume=volume, page=page))
+            taken.append(match.span())
+    for match in _TRIAL_ACRONYM.finditer(chunk):
+        if free(*match.span()) and match.group(1) not in ("RCT", "RCTS", "USA", "UK", "NHS", "FDA", "NIH", "CI"):
+            found.append(Citation(offset + match.start(), offset + match.end(), (match.group(1),), "named",
+                                  trial=match.group(1)))
+            taken.append(match.span())
+    for match in _LEAD_AUTHOR.finditer(chunk) if not labels else ():
+        author = match.group(1) or match.group(2) or match.group(3)
+        span = match.span(1) if match.group(1) else match.span(2) if match.group(2) else match.span(3)
+        if free(*span):
+            found.append(Citation(offset + span[0], offset + span[1], (author,), "named", author=author))
+            taken.append(span)
     for match in _TRIAL_NAME.finditer(chunk):
         if free(*match.span(1)) and match.group(1) not in ("RCT", "RCTS", "USA", "UK", "NHS", "FDA", "NIH"):
             found.append(Citation(offset + match.start(1), offset + match.end(1), (match.group(1),), "named",
@@ -467,6 +632,13 @@ def _claims(masked: str, offset: int) -> list[Claim]:
             continue
         if is_threshold(masked, percentage.start, percentage.end) or is_money(masked, percentage.start, percentage.end):
             continue
+        if _composition(masked, percentage.start, percentage.end):
+            continue
+        if _DEMOGRAPHIC.match(masked, percentage.end):
+            claims.append(Claim("rate", offset + percentage.start, offset + percentage.end, percentage.text,
+                                low=percentage.low, high=percentage.high, bound=percentage.bound,
+                                outcome="demographic", scope=scope))  # type: ignore[arg-type]
+            continue
         claims.append(_rate_claim(masked, offset, percentage.start, percentage.end, percentage.low, percentage.high,
                                   percentage.bound, scope))
     counted: list[tuple[int, int]] = []
@@ -486,15 +658,22 @@ def _claims(masked: str, offset: int) -> list[Claim]:
     for mention in mentions:
         # "A prospective, multicenter, randomized, participant-blinded trial": a design with more adjectives
         # than the study-count pattern reads, after "a"/"an"/"one"
-        article = re.search(r"(?:^|\W)(a|an|one|single)\s+$", masked[max(0, mention.start - 8) : mention.start], re.I)
-        if not article or any(mention.start < e and mention.end > s for s, e in counted):
+        window = masked[max(0, mention.start - 48) : mention.start]
+        # "a"/"an" before the design or its adjectives; "the" only before a design with adjectives
+        # ("The patient- and observer-blinded randomised controlled trial"), not "The meta-analysis3"
+        articles = "a|an|one|single|the" if len(mention.text.split()) > 1 else "a|an|one|single"
+        article = re.search(rf"(?:^|\W)({articles})\s+(?:[\w-]+,?\s+(?:and\s+|or\s+)?){{0,4}}$", window, re.I)
+        opening = not masked[: mention.start].strip(" -*\u2022\t") or re.search(r"(?:^|[:.!?]\s)\W{0,3}$", window)
+        if not (article or opening) or any(mention.start < e and mention.end > s for s, e in counted):
             continue
-        start = mention.start - len(masked[max(0, mention.start - 8) : mention.start]) + article.start(1)
+        start = mention.start - len(window) + article.start(1) if article else mention.start
         claims.append(Claim("study-count", offset + start, offset + mention.end, masked[start : mention.end],
                             count=1, designs=mention.designs))
     for count in find_participants(masked):
         if is_money(masked, count.start, count.end) or is_schedule_or_dose(masked, count.start + len(str(count.number))):
             continue
+        if re.search(r"\b(?:no|every|each|per)\s+$", masked[max(0, count.start - 8) : count.start], re.I):
+            continue  # "no two cases are the same": not a count of anyone
         bound = "~" if re.search(r"\b(?:about|around|approximately|nearly|almost|some|over|more than)\s*$",
                                  masked[max(0, count.start - 16) : count.start], re.I) else "="
         if re.search(r"\b(?:over|more than|at least)\s*$", masked[max(0, count.start - 16) : count.start], re.I):
@@ -503,6 +682,15 @@ def _claims(masked: str, offset: int) -> list[Claim]:
                             bound=bound, scope=scope,  # type: ignore[arg-type]
                             arm=_arm_near(masked, count.start, count.end),
                             subgroup=subgroup_cue(masked, count.start, count.end)))
+    if any(c.kind == "participants" for c in claims):
+        # "The study involved 2854 participants, 1406 were given ginkgo": counts whose noun is understood
+        for match in _ELIDED_COUNT.finditer(masked):
+            if any(c.start <= offset + match.start() < c.end for c in claims) or is_money(masked, *match.span()):
+                continue
+            number = int(match.group(1).replace(",", ""))
+            claims.append(Claim("participants", offset + match.start(), offset + match.end(), match.group(1),
+                                count=number, scope=scope, arm=_arm_near(masked, match.start(), match.end()),  # type: ignore[arg-type]
+                                subgroup=subgroup_cue(masked, match.start(), match.end())))
     return sorted((_trimmed(c, masked, offset) for c in claims), key=lambda c: c.start)
 
 
@@ -535,24 +723,36 @@ def _rate_claim(masked: str, offset: int, start: int, end: int, low: float, high
     )
 
 
+def _composition(masked: str, start: int, end: int) -> bool:
+    """"herb (25%) and root (25%)": a bare percentage in parentheses after a word with no outcome, people or
+    arm word in the six words before it is a share of a mixture, not a result."""
+    if masked[start - 1 : start] != "(" or masked[end : end + 1] != ")":
+        return False
+    words = [w.lower() for w in re.findall(r"[A-Za-z-]+", masked[max(0, start - 60) : start])][-6:]
+    cues = set(OUTCOME_WORDS) | {"of", "rate", "group", "arm", "patients", "participants", "people", "women", "men",
+                                 "responders", "controls", "control", "placebo", "sham"}
+    return not any(word in cues for word in words)
+
+
 def _arm_near(masked: str, start: int, end: int) -> str | None:
-    """The arm a number is about: an arm label ("sham", "placebo", "usual care", "control(s)") in the 12 words
-    before it or the 4 after it, within its clause or table cell; "controlled" (a design) names no arm.
-    The nearest label wins."""
-    before = re.split(r"[;:|]", masked[max(0, start - 200) : start])[-1].split()[-12:]
-    after = re.split(r"[;:,|]", masked[end : end + 80])[0].split()[:4]
-    for words in (after[:2], list(reversed(before)), after[2:]):
-        for index, word in enumerate(words):
-            clean = word.lower().strip(".,()[]'\"")
-            if clean in ("controlled", "sham-controlled", "placebo-controlled"):
-                continue
-            pair = " ".join(w.lower().strip(".,()[]'\"") for w in (words[index : index + 2] if words is after[:2]
-                                                                      or words is after[2:] else
-                                                                      reversed(words[max(0, index - 1) : index + 1])))
-            label = arm_label(pair) or arm_label(clean)
-            if label:
-                return label
-    return None
+    """The arm a number is about: an arm label ("sham", "placebo", "usual care", "control(s)") in the 4 words
+    after it ("44.2% in the sham acupuncture group"), else the nearest in the 12 words before it ("In the sham
+    group, 53% responded"), within its clause or table cell; "controlled" (a design) names no arm."""
+    after = " ".join(re.split(r"[;:,|]", masked[end : end + 80])[0].split()[:4])
+    found = list(find_arms(after))
+    if found:
+        return found[0].label
+    before = " ".join(re.split(r"[;:|]", masked[max(0, start - 200) : start])[-1].split()[-12:])
+    found = list(find_arms(before))
+    return found[-1].label if found else None
+
+
+_DEMOGRAPHIC = re.compile(r"\s*(?:were\s+|was\s+)?(?:female|male|women|men|white|black|asian|hispanic|smokers|"
+                          r"married|employed)\b", re.I)
+_ELIDED_COUNT = re.compile(
+    r"(?<![\w.,$%-])(\d{1,3}(?:,\d{3})+|\d{1,7})(?=\s+(?:were|was|died|had|developed|received|in\s+the\s+[\w-]+\s+"
+    r"(?:group|arm)))"
+)
 
 
 def _outcome(rest: str) -> str:
@@ -583,6 +783,9 @@ def _study_count_claim(match: re.Match, offset: int) -> Claim | None:
     designs = designs_of(phrase)
     if word in ("a", "an") and not designs and country is None:
         return None
+    if re.match(r"\s*(?:of\s+(?:those|these|them|which|the\s+\w+))\b", match.string[match.end(1) : match.end(1) + 20],
+                re.I) and not re.match(r"\s*of\s+the\s+\d", match.string[match.end(1) : match.end(1) + 20]):
+        return None  # "Fifteen of those trials": a subset, judged with the participants it names
     before = match.string[max(0, match.start() - 40) : match.start()]
     of_review = bool(re.search(r"(?:review|analysis|analyses)\s+(?:of|including|included|pooling|pooled)\s*$",
                                before, re.I))

@@ -25,11 +25,11 @@ nor rules it out).  An exact rate is widened by the rounding of the claim.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
 
 from evidence.audit.arms import arms_from_entry, is_missing, select_arm
-from evidence.audit.claims import Citation, Claim, PageText, Sentence
+from evidence.audit.claims import Citation, Claim, PageText, Sentence, title_spans
 from evidence.audit.match import LibraryIndex, ReferenceMatch, build_index, fold, resolve_citations
 from evidence.library.fields import REVIEW_DESIGNS
 
@@ -81,6 +81,11 @@ class ClaimVerdict:
     reason: str
     keys: tuple[str, ...] = ()
     compared: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def scope(self) -> str:
+        """Where the citation judged against comes from: "sentence", "paragraph", "heading" or "page"."""
+        return self.sentence.scope
 
 
 @dataclass(frozen=True)
@@ -189,21 +194,42 @@ def _unverified(rows: Sequence["pd.Series"], used: Sequence[str] = ()) -> list[s
     return reasons
 
 
+def _arm_in_clause(row: "pd.Series", clause: str) -> str | None:
+    """The arm of this entry whose recorded label the clause names best ("glucosamine and chondroitin" names
+    the combination, not glucosamine alone); None (the treatment arm) when none is named."""
+    words = set(re.findall(r"[a-z]{4,}", fold(clause)))
+    best: tuple[int, int, str | None] = (0, 0, None)
+    for arm in arms_from_entry(row):
+        label_words = set(re.findall(r"[a-z]{4,}", fold(arm.label))) - {"therapy", "treatment", "group", "extract"}
+        hits = len(label_words & words)
+        if hits and (hits, -len(label_words)) > best[:2]:
+            best = (hits, -len(label_words), arm.label if arm.role == "control" else None)
+    return best[2] if best[2] is None else f"label:{best[2]}"
+
+
 def _arm_name(arm: str | None) -> str:
-    return "response rate" if arm is None else f"{arm} arm response rate"
+    if arm is None:
+        return "response rate"
+    return f"{arm.removeprefix('label:')} arm response rate"
 
 
-def judge_rate(claim: Claim, rows: Sequence["pd.Series"]) -> Judgement:
+def judge_rate(claim: Claim, rows: Sequence["pd.Series"], clause: str = "") -> Judgement:
+    """A rate against the arm it is about: an arm label near the number ("in the sham group"), else the arm
+    whose recorded label the clause names ("65% who took chondroitin"), else the treatment arm."""
+    if claim.outcome == "demographic":
+        return Judgement("unverifiable", "a share of the participants (sex, ethnicity): the library records no "
+                                         "demographics")
     allowed = claim_interval(claim)
     # "responded" means whatever the study counted as a response, so it matches any definition
     wanted = _outcome_classes(claim.outcome) - {"response"}
     if "improve" in wanted:
         wanted.add("cure")  # a cured patient has improved: "improved" covers "cured or improved"
-    arm = _arm_name(claim.arm)
     results: list[StudyResult] = []
     for row in rows:
         key = str(row["key"])
-        data, why = study_interval(row, claim.arm)
+        label = claim.arm if claim.arm is not None else _arm_in_clause(row, clause)
+        arm = _arm_name(label)
+        data, why = study_interval(row, label)
         if data is None:
             results.append(StudyResult("unverifiable", f"{key} {why}", key))
             continue
@@ -270,7 +296,9 @@ def _maybe_unverified(rows: Sequence["pd.Series"], reason: str, used: Sequence[s
 def judge_study_count(claim: Claim, rows: Sequence["pd.Series"], cited: int) -> Judgement:
     import pandas as pd
 
-    if claim.of_review:
+    single_review = len(rows) == 1 and rows[0]["design"] in REVIEW_DESIGNS and claim.count not in (None, 1)
+    if claim.of_review or single_review:
+        # "The meta-analysis3 identified 23 randomised clinical trials": the count is of the review's studies
         reviews = [r for r in rows if r["design"] in REVIEW_DESIGNS] or list(rows)
         counts = [r["studies"] for r in reviews]
         compared = [{"key": str(r["key"]), "studies": None if pd.isna(r["studies"]) else int(r["studies"])} for r in reviews]
@@ -384,6 +412,9 @@ def judge_participants(claim: Claim, rows: Sequence["pd.Series"]) -> Judgement:
                                          f"{shown}", tuple(compared))
     if claim.bound in ("~", ">", "<"):
         return Judgement("unverifiable", f"the page says {claim.text}; the library has {shown}", tuple(compared))
+    if len(rows) == 1 and rows[0]["design"] in REVIEW_DESIGNS and options and claimed < max(options.values()):
+        return Judgement("unverifiable", f"the page says {claimed}, fewer than the review's {shown}: it may count "
+                                         "a subset of the review's studies", tuple(compared))
     complete = all(t >= 0 for t in recorded_totals)
     if complete and len(rows) == 1:
         return Judgement("contradicted", f"the page says {claimed}; the library has {shown}", tuple(compared))
@@ -459,7 +490,7 @@ def judge_claim(sentence: Sentence, claim: Claim, rows: Sequence["pd.Series"], c
     if not rows:
         return ClaimVerdict(sentence, claim, "unverifiable", "none of the cited references resolves to a library entry")
     if claim.kind == "rate":
-        judgement = judge_rate(claim, rows)
+        judgement = judge_rate(claim, rows, _clause(sentence, claim))
     elif claim.kind == "study-count":
         judgement = judge_study_count(claim, rows, cited)
     elif claim.kind == "comparison":
@@ -472,7 +503,20 @@ def judge_claim(sentence: Sentence, claim: Claim, rows: Sequence["pd.Series"], c
     if circular and judgement.verdict in ("unverified", "supported"):
         reason += (f"; {', '.join(circular)} {'was' if len(circular) == 1 else 'were'} extracted from this very "
                    "sentence, so the page is only checked against its own statement")
+    if sentence.scope == "page":
+        reason += f" (cited by the page as a whole: it names {', '.join(keys)} and marks no citation)"
+    elif sentence.scope == "paragraph":
+        reason += " (the citation of an earlier sentence of the paragraph)"
     return ClaimVerdict(sentence, claim, judgement.verdict, reason, keys, judgement.compared)
+
+
+def _clause(sentence: Sentence, claim: Claim) -> str:
+    """The words around a claim within its clause: six before it, and up to the next clause break after it."""
+    a, b = claim.start - sentence.start, claim.end - sentence.start
+    text = sentence.text
+    before = re.split(r"[;:.|]|,\s", text[max(0, a - 80) : a])[-1].split()[-6:]
+    after = re.split(r"[;:.|\n]|,\s", text[b : b + 160])[0]
+    return " ".join(before) + " " + after
 
 
 def _quotes(extracted_from: object, text: str) -> bool:
@@ -492,28 +536,58 @@ def _quotes(extracted_from: object, text: str) -> bool:
 def audit_page(page: PageText, table: "pd.DataFrame", library: dict[str, Any] | None = None,
                index: LibraryIndex | None = None) -> PageAudit:
     """Resolve the page's references and judge every claim in it.  Pass ``index`` (:func:`build_index`) when
-    auditing many pages against one table, so it is built once."""
+    auditing many pages against one table, so it is built once.
+
+    A page that cites exactly one library entry and marks no citation in its sentences (a single reference
+    line, a study named once, a reference list with no markers) is read as being about that study: its
+    claims without a citation of their own are judged against it, with the scope "page"."""
     index = index if index is not None else build_index(table)
-    matches, findings = resolve_citations(page, index)
+    matches, findings = resolve_citations(page, index, table.index)
+    page_citation = _page_citation(page, matches)
+    # a title line that matched a study is the study's title: its words are not the page's claims
+    titles = [span for reference, span in title_spans(page.text, page.references)
+              if matches.get(reference.label) is not None and matches[reference.label].key]
     verdicts = []
     for sentence in page.sentences:
+        if any(a <= sentence.start and sentence.end <= b + 1 for a, b in titles):
+            continue
         labels = _labels(sentence.cited)
-        # a trial name the library does not know is just a name, not a citation
+        # a name the library does not know is just a name, not a citation
         labels = [label for label in labels if not _unknown_name(sentence, label, matches)]
+        if not labels and page_citation is not None and sentence.claims:
+            sentence = replace(sentence, citations=(), carried=(page_citation,), scope="page")
+            labels = list(page_citation.labels)
+        elif not labels and sentence.cited:
+            sentence = replace(sentence, citations=(), carried=())
         keys = list(dict.fromkeys(matches[label].key for label in labels if label in matches and matches[label].key))
         rows = [table.loc[key] for key in keys]
-        if not labels and sentence.cited:
-            sentence = Sentence(sentence.start, sentence.end, sentence.text, (), sentence.claims, ())
         for claim in sentence.claims:
             verdicts.append(judge_claim(sentence, claim, rows, len(labels)))
     used = [matches[label] for label in dict.fromkeys(l for s in page.sentences for l in _labels(s.cited))
-            if label in matches and not (matches[label].method == "none" and matches[label].problem is None)]
-    unused = [m for label, m in matches.items() if m not in used and not (m.method == "none" and m.problem is None)]
+            if label in matches and not (matches[label].key is None and matches[label].problem is None)]
+    unused = [m for label, m in matches.items() if m not in used and not (m.key is None and m.problem is None)]
     return PageAudit(page, tuple(used + unused), tuple(findings), tuple(verdicts), library or {})
 
 
+_IN_TEXT_STYLES = ("pandoc", "numbered", "author-year")
+
+
+def _page_citation(page: PageText, matches: dict[str, ReferenceMatch]) -> Citation | None:
+    """The one study a page without citation markers is about, as a citation covering every claim."""
+    if any(c.style in _IN_TEXT_STYLES and not c.labels[0].startswith("ref-")
+           for s in page.sentences for c in s.citations):
+        return None
+    if any(c.style == "numbered" for s in page.sentences for c in s.citations):
+        return None  # footnotes mark their sentences: no page scope
+    keys = {m.key for m in matches.values() if m.key}
+    if len(keys) != 1:
+        return None
+    label = next(label for label, m in matches.items() if m.key)
+    return Citation(0, 0, (label,), "named")
+
+
 def _unknown_name(sentence: Sentence, label: str, matches: dict[str, ReferenceMatch]) -> bool:
-    named = [c for c in sentence.cited if c.style == "named" and label in c.labels and c.trial]
+    named = [c for c in sentence.cited if c.style == "named" and label in c.labels]
     return bool(named) and (label not in matches or matches[label].key is None)
 
 

@@ -19,7 +19,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
-from evidence.audit.claims import ListedReference, PageText
+from evidence.audit.claims import Citation, ListedReference, PageText
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,6 +52,30 @@ def title_containment(title: str, reference_text: str) -> float:
     return len(words & title_words(reference_text)) / len(words) if words else 0.0
 
 
+def first_page(pages: str) -> str:
+    """The first page of a range ("1132–6" -> "1132", "e1234" -> "1234"), for matching volume and pages."""
+    match = re.match(r"\s*[A-Za-z]{0,3}(\d{1,7})", pages or "")
+    return match.group(1) if match else ""
+
+
+def journal_forms(journal: str) -> set[str]:
+    """How a page may name a journal: its folded name, and its initials ("NEJM", "JAMA", "BMJ")."""
+    words = re.findall(r"[a-z]+", fold(journal))
+    if not words:
+        return set()
+    initials = "".join(w[0] for w in words if w not in ("of", "the", "and", "for"))
+    forms = {" ".join(words)}
+    if len(initials) >= 3:
+        forms.add(initials)
+    return forms
+
+
+def journals_named(text: str, journal: str) -> bool:
+    """Whether ``text`` names ``journal`` (in full, or by its initials as a word)."""
+    folded = " ".join(re.findall(r"[a-z0-9]+", fold(text)))
+    return any(re.search(rf"(?<![a-z]){re.escape(form)}(?![a-z])", folded) for form in journal_forms(journal))
+
+
 def trial_names(title: str) -> set[str]:
     """Acronyms in a title that name a trial ("GERAC", "ART", "GAIT"), folded."""
     return {m.casefold() for m in _TRIAL_NAME.findall(title) if m not in _NOT_TRIAL_NAMES and not m.isdigit()}
@@ -80,6 +104,7 @@ class LibraryIndex:
     by_author_year: dict[tuple[str, int], list[str]]
     by_author: dict[str, list[str]]
     by_trial_name: dict[str, list[str]]
+    by_volume_page: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     _by_title_word: dict[str, list[str]] | None = field(default=None, repr=False)
 
     def by_title_word(self) -> dict[str, list[str]]:
@@ -100,19 +125,20 @@ def _text(value: object) -> str:
 def build_index(table: "pd.DataFrame") -> LibraryIndex:
     """Index the table by DOI, PMID, first author + year, first author, and trial name."""
     columns = {name: table[name].tolist() if name in table.columns else [None] * len(table)
-               for name in ("doi", "pmid", "first_author", "year", "title", "journal", "volume", "pages")}
+               for name in ("doi", "pmid", "first_author", "year", "title", "container", "volume", "pages", "keywords")}
     entries: dict[str, Entry] = {}
     by_doi: dict[str, list[str]] = {}
     by_pmid: dict[str, list[str]] = {}
     by_author_year: dict[tuple[str, int], list[str]] = {}
     by_author: dict[str, list[str]] = {}
     by_trial: dict[str, list[str]] = {}
+    by_volume_page: dict[tuple[str, str], list[str]] = {}
     for position, key in enumerate(map(str, table.index)):
         year_value = columns["year"][position]
         year = int(year_value) if year_value is not None and year_value == year_value else None
         author = fold(_text(columns["first_author"][position]))
         title = _text(columns["title"][position])
-        entries[key] = Entry(key, title, author, year, _text(columns["journal"][position]),
+        entries[key] = Entry(key, title, author, year, _text(columns["container"][position]),
                              _text(columns["volume"][position]), _text(columns["pages"][position]))
         doi = _text(columns["doi"][position]).lower()
         if doi:
@@ -124,9 +150,14 @@ def build_index(table: "pd.DataFrame") -> LibraryIndex:
             by_author.setdefault(author, []).append(key)
             if year is not None:
                 by_author_year.setdefault((author, year), []).append(key)
-        for name in trial_names(title):
+        keywords = columns["keywords"][position]
+        keywords = " ".join(keywords) if isinstance(keywords, (list, tuple)) else _text(keywords)
+        for name in trial_names(title) | trial_names(keywords):
             by_trial.setdefault(name, []).append(key)
-    return LibraryIndex(entries, by_doi, by_pmid, by_author_year, by_author, by_trial)
+        volume, first = _text(columns["volume"][position]).strip(), first_page(_text(columns["pages"][position]))
+        if volume and first:
+            by_volume_page.setdefault((volume, first), []).append(key)
+    return LibraryIndex(entries, by_doi, by_pmid, by_author_year, by_author, by_trial, by_volume_page)
 
 
 @dataclass(frozen=True)
@@ -158,7 +189,8 @@ def _pages_match(reference: ListedReference, entry: Entry) -> bool:
 
 def match_reference(reference: ListedReference, index: LibraryIndex) -> ReferenceMatch:
     """Resolve a listed reference: DOI, then PMID (neither needs a year), then first author + year with the
-    title (or, when the page shortens the title, the journal's volume and pages), then a title alone."""
+    title (or, when the page shortens the title, the volume and pages), then the journal's volume and first
+    page alone (a citation line with no author), then a title alone."""
     for method, value, table in (("DOI", (reference.doi or "").lower(), index.by_doi),
                                  ("PMID", reference.pmid or "", index.by_pmid)):
         if value and table.get(value):
@@ -175,6 +207,11 @@ def match_reference(reference: ListedReference, index: LibraryIndex) -> Referenc
                 scored.append(_Scored(0.95, key, "first author, year, volume and pages"))
             else:
                 scored.append(_Scored(score, key, "first author, year and title"))
+    if not any(s.score >= TITLE_MATCH for s in scored) and reference.volume and reference.pages:
+        keys = [k for k in index.by_volume_page.get((reference.volume.strip(), first_page(reference.pages)), [])
+                if reference.year is None or index.entries[k].year in (None, reference.year)]
+        if len(keys) == 1:
+            return ReferenceMatch(reference.label, keys[0], "journal volume and pages", 0.95, reference.text)
     if not any(s.score >= TITLE_MATCH for s in scored):
         scored += _title_only(reference, index)
     scored.sort(key=lambda s: (-s.score, s.key))
@@ -183,7 +220,8 @@ def match_reference(reference: ListedReference, index: LibraryIndex) -> Referenc
         near = ", ".join(s.key for s in scored[:2])
         hint = f" (closest: {near})" if near else ""
         return ReferenceMatch(reference.label, None, "none", 0.0, reference.text,
-                              problem=f"reference {reference.label} matches no library entry{hint}")
+                              problem=None if reference.tentative else
+                              f"reference {reference.label} matches no library entry{hint}")
     best = good[0]
     rivals = tuple(s.key for s in good[1:] if best.score - s.score < AMBIGUITY_MARGIN and s.key != best.key)
     if rivals:
@@ -213,30 +251,42 @@ def _title_only(reference: ListedReference, index: LibraryIndex) -> list[_Scored
     return found
 
 
-def match_name(label: str, author: str | None, year: int | None, trial: str | None, index: LibraryIndex,
-               journal: str | None = None) -> ReferenceMatch:
-    """A study named only in the text ("Linde 2005", "the GERAC trial", "Haake and colleagues in Arch Intern Med"),
-    resolved when exactly one library entry fits, and said so."""
+def match_name(citation: Citation, index: LibraryIndex, page_text: str = "") -> ReferenceMatch:
+    """A study named only in the text, resolved when exactly one library entry fits, and said so: a trial's
+    name ("GERAC", "(GAIT)"), a journal's volume and first page ("(2006; 354:557-66)"), a first author and
+    year ("(Linde 2005)"), or a lead author with a journal the page names ("led by Stephen Bent ... the New
+    England Journal of Medicine").  A name that fits nothing is only a name, not a finding, unless it has
+    a year (then it was meant as a citation)."""
+    label = citation.labels[0]
     keys: list[str] = []
-    how = ""
-    if trial:
-        keys = index.by_trial_name.get(trial.casefold(), [])
-        how = f"trial name {trial} in the text"
-    elif author and year is not None:
-        keys = index.by_author_year.get((fold(author), year), [])
-        how = f"first author and year in the text ({author} {year})"
-    elif author and journal:
-        keys = [k for k in index.by_author.get(fold(author), [])
-                if fold(journal).replace(".", "") in fold(index.entries[k].journal).replace(".", "")]
-        how = f"first author and journal in the text ({author}, {journal})"
+    if citation.trial:
+        keys = index.by_trial_name.get(citation.trial.casefold(), [])
+        how = f"trial name {citation.trial} in the text"
+    elif citation.volume and citation.page:
+        keys = [k for k in index.by_volume_page.get((citation.volume, citation.page), [])
+                if citation.year is None or index.entries[k].year in (None, citation.year)]
+        how = f"volume {citation.volume}, page {citation.page} in the text"
+    elif citation.author and citation.year is not None:
+        keys = index.by_author_year.get((fold(citation.author), citation.year), [])
+        how = f"first author and year in the text ({citation.author} {citation.year})"
+    elif citation.author and len(citation.author.split()) >= 3:
+        # a group ("Hypericum Depression Trial Study Group") names its study well enough alone
+        keys = index.by_author.get(fold(citation.author), [])
+        how = f"group author {citation.author}"
+    elif citation.author:
+        keys = [k for k in index.by_author.get(fold(citation.author), [])
+                if index.entries[k].journal and journals_named(page_text, index.entries[k].journal)]
+        how = f"author {citation.author} with the journal the page names"
+    else:
+        how = "a name"
     if len(keys) == 1:
         return ReferenceMatch(label, keys[0], how + ", the only library entry that fits", 0.8)
     if len(keys) > 1:
         return ReferenceMatch(label, None, "ambiguous", 0.0, problem=f"{label} in the text fits {len(keys)} library "
                               f"entries: {', '.join(keys[:5])}", candidates=tuple(keys))
-    # a trial name the library does not know is only a name; an author and year are meant as a citation
+    meant = citation.year is not None and not citation.volume
     return ReferenceMatch(label, None, "none", 0.0,
-                          problem=None if trial else f"{label} in the text matches no library entry")
+                          problem=f"{label} in the text matches no library entry" if meant else None)
 
 
 def resolve_citations(page: PageText, index: LibraryIndex, known_keys: Iterable[str] = ()
@@ -259,8 +309,7 @@ def resolve_citations(page: PageText, index: LibraryIndex, known_keys: Iterable[
                                                     problem=None if known else f"citation key @{label} is not in the "
                                                                                "library")
                 elif citation.style == "named":
-                    matches[label] = match_name(label, citation.author, citation.year, citation.trial, index,
-                                                citation.journal)
+                    matches[label] = match_name(citation, index, page.text)
                 elif label not in by_label:
                     matches[label] = ReferenceMatch(label, None, "none", 0.0,
                                                     problem=f"citation [{label}] has no entry in the page's "

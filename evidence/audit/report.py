@@ -84,5 +84,63 @@ def format_markdown(audits: Sequence[PageAudit]) -> str:
     return "\n".join(lines)
 
 
+def summary_table(audits: Sequence[PageAudit]) -> str:
+    """One row per page: the count of each verdict and of unresolved references, then the totals."""
+    headers = ["page", *VERDICTS, "unresolved"]
+    rows = [[a.page.path, *(str(a.count(v)) for v in VERDICTS), str(len(a.findings))] for a in audits]
+    rows.append(["total", *(str(sum(a.count(v) for a in audits)) for v in VERDICTS),
+                 str(sum(len(a.findings) for a in audits))])
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+    return "\n".join([line(headers), *(line(r) for r in rows)]) + "\n"
+
+
+def page_parts(audit: PageAudit) -> list[dict[str, object]]:
+    """The page's text cut into plain pieces and claims (verdict, reason, number), in order, for the HTML
+    report.  Claims that overlap an earlier one are left to the findings list."""
+    text = audit.page.text
+    parts: list[dict[str, object]] = []
+    cursor = 0
+    for number, verdict in sorted(enumerate(audit.verdicts, 1), key=lambda item: item[1].claim.start):
+        start, end = verdict.claim.start, verdict.claim.end
+        if start < cursor or end <= start:
+            continue
+        parts.append({"text": text[cursor:start], "verdict": ""})
+        parts.append({"text": text[start:end], "verdict": verdict.verdict, "reason": verdict.reason, "number": number})
+        cursor = end
+    parts.append({"text": text[cursor:], "verdict": ""})
+    return parts
+
+
+def format_html(audits: Sequence[PageAudit]) -> str:
+    """A report a reviewer opens in a browser: each page's own text with every claim highlighted in its
+    verdict's colour (the reason on hover and keyboard focus), the references, then the findings.
+    Autoescaped, as rendered pages are: nothing from a page or the library becomes markup."""
+    from importlib.resources import files
+
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(files("evidence.audit") / "templates")),
+        undefined=jinja2.StrictUndefined,
+        autoescape=True,
+        keep_trailing_newline=True,
+    )
+    pages = [
+        {
+            "path": audit.page.path,
+            "summary": summary_line(audit),
+            "counts": {v: audit.count(v) for v in VERDICTS},
+            "findings": list(audit.findings),
+            "matches": list(audit.matches),
+            "parts": page_parts(audit),
+            "verdicts": [{"number": n, "verdict": v.verdict, "claim": v.claim.text, "reason": v.reason}
+                         for n, v in enumerate(audit.verdicts, 1)],
+        }
+        for audit in audits
+    ]
+    return env.get_template("report.html.j2").render(pages=pages, verdicts=VERDICTS, labels=LABELS)
+
+
 def format_json(audits: Sequence[PageAudit]) -> str:
     return json.dumps([audit_record(a) for a in audits], indent=2, ensure_ascii=False) + "\n"
