@@ -10,6 +10,7 @@ here; :mod:`evidence.audit.judge` compares the claims with the library.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -486,6 +487,59 @@ def _named(references: tuple[ListedReference, ...]) -> dict[tuple[str, int], str
     return {pair: found[0] for pair, found in pairs.items() if len(found) == 1}
 
 
+#: A sentence without any of these holds no claim (a quick test before the claim patterns run).
+_MAY_CLAIM = re.compile(
+    r"\d|\b(?:one|single|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"sixty|seventy|eighty|ninety|hundred|dozen|several|both|twice|double|half|better|effective|superior|"
+    r"difference|times|fold)\b|stud|trial|review|analys|series|rct|controlled|randomi",
+    re.I,
+)
+
+#: A sentence without any of these cites nothing (a quick test before the citation patterns run).
+_MAY_CITE = re.compile(r"[\[(@<]|\d|\bet al|\bled by|\b(?:lead|first) author|Group|Investigators|[A-Z]{3}")
+
+#: Citations and claims are looked for in the first this many characters of a sentence: longer "sentences"
+#: are not prose (a page without full stops), and the cap keeps the work per sentence bounded.
+MAX_SENTENCE = 20_000
+
+
+class _Spans:
+    """Non-overlapping (start, end) spans, kept sorted, so that "is this span free?" costs a bisection
+    instead of a scan of every span taken so far (a scan made pages with many citations quadratic)."""
+
+    def __init__(self, spans: "list[tuple[int, int]] | None" = None) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        for a, b in sorted(spans or ()):
+            self.add(a, b)
+
+    def free(self, a: int, b: int) -> bool:
+        at = bisect.bisect_right(self.starts, a)
+        if at > 0 and self.ends[at - 1] > a:
+            return False
+        return not (at < len(self.starts) and self.starts[at] < b)
+
+    def add(self, a: int, b: int) -> None:
+        at = bisect.bisect_right(self.starts, a)
+        self.starts.insert(at, a)
+        self.ends.insert(at, b)
+
+    def covers(self, a: int, b: int) -> bool:
+        """Whether one span holds all of (a, b)."""
+        at = bisect.bisect_right(self.starts, a)
+        return at > 0 and self.ends[at - 1] >= b
+
+
+class _Taken:
+    """``append`` onto :class:`_Spans`, for the citation loops."""
+
+    def __init__(self, spans: _Spans) -> None:
+        self.spans = spans
+
+    def append(self, span: tuple[int, int]) -> None:
+        self.spans.add(*span)
+
+
 def _sentences(text: str, body_end: int, labels: set[str], loose: bool,
                named: dict[tuple[str, int], str] | None = None, skip: list[tuple[int, int]] | None = None,
                footnotes: dict[tuple[int, int], str] | None = None) -> list[Sentence]:
@@ -494,6 +548,8 @@ def _sentences(text: str, body_end: int, labels: set[str], loose: bool,
     so "China (4)" in such a page is not a citation."""
     body = text[:body_end]
     sentences = []
+    skipped = _Spans(skip)
+    note_starts = sorted(footnotes or {})
     for paragraph in re.finditer(r"[^\n]+", body):
         start = paragraph.start()
         pieces = _SENTENCE_END.split(paragraph.group())
@@ -504,11 +560,12 @@ def _sentences(text: str, body_end: int, labels: set[str], loose: bool,
             cursor = at + len(piece)
             if not piece.strip():
                 continue
-            if any(a <= at and cursor <= b for a, b in skip or ()):
+            if skipped.covers(at, cursor):
                 continue  # a citation line: its numbers are volumes and pages
             sentence = _sentence(text, at, cursor, labels, loose, named or {})
-            notes = tuple(Citation(a, b, (label,), "numbered") for (a, b), label in (footnotes or {}).items()
-                          if at <= a < cursor)
+            first = bisect.bisect_left(note_starts, (at, -1))
+            last = bisect.bisect_left(note_starts, (cursor, -1))
+            notes = tuple(Citation(a, b, ((footnotes or {})[(a, b)],), "numbered") for a, b in note_starts[first:last])
             if notes:
                 sentence = Sentence(sentence.start, sentence.end, sentence.text,
                                     tuple(sorted(sentence.citations + notes, key=lambda c: c.start)),
@@ -519,7 +576,8 @@ def _sentences(text: str, body_end: int, labels: set[str], loose: bool,
                 # "Huang 2021 [5] is a meta-analysis. It published ..." : the claim is about [5].
                 sentence = Sentence(sentence.start, sentence.end, sentence.text, (), sentence.claims, previous,
                                     "paragraph")
-            sentences.append(sentence)
+            if sentence.claims or sentence.citations:
+                sentences.append(sentence)  # the others say nothing the audit judges
     return sentences
 
 
@@ -531,12 +589,16 @@ def _claims_outside(sentence: Sentence, notes: tuple[Citation, ...]) -> tuple[Cl
 def _sentence(text: str, start: int, end: int, labels: set[str], loose: bool,
               named: dict[tuple[str, int], str] | None = None) -> Sentence:
     chunk = text[start:end]
-    citations = tuple(_citations(chunk, start, labels, loose, named or {}))
-    masked = chunk
+    searched = chunk[:MAX_SENTENCE]
+    citations = tuple(_citations(searched, start, labels, loose, named or {})) if _MAY_CITE.search(searched) else ()
+    pieces, cursor = [], 0
     for citation in citations:
         a, b = citation.start - start, citation.end - start
-        masked = masked[:a] + " " * (b - a) + masked[b:]
-    claims = tuple(_claims(masked, start))
+        if a >= cursor:
+            pieces += [searched[cursor:a], " " * (b - a)]
+            cursor = b
+    masked = "".join(pieces) + searched[cursor:]
+    claims = tuple(_claims(masked, start)) if _MAY_CLAIM.search(masked) else ()
     return Sentence(start, end, chunk, citations, claims)
 
 
@@ -556,10 +618,10 @@ def _expand(numbers: str) -> tuple[str, ...]:
 def _citations(chunk: str, offset: int, labels: set[str], loose: bool,
                named: dict[tuple[str, int], str] | None = None) -> list[Citation]:
     found: list[Citation] = []
-    taken: list[tuple[int, int]] = []
+    spans = _Spans()
 
-    def free(a: int, b: int) -> bool:
-        return all(b <= s or a >= e for s, e in taken)
+    taken = _Taken(spans)
+    free = spans.free
 
     for match in _PANDOC.finditer(chunk):
         keys = tuple(_PANDOC_KEY.findall(match.group()))
@@ -619,16 +681,17 @@ def _citations(chunk: str, offset: int, labels: set[str], loose: bool,
 def _claims(masked: str, offset: int) -> list[Claim]:
     claims: list[Claim] = []
     scope = _scope(masked.lower())
-    taken: list[tuple[int, int]] = []
+    taken = _Spans()
     for comparison in find_comparisons(masked):
         values = comparison.values
         claims.append(Claim("comparison", offset + comparison.start, offset + comparison.end, comparison.text,
                             low=values[0] if values else None, high=values[1] if values else None,
                             arm=comparison.arm or "control", comparison=comparison.kind, ratio=comparison.ratio,
                             scope=scope))  # type: ignore[arg-type]
-        taken.append((comparison.start, comparison.end))
+        if taken.free(comparison.start, comparison.end):
+            taken.add(comparison.start, comparison.end)
     for percentage in find_percentages(masked):
-        if any(percentage.start < e and percentage.end > s for s, e in taken):
+        if not taken.free(percentage.start, percentage.end):
             continue
         if is_threshold(masked, percentage.start, percentage.end) or is_money(masked, percentage.start, percentage.end):
             continue
@@ -641,20 +704,24 @@ def _claims(masked: str, offset: int) -> list[Claim]:
             continue
         claims.append(_rate_claim(masked, offset, percentage.start, percentage.end, percentage.low, percentage.high,
                                   percentage.bound, scope))
-    counted: list[tuple[int, int]] = []
+    counted = _Spans()
     mentions = list(find_designs(masked))
+    mention_starts = [m.start for m in mentions]
     for match in _STUDY_COUNT.finditer(masked):
         claim = _study_count_claim(match, offset)
         if claim:
             # "a systematic review and meta-analysis": the design read whole, past the noun the count stops at
-            longer = next((m for m in mentions if match.start() <= m.start < match.end() < m.end), None)
+            first = bisect.bisect_left(mention_starts, match.start())
+            longer = next((m for m in mentions[first : first + 3] if match.start() <= m.start < match.end() < m.end),
+                          None)
             if longer is not None:
                 from dataclasses import replace
 
                 claim = replace(claim, end=offset + longer.end, text=masked[match.start() : longer.end],
                                 designs=longer.designs)
             claims.append(claim)
-            counted.append((match.start(), longer.end if longer else match.end()))
+            if counted.free(match.start(), longer.end if longer else match.end()):
+                counted.add(match.start(), longer.end if longer else match.end())
     for mention in mentions:
         # "A prospective, multicenter, randomized, participant-blinded trial": a design with more adjectives
         # than the study-count pattern reads, after "a"/"an"/"one"
@@ -664,7 +731,7 @@ def _claims(masked: str, offset: int) -> list[Claim]:
         articles = "a|an|one|single|the" if len(mention.text.split()) > 1 else "a|an|one|single"
         article = re.search(rf"(?:^|\W)({articles})\s+(?:[\w-]+,?\s+(?:and\s+|or\s+)?){{0,4}}$", window, re.I)
         opening = not masked[: mention.start].strip(" -*\u2022\t") or re.search(r"(?:^|[:.!?]\s)\W{0,3}$", window)
-        if not (article or opening) or any(mention.start < e and mention.end > s for s, e in counted):
+        if not (article or opening) or not counted.free(mention.start, mention.end):
             continue
         start = mention.start - len(window) + article.start(1) if article else mention.start
         claims.append(Claim("study-count", offset + start, offset + mention.end, masked[start : mention.end],
@@ -684,8 +751,12 @@ def _claims(masked: str, offset: int) -> list[Claim]:
                             subgroup=subgroup_cue(masked, count.start, count.end)))
     if any(c.kind == "participants" for c in claims):
         # "The study involved 2854 participants, 1406 were given ginkgo": counts whose noun is understood
+        claimed = _Spans()
+        for claim in sorted(claims, key=lambda c: c.start):
+            if claimed.free(claim.start, claim.end):
+                claimed.add(claim.start, claim.end)
         for match in _ELIDED_COUNT.finditer(masked):
-            if any(c.start <= offset + match.start() < c.end for c in claims) or is_money(masked, *match.span()):
+            if not claimed.free(offset + match.start(), offset + match.end()) or is_money(masked, *match.span()):
                 continue
             number = int(match.group(1).replace(",", ""))
             claims.append(Claim("participants", offset + match.start(), offset + match.end(), match.group(1),
@@ -716,9 +787,9 @@ def _rate_claim(masked: str, offset: int, start: int, end: int, low: float, high
         low=low,
         high=high,
         bound=bound,
-        outcome=_outcome(masked[end:]),
+        outcome=_outcome(masked[end : end + 300]),
         scope=scope,  # type: ignore[arg-type]
-        quantifier="most" if re.search(r"\bmost\b", masked, re.I) else "",
+        quantifier="most" if re.search(r"\bmost\b", masked[max(0, start - 300) : end + 300], re.I) else "",
         arm=_arm_near(masked, start, end),
     )
 
@@ -762,8 +833,11 @@ def _outcome(rest: str) -> str:
     return re.sub(r"^(?:(?:and|or)\s+)+|(?:\s+(?:and|or))+$", "", re.sub(r"\b(and|or)(\s+(and|or))+\b", r"\1", kept))
 
 
+_PER_STUDY = re.compile(r"\b(?:" + "|".join(PER_STUDY_WORDS) + r")\b")
+
+
 def _scope(lowered: str) -> str:
-    if any(re.search(rf"\b{w}\b", lowered) for w in PER_STUDY_WORDS):
+    if _PER_STUDY.search(lowered):
         return "per-study"
     if any(w in lowered for w in POOLED_WORDS):
         return "pooled"

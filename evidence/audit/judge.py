@@ -499,7 +499,7 @@ def judge_claim(sentence: Sentence, claim: Claim, rows: Sequence["pd.Series"], c
         judgement = judge_participants(claim, rows)
     reason = judgement.reason
     circular = [str(r["key"]) for r in rows
-                if r["data_source"] == "secondary" and _quotes(r["extracted_from"], sentence.text)]
+                if r["data_source"] == "secondary" and _quotes(r["extracted_from"], sentence.text[:MAX_QUOTED])]
     if circular and judgement.verdict in ("unverified", "supported"):
         reason += (f"; {', '.join(circular)} {'was' if len(circular) == 1 else 'were'} extracted from this very "
                    "sentence, so the page is only checked against its own statement")
@@ -508,6 +508,10 @@ def judge_claim(sentence: Sentence, claim: Claim, rows: Sequence["pd.Series"], c
     elif sentence.scope == "paragraph":
         reason += " (the citation of an earlier sentence of the paragraph)"
     return ClaimVerdict(sentence, claim, judgement.verdict, reason, keys, judgement.compared)
+
+
+#: How much of a sentence is searched for a secondary source's quotation (bounded, so long pages stay linear).
+MAX_QUOTED = 5000
 
 
 def _clause(sentence: Sentence, claim: Claim) -> str:
