@@ -150,7 +150,7 @@ def study_interval(row: "pd.Series", arm: str | None) -> tuple[tuple[float, floa
 
 
 def _show(interval: tuple[float, float]) -> str:
-    low, high = interval
+    low, high = (round(value, 1) for value in interval)
     if low == high:
         return f"{low:g}%"
     if low <= 0.0 and high >= 100.0:
