@@ -42,14 +42,39 @@ Bound = Literal["=", ">=", ">", "<=", "<", "~", "range"]
 MAX_DIGITS = 12
 
 _UNITS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-    "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
 }
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
 #: Words for numbers, as study counts use them ("a", "both", "single" count one or two studies).
 NUMBER_WORDS: dict[str, int | None] = {
-    "a": 1, "an": 1, "single": 1, "both": 2, "dozen": 12, "several": None, "many": None, **_UNITS, **_TENS,
+    "a": 1,
+    "an": 1,
+    "single": 1,
+    "both": 2,
+    "dozen": 12,
+    "several": None,
+    "many": None,
+    **_UNITS,
+    **_TENS,
 }
 _WORD_NUMBER = (
     r"(?:(?:" + "|".join(_TENS) + r")(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?"
@@ -62,12 +87,36 @@ _BEFORE_NUMBER = r"(?<![\w.,\u2013-])"
 
 #: Qualifiers of a number and the bound they make.
 QUALIFIERS: dict[str, Bound] = {
-    "at least": ">=", "no less than": ">=", "not less than": ">=", "a minimum of": ">=",
-    "more than": ">", "over": ">", "greater than": ">", "above": ">", "in excess of": ">", "upwards of": ">",
-    "up to": "<=", "at most": "<=", "no more than": "<=", "a maximum of": "<=",
-    "less than": "<", "fewer than": "<", "under": "<", "below": "<",
-    "about": "~", "around": "~", "approximately": "~", "roughly": "~", "nearly": "~", "almost": "~",
-    "some": "~", "close to": "~", "an estimated": "~", "circa": "~", "approx.": "~", "~": "~",
+    "at least": ">=",
+    "no less than": ">=",
+    "not less than": ">=",
+    "a minimum of": ">=",
+    "more than": ">",
+    "over": ">",
+    "greater than": ">",
+    "above": ">",
+    "in excess of": ">",
+    "upwards of": ">",
+    "up to": "<=",
+    "at most": "<=",
+    "no more than": "<=",
+    "a maximum of": "<=",
+    "less than": "<",
+    "fewer than": "<",
+    "under": "<",
+    "below": "<",
+    "about": "~",
+    "around": "~",
+    "approximately": "~",
+    "roughly": "~",
+    "nearly": "~",
+    "almost": "~",
+    "some": "~",
+    "close to": "~",
+    "an estimated": "~",
+    "circa": "~",
+    "approx.": "~",
+    "~": "~",
 }
 # matched on the reversed window before a number, so one anchored match finds the qualifier that ends there
 _QUALIFIER_REVERSED = re.compile(
@@ -81,8 +130,10 @@ PEOPLE_NOUNS = (
 )
 STUDY_NOUNS = r"(?:stud(?:y|ies)|trials?|reviews?|meta-analys[ie]s|RCTs?|papers|reports|series)"
 
-_STOP_BETWEEN = r"(?!(?:of|to|than|per|and|or|in|at|on|for|with|from|the|were|was|had|have|who|aged|years?|weeks?|" \
-                r"days?|months?|hours?|minutes?|sessions?|times?|mg|ml|percent)\b)"
+_STOP_BETWEEN = (
+    r"(?!(?:of|to|than|per|and|or|in|at|on|for|with|from|the|were|was|had|have|who|aged|years?|weeks?|"
+    r"days?|months?|hours?|minutes?|sessions?|times?|mg|ml|percent)\b)"
+)
 _PARTICIPANTS = re.compile(
     rf"{_BEFORE_NUMBER}({NUMBER})\s{{1,8}}(?:{_STOP_BETWEEN}[A-Za-z][\w'-]*,?\s{{1,8}}){{0,4}}?{PEOPLE_NOUNS}\b", re.I
 )
@@ -208,6 +259,9 @@ def bound_of(qualifier: str | None) -> Bound:
 
 def qualifier_before(text: str, start: int) -> tuple[str, int]:
     """The qualifier ending just before ``start`` ("at least "), and where it starts; ("", start) if none."""
+    before = text[max(0, start - 3) : start].rstrip()
+    if not before or not (before[-1].isalpha() or before[-1] in "~."):
+        return "", start  # no word ends here: no qualifier (the common case, checked without a regex)
     window_start = max(0, start - 24)
     reversed_window = text[window_start:start][::-1]
     match = _QUALIFIER_REVERSED.match(reversed_window)
@@ -224,6 +278,8 @@ def find_percentages(text: str) -> Iterator[Percentage]:
     """
     taken: list[tuple[int, int]] = []
     found: list[Percentage] = []
+    if "%" not in text and "per" not in text.lower():
+        return
     for match in _RANGE.finditer(text):
         low = float(match.group(1) or match.group(3))
         high = float(match.group(2) or match.group(4))
@@ -231,7 +287,7 @@ def find_percentages(text: str) -> Iterator[Percentage]:
             found.append(Percentage(match.start(), match.end(), match.group(), low, high, "range"))
             taken.append(match.span())
     for match in _PERCENT.finditer(text):
-        if any(match.start() < e and match.end() > s for s, e in taken):
+        if taken and any(match.start() < e and match.end() > s for s, e in taken):
             continue
         if _CONFIDENCE_AFTER.match(text, match.end()):
             continue
@@ -239,8 +295,11 @@ def find_percentages(text: str) -> Iterator[Percentage]:
         if value > 100:
             continue
         qualifier, start = qualifier_before(text, match.start())
-        found.append(Percentage(start, match.end(), text[start : match.end()], value, value, bound_of(qualifier),
-                                qualifier.lower()))
+        found.append(
+            Percentage(
+                start, match.end(), text[start : match.end()], value, value, bound_of(qualifier), qualifier.lower()
+            )
+        )
     yield from sorted(found, key=lambda p: p.start)
 
 
@@ -296,9 +355,7 @@ _DESIGN_NOUN = (
     r"(?:systematic\s+review\s+(?:and|with)\s+meta-?analys[ie]s|meta-?analys[ie]s|pooled\s+analys[ie]s|"
     r"case\s+series|case\s+reports?|stud(?:y|ies)|trials?|reviews?|RCTs?|experiments?|analys[ie]s)"
 )
-_DESIGN = re.compile(
-    rf"(?<![\w-])((?:[A-Za-z][\w-]*,?\s+(?:and\s+|or\s+)?){{0,7}}?){_DESIGN_NOUN}(?![\w-])", re.I
-)
+_DESIGN = re.compile(rf"(?<![\w-])((?:[A-Za-z][\w-]*,?\s+(?:and\s+|or\s+)?){{0,7}}?){_DESIGN_NOUN}(?![\w-])", re.I)
 
 
 def designs_of(phrase: str) -> tuple[str, ...]:
@@ -323,7 +380,7 @@ def find_designs(text: str) -> Iterator[DesignMention]:
         designs = designs_of(phrase)
         if not designs:
             continue
-        noun = phrase[len(adjectives):]
+        noun = phrase[len(adjectives) :]
         start = match.start()
         first_design_word = _first_design_word(adjectives)
         if first_design_word is not None:
@@ -352,16 +409,33 @@ def _first_design_word(adjectives: str) -> int | None:
 #: Phrases naming an arm, with their canonical label.  "control" is the generic one: it names
 #: whichever arm has the control role.
 ARM_LABELS: dict[str, str] = {
-    "sham": "sham", "minimal acupuncture": "sham", "placebo": "placebo", "dummy": "placebo",
-    "usual care": "usual care", "standard care": "usual care", "routine care": "usual care",
-    "usual treatment": "usual care", "standard treatment": "usual care", "routine treatment": "usual care",
-    "treatment as usual": "usual care", "waiting list": "waiting list", "waiting-list": "waiting list",
-    "wait-list": "waiting list", "waitlist": "waiting list", "wait list": "waiting list",
-    "no treatment": "no treatment", "no intervention": "no treatment", "untreated": "no treatment",
-    "conventional therapy": "conventional therapy", "conventional treatment": "conventional therapy",
-    "conventional medicine": "conventional therapy", "conventional care": "conventional therapy",
-    "guideline-based care": "conventional therapy", "guideline care": "conventional therapy",
-    "control": "control", "controls": "control",
+    "sham": "sham",
+    "minimal acupuncture": "sham",
+    "placebo": "placebo",
+    "dummy": "placebo",
+    "usual care": "usual care",
+    "standard care": "usual care",
+    "routine care": "usual care",
+    "usual treatment": "usual care",
+    "standard treatment": "usual care",
+    "routine treatment": "usual care",
+    "treatment as usual": "usual care",
+    "waiting list": "waiting list",
+    "waiting-list": "waiting list",
+    "wait-list": "waiting list",
+    "waitlist": "waiting list",
+    "wait list": "waiting list",
+    "no treatment": "no treatment",
+    "no intervention": "no treatment",
+    "untreated": "no treatment",
+    "conventional therapy": "conventional therapy",
+    "conventional treatment": "conventional therapy",
+    "conventional medicine": "conventional therapy",
+    "conventional care": "conventional therapy",
+    "guideline-based care": "conventional therapy",
+    "guideline care": "conventional therapy",
+    "control": "control",
+    "controls": "control",
 }
 _ARM = re.compile(
     r"(?<![\w-])(" + "|".join(re.escape(p) for p in sorted(ARM_LABELS, key=len, reverse=True)) + r")(?![\w])", re.I
@@ -385,7 +459,9 @@ def find_arms(text: str) -> Iterator[ArmMention]:
             "-controlled"
         ):
             continue
-        yield ArmMention(match.start(), match.end(), match.group(), ARM_LABELS[" ".join(match.group(1).lower().split())])
+        yield ArmMention(
+            match.start(), match.end(), match.group(), ARM_LABELS[" ".join(match.group(1).lower().split())]
+        )
 
 
 # --- comparisons --------------------------------------------------------------------------------------------------
@@ -418,8 +494,14 @@ def find_comparisons(text: str) -> Iterator[Comparison]:
     than" need one).
     """
     for match in _VERSUS.finditer(text):
-        yield Comparison(match.start(), match.end(), match.group(), "versus",
-                         (float(match.group(1)), float(match.group(2))), arm=_arm_after(text, match.end()))
+        yield Comparison(
+            match.start(),
+            match.end(),
+            match.group(),
+            "versus",
+            (float(match.group(1)), float(match.group(2))),
+            arm=_arm_after(text, match.end()),
+        )
     # "no better than" and "better than" compare arms only when an arm is named ("better than sham"),
     # not in "make a treatment look better than it is"
     for match in _NO_BETTER.finditer(text):
@@ -437,8 +519,9 @@ def find_comparisons(text: str) -> Iterator[Comparison]:
         word = " ".join(match.group(1).lower().split())
         ratio = float(match.group(2)) if match.group(2) else _RATIO_WORDS.get(word)
         if ratio is not None and ratio < 1000:
-            yield Comparison(match.start(), match.end(), match.group(), "ratio", ratio=ratio,
-                             arm=_arm_after(text, match.end()))
+            yield Comparison(
+                match.start(), match.end(), match.group(), "ratio", ratio=ratio, arm=_arm_after(text, match.end())
+            )
 
 
 def _arm_after(text: str, end: int) -> str | None:
@@ -501,8 +584,11 @@ def is_threshold(text: str, start: int, end: int) -> bool:
 
 
 _MONEY_BEFORE = re.compile(r"(?:[$£€¥]|\b(?:US|USD|EUR|GBP|AUD|CAD)\s?\$?)\s*$", re.I)
-_MONEY_AFTER = re.compile(r"^\s*(?:million|billion|thousand|m\b|bn\b|k\b)?\s*(?:dollars|euros|pounds|USD|EUR|GBP)\b"
-                          r"|^\s*(?:million|billion)\b", re.I)
+_MONEY_AFTER = re.compile(
+    r"^\s*(?:million|billion|thousand|m\b|bn\b|k\b)?\s*(?:dollars|euros|pounds|USD|EUR|GBP)\b"
+    r"|^\s*(?:million|billion)\b",
+    re.I,
+)
 
 
 def is_money(text: str, start: int, end: int) -> bool:

@@ -72,13 +72,15 @@ def test_an_upper_bound_below_the_recorded_floor_is_contradicted(table):
 
 def test_changing_the_count_of_studies_is_contradicted(table):
     verdict, reason = verdicts(SEED_TEXT.replace("two Chinese studies", "three Chinese studies"), table)[
-        "three Chinese studies"]
+        "three Chinese studies"
+    ]
     assert verdict == "contradicted" and "cites 2 studies" in reason
 
 
 def test_changing_the_country_is_contradicted(table):
     verdict, reason = verdicts(SEED_TEXT.replace("two Chinese studies", "two Japanese studies"), table)[
-        "two Japanese studies"]
+        "two Japanese studies"
+    ]
     assert verdict == "contradicted" and "country is China, not Japan" in reason
 
 
@@ -95,8 +97,10 @@ def test_citation_to_a_reference_not_in_the_list(table):
 
 
 def test_reference_not_in_the_library(table):
-    text = SEED_TEXT.replace("Yang YD (1993) Treatment of restive leg syndromes with body acupuncture and ear acupuncture",
-                             "Smith J (2010) Massage for tired legs")
+    text = SEED_TEXT.replace(
+        "Yang YD (1993) Treatment of restive leg syndromes with body acupuncture and ear acupuncture",
+        "Smith J (2010) Massage for tired legs",
+    )
     audit = audit_page(parse_page(text, "p.txt"), table)
     assert audit.findings == ("reference 2 matches no library entry",)
     assert audit.failed()
@@ -121,8 +125,10 @@ def test_outcome_broader_than_recorded_makes_the_rate_a_floor(table):
 
 
 def test_control_arm_review_counts_and_participants(table):
-    text = ("In Shi 2003 [@shi2003], 18 of 40 controls responded (45%). "
-            "Cui 2008 [@cui2008] is a systematic review of 2 studies with 170 participants.\n")
+    text = (
+        "In Shi 2003 [@shi2003], 18 of 40 controls responded (45%). "
+        "Cui 2008 [@cui2008] is a systematic review of 2 studies with 170 participants.\n"
+    )
     found = verdicts(text, table)
     assert found["45%"][0] == "unverified"
     assert found["2 studies"][0] == "unverified" and found["170 participants"][0] == "unverified"
@@ -131,23 +137,29 @@ def test_control_arm_review_counts_and_participants(table):
 
 
 def test_verified_data_is_supported(write_bib):
-    path = write_bib("@article{v2000, author = {Li, X.}, title = {A trial}, journal = {J}, year = 2000, country = {China},"
-                     " n = {20}, responders = {15}, extracted_by = {AB}, verified_by = {CD}}\n")
+    path = write_bib(
+        "@article{v2000, author = {Li, X.}, title = {A trial}, journal = {J}, year = 2000, country = {China},"
+        " n = {20}, responders = {15}, extracted_by = {AB}, verified_by = {CD}}\n"
+    )
     table = load_table([path]).table
     found = verdicts("A Chinese study [@v2000] found 75% improved.\n", table)
     assert found["75%"][0] == "supported" and found["A Chinese study"][0] == "supported"
 
 
 def test_exact_rate_below_the_claim_names_both_numbers(write_bib):
-    path = write_bib("@article{yang1993, author = {Yang, Y. D.}, title = {A trial}, journal = {J}, year = 1993,"
-                     " n = {20}, responders = {13}}\n")
+    path = write_bib(
+        "@article{yang1993, author = {Yang, Y. D.}, title = {A trial}, journal = {J}, year = 1993,"
+        " n = {20}, responders = {13}}\n"
+    )
     found = verdicts("Both studies [@yang1993] reported at least 70% improved.\n", load_table([path]).table)
     assert found["at least 70%"] == ("contradicted", "yang1993 response rate 65% < 70% (the claimed at least 70%)")
 
 
 def test_verification_limited_to_other_fields_leaves_the_rate_unverified(write_bib):
-    entry = ("@article{v2000, author = {Li, X.}, title = {A trial}, journal = {J}, year = 2000, country = {China},"
-             " n = {20}, responders = {15}, extracted_by = {AB}, verified_by = {CD}, verified_fields = {%s}}\n")
+    entry = (
+        "@article{v2000, author = {Li, X.}, title = {A trial}, journal = {J}, year = 2000, country = {China},"
+        " n = {20}, responders = {15}, extracted_by = {AB}, verified_by = {CD}, verified_fields = {%s}}\n"
+    )
     limited = load_table([write_bib(entry % "country")]).table
     found = verdicts("A Chinese study [@v2000] found 75% improved.\n", limited)
     assert found["A Chinese study"][0] == "supported"
@@ -171,8 +183,12 @@ def test_uncited_numbers_are_listed(table):
 
 
 def test_matching_by_doi_and_ambiguity(table):
-    by_doi = match_reference(ListedReference("1", "Anything doi:10.1002/14651858.CD006457.pub2", 1, None, None,
-                                             doi="10.1002/14651858.CD006457.pub2"), build_index(table))
+    by_doi = match_reference(
+        ListedReference(
+            "1", "Anything doi:10.1002/14651858.CD006457.pub2", 1, None, None, doi="10.1002/14651858.CD006457.pub2"
+        ),
+        build_index(table),
+    )
     assert (by_doi.key, by_doi.method, by_doi.confidence) == ("cui2008", "DOI", 1.0)
     twin = table.loc[["shi2003"]].copy()
     twin.index = ["shi2003b"]
@@ -236,8 +252,9 @@ def test_cli_audit_exit_codes_and_formats(tmp_path: Path):
     assert strict.exit_code == 1
     bad = tmp_path / "bad.md"
     bad.write_text(SEED_TEXT.replace("two Chinese studies", "two Korean studies"))
-    failed = runner.invoke(cli, ["audit", "--refs", str(EXAMPLE_REFS), "--format", "json", "--record", str(tmp_path / "r"),
-                                 str(bad)])
+    failed = runner.invoke(
+        cli, ["audit", "--refs", str(EXAMPLE_REFS), "--format", "json", "--record", str(tmp_path / "r"), str(bad)]
+    )
     assert failed.exit_code == 1
     (record,) = json.loads(failed.stdout)
     assert record["summary"]["contradicted"] == 1

@@ -70,8 +70,9 @@ def test_unreadable_pages_are_error_lines_and_the_others_are_audited(tmp_path):
     good.write_text("There have been two Chinese studies [@wang1994; @yang1993].\n")
     folder = tmp_path / "empty"
     folder.mkdir()
-    result = CliRunner().invoke(cli, ["audit", "--refs", str(EXAMPLE_REFS), str(good), str(tmp_path / "missing.md"),
-                                      str(folder)])
+    result = CliRunner().invoke(
+        cli, ["audit", "--refs", str(EXAMPLE_REFS), str(good), str(tmp_path / "missing.md"), str(folder)]
+    )
     assert result.exit_code == 2
     assert "error: " + str(tmp_path / "missing.md") + ": no such file" in result.stderr
     assert "no pages" in result.stderr

@@ -113,8 +113,11 @@ def test_real_page_never_contradicts_what_the_reviewer_found_unverifiable(name, 
     tally = compare(name, audit)
     # no claim a reviewer called supported or unverifiable may come out contradicted
     known = KNOWN_CONTRADICTED.get(name, set())
-    contradicted = [w for w in tally.wrong if ("got contradicted" in w or ", contradicted:" in w)
-                    and not any(repr(quote) in w for quote in known)]
+    contradicted = [
+        w
+        for w in tally.wrong
+        if ("got contradicted" in w or ", contradicted:" in w) and not any(repr(quote) in w for quote in known)
+    ]
     assert contradicted == []
 
 
@@ -137,8 +140,10 @@ def main() -> None:
     for name in PAGES:
         tally = compare(name, audit_real_page(name, table, index))
         total.add(tally)
-        print(f"{name:32} as expected {len(tally.as_expected):2}  wrong {len(tally.wrong):2}  "
-              f"missed {len(tally.missed):2}  spurious {len(tally.spurious):2}")
+        print(
+            f"{name:32} as expected {len(tally.as_expected):2}  wrong {len(tally.wrong):2}  "
+            f"missed {len(tally.missed):2}  spurious {len(tally.spurious):2}"
+        )
         if "-v" in sys.argv:
             for line in tally.wrong + tally.missed + tally.spurious:
                 print("    " + line)

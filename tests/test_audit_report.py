@@ -16,7 +16,6 @@ import subprocess
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -47,12 +46,22 @@ def test_folder_and_stdin_give_one_run_with_a_summary_table(tmp_path):
     (tmp_path / "pages").mkdir()
     (tmp_path / "pages" / "a.md").write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
     (tmp_path / "pages" / "b.txt").write_text("In 120 patients, 50% improved.\n", encoding="utf-8")
-    result = CliRunner().invoke(cli, ["audit", "--refs", str(EXAMPLE_REFS), str(tmp_path / "pages"), "-"],
-                                input="Two Chinese studies [@wang1994; @yang1993] were done.\n")
+    result = CliRunner().invoke(
+        cli,
+        ["audit", "--refs", str(EXAMPLE_REFS), str(tmp_path / "pages"), "-"],
+        input="Two Chinese studies [@wang1994; @yang1993] were done.\n",
+    )
     assert result.exit_code == 0, result.output
     table_lines = result.stdout[result.stdout.rindex("\npage ") + 1 :].splitlines()
-    assert table_lines[0].split() == ["page", "supported", "unverified", "contradicted", "unverifiable", "uncited",
-                                      "unresolved"]
+    assert table_lines[0].split() == [
+        "page",
+        "supported",
+        "unverified",
+        "contradicted",
+        "unverifiable",
+        "uncited",
+        "unresolved",
+    ]
     rows = {line.split()[0]: line.split()[1:] for line in table_lines[1:]}
     assert rows[str(tmp_path / "pages" / "a.md")] == ["0", "2", "0", "0", "0", "0"]
     assert rows[str(tmp_path / "pages" / "b.txt")] == ["0", "0", "0", "0", "2", "0"]
@@ -129,18 +138,29 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian package 'chromium')")
 def test_html_report_in_chromium_colours_claims_and_shows_reasons_on_focus(tmp_path, table):
-    audit = audit_page(parse_page(HOSTILE + "Three Chinese studies [@wang1994; @yang1993] were done.\n", "hostile.md"),
-                       table)
+    audit = audit_page(
+        parse_page(HOSTILE + "Three Chinese studies [@wang1994; @yang1993] were done.\n", "hostile.md"), table
+    )
     (tmp_path / "report.html").write_text(report.format_html([audit]), encoding="utf-8")
     (tmp_path / "harness.html").write_text(HARNESS, encoding="utf-8")
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(tmp_path)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                   "--disable-component-update", "--disable-sync", "--no-first-run",
-                   f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000", "--dump-dom",
-                   f"http://127.0.0.1:{server.server_address[1]}/harness.html"]
+        command = [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            f"http://127.0.0.1:{server.server_address[1]}/harness.html",
+        ]
         done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     finally:
         server.shutdown()

@@ -36,7 +36,9 @@ def assert_passes(page, table):
 
 @pytest.mark.parametrize("fmt", ["markdown", "text", "html"])
 def test_summary_paragraph_passes_audit(table, fmt):
-    result = CliRunner().invoke(cli, ["summarize", "--refs", str(EXAMPLE_REFS), "restless legs syndrome", "--format", fmt])
+    result = CliRunner().invoke(
+        cli, ["summarize", "--refs", str(EXAMPLE_REFS), "restless legs syndrome", "--format", fmt]
+    )
     assert result.exit_code == 0, result.output
     assert_passes(parse_page(result.stdout, f"summary.{fmt}", is_html=fmt == "html"), table)
 

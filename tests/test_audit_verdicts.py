@@ -40,7 +40,9 @@ def one(tmp_path: Path, sentence: str, **fields: object) -> tuple[str, str]:
 
 def test_unresolved_citation_is_unverifiable(tmp_path):
     assert one(tmp_path, "In the trial [@other], 53% responded.") == (
-        "unverifiable", "none of the cited references resolves to a library entry")
+        "unverifiable",
+        "none of the cited references resolves to a library entry",
+    )
 
 
 def test_no_rate_recorded(tmp_path):
@@ -49,30 +51,45 @@ def test_no_rate_recorded(tmp_path):
 
 
 def test_sham_arm_by_its_label_supports(tmp_path):
-    verdict, reason = one(tmp_path, "In the sham group, 53% responded [@t2007].", comparator="sham acupuncture",
-                          control_n=81, control_responders=43, n=80, responders=40)
+    verdict, reason = one(
+        tmp_path,
+        "In the sham group, 53% responded [@t2007].",
+        comparator="sham acupuncture",
+        control_n=81,
+        control_responders=43,
+        n=80,
+        responders=40,
+    )
     assert verdict == "unverified" and "sham arm response rate 53.1%" in reason
 
 
 def test_sham_named_but_comparator_not_recorded(tmp_path):
-    verdict, reason = one(tmp_path, "With sham acupuncture, 53% responded [@t2007].", control_n=81,
-                          control_responders=43)
+    verdict, reason = one(
+        tmp_path, "With sham acupuncture, 53% responded [@t2007].", control_n=81, control_responders=43
+    )
     assert verdict == "unverifiable"
     assert "control arm's label is not recorded (comparator), so it is not known to be sham" in reason
 
 
 def test_arm_without_numbers(tmp_path):
-    verdict, reason = one(tmp_path, "The rate was 27.4% in the conventional therapy group [@t2007].",
-                          comparator="sham acupuncture; conventional therapy", control_n=387,
-                          control_response_rate=44.2)
+    verdict, reason = one(
+        tmp_path,
+        "The rate was 27.4% in the conventional therapy group [@t2007].",
+        comparator="sham acupuncture; conventional therapy",
+        control_n=387,
+        control_response_rate=44.2,
+    )
     assert verdict == "unverifiable" and "conventional therapy arm" in reason
 
 
 def test_unrelated_outcome_definitions(tmp_path):
-    verdict, reason = one(tmp_path, "In the trial [@t2007], 60% were cured.", response_rate=60,
-                          response_definition="remission")
-    assert (verdict, reason) == ("unverified", "t2007 response rate 60% within the claimed 60% (t2007 not verified)") \
-        or verdict == "unverifiable"
+    verdict, reason = one(
+        tmp_path, "In the trial [@t2007], 60% were cured.", response_rate=60, response_definition="remission"
+    )
+    assert (verdict, reason) == (
+        "unverified",
+        "t2007 response rate 60% within the claimed 60% (t2007 not verified)",
+    ) or verdict == "unverifiable"
 
 
 def test_bound_neither_shows_nor_rules_out(tmp_path):
@@ -84,8 +101,11 @@ def test_pooled_figure_over_several_studies(tmp_path):
     from evidence.library.table import load_table
 
     bib = tmp_path / "two.bib"
-    bib.write_text("@article{a2000, author={A, B}, title={T}, year=2000, response_rate={50}}\n"
-                   "@article{b2001, author={B, C}, title={U}, year=2001, response_rate={60}}\n", encoding="utf-8")
+    bib.write_text(
+        "@article{a2000, author={A, B}, title={T}, year=2000, response_rate={50}}\n"
+        "@article{b2001, author={B, C}, title={U}, year=2001, response_rate={60}}\n",
+        encoding="utf-8",
+    )
     table = load_table([bib], use_cache=False).table
     audit = audit_page(parse_page("Overall, 55% improved [@a2000; @b2001].\n"), table)
     (verdict,) = audit.verdicts
@@ -98,8 +118,11 @@ def test_a_share_of_the_participants_is_no_response_rate(tmp_path):
 
 
 def test_review_without_studies_field(tmp_path):
-    (count,) = [j for j in judged(tmp_path, "A review of 12 studies [@t2007] found this.", design="systematic-review")
-                if j[0] == "12 studies"]
+    (count,) = [
+        j
+        for j in judged(tmp_path, "A review of 12 studies [@t2007] found this.", design="systematic-review")
+        if j[0] == "12 studies"
+    ]
     assert count[1:] == ("unverifiable", "the cited review records no 'studies' field")
 
 
@@ -115,24 +138,37 @@ def test_design_not_recorded(tmp_path):
 
 def test_no_participants_recorded(tmp_path):
     assert one(tmp_path, "The trial [@t2007] enrolled 302 patients.") == (
-        "unverifiable", "the cited studies record no participants or n")
+        "unverifiable",
+        "the cited studies record no participants or n",
+    )
 
 
 def test_total_with_an_arm_missing_is_unverifiable_naming_it(tmp_path):
-    verdict, reason = one(tmp_path, "A total of 1,162 patients took part [@t2007].",
-                          comparator="sham acupuncture; conventional therapy", n=387, control_n=387)
+    verdict, reason = one(
+        tmp_path,
+        "A total of 1,162 patients took part [@t2007].",
+        comparator="sham acupuncture; conventional therapy",
+        n=387,
+        control_n=387,
+    )
     assert verdict == "unverifiable" and "arms without n: t2007 conventional therapy" in reason
 
 
 def test_total_smaller_than_the_arms_is_contradicted(tmp_path):
-    verdict, reason = one(tmp_path, "A total of 500 patients took part [@t2007].", comparator="placebo", n=387,
-                          control_n=387)
+    verdict, reason = one(
+        tmp_path, "A total of 500 patients took part [@t2007].", comparator="placebo", n=387, control_n=387
+    )
     assert verdict == "contradicted" and "the page says 500" in reason
 
 
 def test_subset_is_never_contradicted(tmp_path):
-    verdict, reason = one(tmp_path, "In the trial [@t2007], 40 patients who stopped treatment were followed.",
-                          n=387, control_n=387, participants=774)
+    verdict, reason = one(
+        tmp_path,
+        "In the trial [@t2007], 40 patients who stopped treatment were followed.",
+        n=387,
+        control_n=387,
+        participants=774,
+    )
     assert verdict == "unverifiable" and "a subset (who stopped" in reason
 
 
@@ -145,16 +181,23 @@ def test_comparison_across_several_studies(tmp_path):
     from evidence.library.table import load_table
 
     bib = tmp_path / "two.bib"
-    bib.write_text("@article{a2000, author={A, B}, title={T}, year=2000}\n"
-                   "@article{b2001, author={B, C}, title={U}, year=2001}\n", encoding="utf-8")
+    bib.write_text(
+        "@article{a2000, author={A, B}, title={T}, year=2000}\n@article{b2001, author={B, C}, title={U}, year=2001}\n",
+        encoding="utf-8",
+    )
     table = load_table([bib], use_cache=False).table
     (verdict,) = audit_page(parse_page("Acupuncture was no better than sham [@a2000; @b2001].\n"), table).verdicts
     assert verdict.verdict == "unverifiable" and "comparison across several studies" in verdict.reason
 
 
 def test_comparison_without_counts(tmp_path):
-    verdict, reason = one(tmp_path, "Acupuncture was no better than sham [@t2007].", comparator="sham",
-                          response_rate=47.6, control_response_rate=44.2)
+    verdict, reason = one(
+        tmp_path,
+        "Acupuncture was no better than sham [@t2007].",
+        comparator="sham",
+        response_rate=47.6,
+        control_response_rate=44.2,
+    )
     assert verdict == "unverifiable" and "records no responders and n for both arms" in reason
 
 
@@ -170,8 +213,15 @@ def test_versus_rates_and_no_better_than_sham_judged_from_the_arms(tmp_path):
 
 
 def test_better_than_placebo_with_an_interval_across_one(tmp_path):
-    verdict, reason = one(tmp_path, "It was better than placebo [@t2007].", comparator="placebo", n=50,
-                          responders=26, control_n=50, control_responders=24)
+    verdict, reason = one(
+        tmp_path,
+        "It was better than placebo [@t2007].",
+        comparator="placebo",
+        n=50,
+        responders=26,
+        control_n=50,
+        control_responders=24,
+    )
     assert verdict == "unverifiable" and "interval includes no difference" in reason
 
 
@@ -180,9 +230,14 @@ def test_no_control_arm_for_a_control_claim(tmp_path):
     assert verdict == "unverifiable" and "no control arm is recorded" in reason
 
 
-@pytest.mark.parametrize("text", ["Two cases [@t2007] are alike: no two cases of it are the same.",
-                                  "It cost $12.5 million [@t2007].",
-                                  "Response meant at least 50% fewer headache days [@t2007]."])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Two cases [@t2007] are alike: no two cases of it are the same.",
+        "It cost $12.5 million [@t2007].",
+        "Response meant at least 50% fewer headache days [@t2007].",
+    ],
+)
 def test_no_claims_in_money_schedules_and_thresholds(tmp_path, text):
     found = judged(tmp_path, text, participants=10)
     assert [f for f in found if f[0] not in ("Two cases",)] == []

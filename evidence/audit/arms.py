@@ -80,6 +80,7 @@ def arms_from_entry(row: Mapping[str, Any]) -> tuple[Arm, ...]:
     Only the first comparator carries ``control_n``/``control_responders``; the others are arms
     known by name only.  An entry with no comparator and no control numbers has one arm.
     """
+
     def count(name: str) -> int | None:
         value = _number(row.get(name))
         return int(value) if value is not None else None
@@ -88,8 +89,15 @@ def arms_from_entry(row: Mapping[str, Any]) -> tuple[Arm, ...]:
     comparators = _labels(row.get("comparator"))
     rate = _number(row.get("response_rate"))
     bound = row.get("response_rate_bound")
-    arms = [Arm(" + ".join(interventions) or "intervention", "intervention", count("n"), count("responders"),
-                rate if is_missing(bound) or bound in ("", "=") else None)]
+    arms = [
+        Arm(
+            " + ".join(interventions) or "intervention",
+            "intervention",
+            count("n"),
+            count("responders"),
+            rate if is_missing(bound) or bound in ("", "=") else None,
+        )
+    ]
     control_numbers = (count("control_n"), count("control_responders"), _number(row.get("control_response_rate")))
     if comparators or any(v is not None for v in control_numbers):
         first = comparators[0] if comparators else "control"

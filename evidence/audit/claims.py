@@ -21,7 +21,6 @@ from evidence.grammar import (
     NUMBER_WORDS,
     STUDY_NOUNS,
     Bound,
-    arm_label,
     designs_of,
     find_comparisons,
     find_designs,
@@ -36,24 +35,59 @@ from evidence.grammar import (
 
 #: Adjectives of nationality a page may put before "studies", with the country they name.
 NATIONALITIES = {
-    "chinese": "China", "japanese": "Japan", "korean": "Korea", "american": "United States", "british": "United Kingdom",
-    "german": "Germany", "french": "France", "italian": "Italy", "spanish": "Spain", "indian": "India",
-    "iranian": "Iran", "brazilian": "Brazil", "australian": "Australia", "canadian": "Canada", "swedish": "Sweden",
-    "danish": "Denmark", "dutch": "Netherlands", "turkish": "Turkey", "taiwanese": "Taiwan",
+    "chinese": "China",
+    "japanese": "Japan",
+    "korean": "Korea",
+    "american": "United States",
+    "british": "United Kingdom",
+    "german": "Germany",
+    "french": "France",
+    "italian": "Italy",
+    "spanish": "Spain",
+    "indian": "India",
+    "iranian": "Iran",
+    "brazilian": "Brazil",
+    "australian": "Australia",
+    "canadian": "Canada",
+    "swedish": "Sweden",
+    "danish": "Denmark",
+    "dutch": "Netherlands",
+    "turkish": "Turkey",
+    "taiwanese": "Taiwan",
 }
-OUTCOME_WORDS = ("cure", "cured", "improve", "improved", "improvement", "remission", "response", "responded",
-                 "respond", "responding", "effective", "marked", "markedly", "significantly", "relief", "better", "ineffective")
+OUTCOME_WORDS = (
+    "cure",
+    "cured",
+    "improve",
+    "improved",
+    "improvement",
+    "remission",
+    "response",
+    "responded",
+    "respond",
+    "responding",
+    "effective",
+    "marked",
+    "markedly",
+    "significantly",
+    "relief",
+    "better",
+    "ineffective",
+)
 PER_STUDY_WORDS = ("both", "all", "each", "every", "most")
 POOLED_WORDS = ("pooled", "overall", "combined", "together", "in total", "altogether")
 
 #: A sentence opening with these sums up more than the sentence before it, so it does not borrow its citation.
-_TOTAL_OPENING = re.compile(r"\s*(?:in all|in total|altogether|overall|taken together|across (?:all|the) studies)\b", re.I)
+_TOTAL_OPENING = re.compile(
+    r"\s*(?:in all|in total|altogether|overall|taken together|across (?:all|the) studies)\b", re.I
+)
 _SENTENCE_END = re.compile(r"(?<!\bal\.)(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 # "[" then no bracket up to an "@", then no bracket up to "]": each "[" scans only to the next bracket (linear)
 _PANDOC = re.compile(r"\[[^\[\]@]*@[^\[\]]*\]")
 #: "(Linde 2005)", "(Linde et al., 2005)", "Linde et al. (2005)": a study named in the text, on pages with no list
 _NAMED_AUTHOR_YEAR = re.compile(
-    r"\(([A-Z][\w'\u2019-]{1,30})(?:\s+et\s+al\.?|\s+(?:and|&)\s+[A-Z][\w'\u2019-]{1,30})?,?\s{1,3}((?:19|20)\d\d)[a-z]?"
+    r"\(([A-Z][\w'\u2019-]{1,30})(?:\s+et\s+al\.?|\s+(?:and|&)\s+[A-Z][\w'\u2019-]{1,30})?,?"
+    r"\s{1,3}((?:19|20)\d\d)[a-z]?"
     r"(?:[;,][^()]{0,80})?\)"
     r"|(?<![\w-])([A-Z][\w'\u2019-]{1,30})\s+(?:et\s+al\.?|and\s+colleagues)\s{0,3}\(((?:19|20)\d\d)[a-z]?\)"
 )
@@ -69,7 +103,8 @@ _LEAD_AUTHOR = re.compile(
     r"(?:\bled\s+by|\blead\s+author|\bfirst\s+author)\s{1,3}(?:Dr\.?\s{1,3})?(?:[A-Z][a-z]+\.?\s{1,3}){1,2}?"
     r"(?:[A-Z]\.\s{1,3})?([A-Z][a-z'\u2019-]+)"
     r"|(?<![\w-])([A-Z][a-z'\u2019-]+)\s+et\s+al\.?(?!\s*,?\s*\(?\s*(?:19|20)\d\d)"
-    r"|(?<![\w-])((?:[A-Z][a-z]+\s){1,5}(?:Trial\s|Research\s)?(?:Study|Collaborative|Research)\s(?:Group|Investigators))"
+    r"|(?<![\w-])((?:[A-Z][a-z]+\s){1,5}(?:Trial\s|Research\s)?"
+    r"(?:Study|Collaborative|Research)\s(?:Group|Investigators))"
 )
 #: "the GERAC trial", "the GAIT study": a trial named in the text
 _TRIAL_NAME = re.compile(r"(?<![\w-])([A-Z][A-Z0-9-]{2,11})\s+(?:trials?|study|studies)\b")
@@ -80,7 +115,8 @@ _TRAILING_NUMBERS = re.compile(r"(?<=[A-Za-z\)])(\d{1,3}(?:,\d{1,3})*)(?=[\s;:,.
 _REFERENCE_LINE = re.compile(r"^\s*(?:\[(\d{1,3})\]|(\d{1,3})[.)]?)\s+(\S.*)$")
 _REFERENCES_HEADING = re.compile(r"^\s*(?:#+\s*|\*\*)?(references|bibliography|sources|works cited)\b", re.I)
 _AUTHOR_YEAR = re.compile(
-    r"\b([^\W\d_][\w'\u2019-]+)(?:\s+et\s+al\.?|\s+(?:and|&)\s+[^\W\d_][\w'\u2019-]+)?,?\s+\(?(1[89]\d\d|20\d\d)\)?")
+    r"\b([^\W\d_][\w'\u2019-]+)(?:\s+et\s+al\.?|\s+(?:and|&)\s+[^\W\d_][\w'\u2019-]+)?,?\s+\(?(1[89]\d\d|20\d\d)\)?"
+)
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+[^\s\"<>.,;])")
 _PMID = re.compile(r"\bPMID:?\s*(\d{5,9})\b", re.I)
@@ -90,6 +126,8 @@ _STUDY_COUNT = re.compile(
     re.I,
 )
 
+
+Scope = Literal["per-study", "pooled", "single"]
 
 
 @dataclass(frozen=True)
@@ -147,7 +185,7 @@ class Claim:
     country: str | None = None
     designs: tuple[str, ...] = ()
     outcome: str = ""
-    scope: Literal["per-study", "pooled", "single"] = "single"
+    scope: Scope = "single"
     #: "most" when the sentence says most studies (a majority must satisfy the claim)
     quantifier: str = ""
     #: the arm the number is about, by its canonical label ("sham", "placebo", "control"; see
@@ -281,13 +319,17 @@ def parse_page(source: str, path: str = "<page>", is_html: bool | None = None) -
     body = text[:body_end]
     loose = not (_PANDOC.search(body) or _BRACKET_NUMBERS.search(body))
     skip = [span for _, span in lines]
-    sentences = tuple(_sentences(text, body_end, labels, loose, _named(references), skip,
-                                 {span: ref.label for ref, span in footnotes}))
+    sentences = tuple(
+        _sentences(
+            text, body_end, labels, loose, _named(references), skip, {span: ref.label for ref, span in footnotes}
+        )
+    )
     return PageText(path, text, body_end, references, sentences)
 
 
 _CITATION_LINE = re.compile(
-    r"(?:19|20)\d\d[^;\n]{0,20};\s{0,3}\d{1,4}\s{0,3}(?:\(\s{0,3}[\w-]{1,8}\s{0,3}\))?\s{0,3}:\s{0,3}[A-Za-z]{0,3}\d{1,6}"
+    r"(?:19|20)\d\d[^;\n]{0,20};\s{0,3}\d{1,4}\s{0,3}(?:\(\s{0,3}[\w-]{1,8}\s{0,3}\))?\s{0,3}:"
+    r"\s{0,3}[A-Za-z]{0,3}\d{1,6}"
     r"|\b\d{1,4}\s{0,2}\(\d{1,4}\)\s{0,2}:\s{0,2}\d{1,6}\s{0,2}[-\u2013]\s{0,2}\d{1,6}"
     r"|\bPMID:?\s{0,3}\d{5,9}\b|\bdoi:?\s{0,3}10\.\d{4,9}/",
     re.I,
@@ -322,17 +364,27 @@ def _footnotes(body: str) -> Iterator[tuple[ListedReference, tuple[int, int]]]:
         name = re.search(r"name\s{0,3}=\s{0,3}\"?([^\"/>]{1,80})", head)
         label = f"ref-{names.setdefault(name.group(1).strip(), str(number)) if name else number}"
         content = match.group(1) or ""
-        fields = dict((k.strip().lower(), v.strip()) for k, v in re.findall(r"\|\s{0,3}([\w-]{1,20})\s{0,3}=\s{0,3}([^|}]{0,300})",
-                                                                          content))
+        fields = dict(
+            (k.strip().lower(), v.strip())
+            for k, v in re.findall(r"\|\s{0,3}([\w-]{1,20})\s{0,3}=\s{0,3}([^|}]{0,300})", content)
+        )
         authors = [fields[k] for k in ("last1", "last", "author", "author1") if k in fields][:1]
         year = re.search(r"(?:19|20)\d\d", fields.get("year", "") or fields.get("date", ""))
         line = body.count("\n", 0, match.start()) + 1
         reference = ListedReference(
-            label=label, text=" ".join(content.split()) or head, line=line,
-            first_author=authors[0] if authors else None, year=int(year.group()) if year else None,
-            doi=fields.get("doi") or None, pmid=fields.get("pmid") or None, title=fields.get("title") or None,
-            journal=fields.get("journal") or None, volume=fields.get("volume") or None,
-            issue=fields.get("issue") or None, pages=fields.get("pages") or None, tentative=not content.strip(),
+            label=label,
+            text=" ".join(content.split()) or head,
+            line=line,
+            first_author=authors[0] if authors else None,
+            year=int(year.group()) if year else None,
+            doi=fields.get("doi") or None,
+            pmid=fields.get("pmid") or None,
+            title=fields.get("title") or None,
+            journal=fields.get("journal") or None,
+            volume=fields.get("volume") or None,
+            issue=fields.get("issue") or None,
+            pages=fields.get("pages") or None,
+            tentative=not content.strip(),
         )
         yield reference, match.span()
 
@@ -340,12 +392,13 @@ def _footnotes(body: str) -> Iterator[tuple[ListedReference, tuple[int, int]]]:
 def _title_lines(text: str, body_end: int) -> list[ListedReference]:
     """The first lines of a page with no citations at all: one may be the title of the study it reports,
     matched to the library by title alone.  Tentative: a line that matches nothing is no finding."""
-    found = []
-    for number, match in enumerate(re.finditer(r"[^\n]+", text[:min(body_end, 3000)]), 1):
+    found: list[ListedReference] = []
+    for number, match in enumerate(re.finditer(r"[^\n]+", text[: min(body_end, 3000)]), 1):
         line = match.group().strip()
         if 20 <= len(line) <= 200 and not re.search(r"[.!?]\s+\S", line.rstrip(".")) and len(found) < 5:
-            found.append(ListedReference(f"top-{number}", line, number, None, None, title=line.rstrip("."),
-                                         tentative=True))
+            found.append(
+                ListedReference(f"top-{number}", line, number, None, None, title=line.rstrip("."), tentative=True)
+            )
     return found
 
 
@@ -414,16 +467,20 @@ def _listed_items(lines: list[str], first_line: int) -> list[ListedReference]:
             continue
         bullet = re.match(r"^[-*\u2022]\s+", stripped)
         if bullet or not items:
-            items.append((number, [stripped[bullet.end():] if bullet else stripped]))
+            items.append((number, [stripped[bullet.end() :] if bullet else stripped]))
         else:
             items[-1][1].append(stripped)
-    return [parse_reference(f"item-{index}", " ".join(parts), number)
-            for index, (number, parts) in enumerate((i for i in items if i[1]), 1)]
+    return [
+        parse_reference(f"item-{index}", " ".join(parts), number)
+        for index, (number, parts) in enumerate((i for i in items if i[1]), 1)
+    ]
 
 
 def _looks_like_reference(line: str) -> bool:
     """'1. Anything', '[1] Anything' or '1 Wang DY ...': a numbered line that reads as a reference."""
-    return bool(re.match(r"^\s*(?:\[\d+\]|\d+[.)])\s", line) or re.match(r"^\s*\d+\s+[^\W\d_][\w'-]*,?\s+[A-Z]{1,3}\b", line))
+    return bool(
+        re.match(r"^\s*(?:\[\d+\]|\d+[.)])\s", line) or re.match(r"^\s*\d+\s+[^\W\d_][\w'-]*,?\s+[A-Z]{1,3}\b", line)
+    )
 
 
 def _only_blank_or_text_between(lines: list[str], first: int, second: int) -> bool:
@@ -447,13 +504,17 @@ def parse_reference(label: str, text: str, line: int) -> ListedReference:
         year=int(year.group(1)) if year else None,
         doi=doi.group(1) if doi else None,
         pmid=pmid.group(1) if pmid else None,
-        **_reference_parts(text),
+        **_reference_parts(text),  # type: ignore[arg-type]
     )
 
 
-_VOLUME = re.compile(r"(?:^|[;\s.,])(\d{1,4})?\s*\(([\w\s-]{1,12})\)\s*:\s*([A-Za-z]{0,3}\d+(?:\s*[\u2013-]\s*[A-Za-z]{0,3}\d+)?)")
+_VOLUME = re.compile(
+    r"(?:^|[;\s.,])(\d{1,4})?\s*\(([\w\s-]{1,12})\)\s*:\s*([A-Za-z]{0,3}\d+(?:\s*[\u2013-]\s*[A-Za-z]{0,3}\d+)?)"
+)
 _AUTHOR = r"[^\W\d_][\w'\u2019-]*(?:\s+[A-Z]{1,3}\b\.?)?"
-_AUTHORS = re.compile(rf"^\s*({_AUTHOR}(?:\s*,\s*{_AUTHOR})*(?:,?\s+et\s+al\.?)?)\s*(?:\.\s+|\(\s*(?:1[89]|20)\d\d\s*\)\s*)")
+_AUTHORS = re.compile(
+    rf"^\s*({_AUTHOR}(?:\s*,\s*{_AUTHOR})*(?:,?\s+et\s+al\.?)?)\s*(?:\.\s+|\(\s*(?:1[89]|20)\d\d\s*\)\s*)"
+)
 
 
 def _reference_parts(text: str) -> dict[str, object]:
@@ -467,10 +528,12 @@ def _reference_parts(text: str) -> dict[str, object]:
     authors = _AUTHORS.match(text)
     if not authors:
         return parts
-    parts["authors"] = tuple(a.strip() for a in re.split(r"\s*,\s*", re.sub(r",?\s+et\s+al\.?$", "", authors.group(1))) if a.strip())
-    rest = text[authors.end():]
+    parts["authors"] = tuple(
+        a.strip() for a in re.split(r"\s*,\s*", re.sub(r",?\s+et\s+al\.?$", "", authors.group(1))) if a.strip()
+    )
+    rest = text[authors.end() :]
     stop = re.search(r"\.?\s*(?:1[89]|20)\d\d\s*(?:[;.]|[A-Z][a-z]{2})", rest) or re.search(r"\.?\s*\d{1,4}\s*\(", rest)
-    body = rest[:stop.start()] if stop else rest
+    body = rest[: stop.start()] if stop else rest
     pieces = [p.strip() for p in re.split(r"(?<=[^A-Z])\.\s+|[?]\s+", body) if p.strip()]
     if len(pieces) >= 2:
         parts["title"], parts["journal"] = pieces[0].rstrip("."), ". ".join(pieces[1:]).rstrip(".")
@@ -540,9 +603,15 @@ class _Taken:
         self.spans.add(*span)
 
 
-def _sentences(text: str, body_end: int, labels: set[str], loose: bool,
-               named: dict[tuple[str, int], str] | None = None, skip: list[tuple[int, int]] | None = None,
-               footnotes: dict[tuple[int, int], str] | None = None) -> list[Sentence]:
+def _sentences(
+    text: str,
+    body_end: int,
+    labels: set[str],
+    loose: bool,
+    named: dict[tuple[str, int], str] | None = None,
+    skip: list[tuple[int, int]] | None = None,
+    footnotes: dict[tuple[int, int], str] | None = None,
+) -> list[Sentence]:
     """Sentences of the body.  ``loose`` allows the citation forms that need guessing,
     "(1, 2)" and "studies1,2"; a page that uses [1] or [@key] anywhere does not get them,
     so "China (4)" in such a page is not a citation."""
@@ -567,15 +636,20 @@ def _sentences(text: str, body_end: int, labels: set[str], loose: bool,
             last = bisect.bisect_left(note_starts, (cursor, -1))
             notes = tuple(Citation(a, b, ((footnotes or {})[(a, b)],), "numbered") for a, b in note_starts[first:last])
             if notes:
-                sentence = Sentence(sentence.start, sentence.end, sentence.text,
-                                    tuple(sorted(sentence.citations + notes, key=lambda c: c.start)),
-                                    _claims_outside(sentence, notes))
+                sentence = Sentence(
+                    sentence.start,
+                    sentence.end,
+                    sentence.text,
+                    tuple(sorted(sentence.citations + notes, key=lambda c: c.start)),
+                    _claims_outside(sentence, notes),
+                )
             if sentence.citations:
                 previous = sentence.citations
             elif sentence.claims and previous and not _TOTAL_OPENING.match(sentence.text):
                 # "Huang 2021 [5] is a meta-analysis. It published ..." : the claim is about [5].
-                sentence = Sentence(sentence.start, sentence.end, sentence.text, (), sentence.claims, previous,
-                                    "paragraph")
+                sentence = Sentence(
+                    sentence.start, sentence.end, sentence.text, (), sentence.claims, previous, "paragraph"
+                )
             if sentence.claims or sentence.citations:
                 sentences.append(sentence)  # the others say nothing the audit judges
     return sentences
@@ -586,8 +660,9 @@ def _claims_outside(sentence: Sentence, notes: tuple[Citation, ...]) -> tuple[Cl
     return tuple(c for c in sentence.claims if not any(n.start <= c.start < n.end for n in notes))
 
 
-def _sentence(text: str, start: int, end: int, labels: set[str], loose: bool,
-              named: dict[tuple[str, int], str] | None = None) -> Sentence:
+def _sentence(
+    text: str, start: int, end: int, labels: set[str], loose: bool, named: dict[tuple[str, int], str] | None = None
+) -> Sentence:
     chunk = text[start:end]
     searched = chunk[:MAX_SENTENCE]
     citations = tuple(_citations(searched, start, labels, loose, named or {})) if _MAY_CITE.search(searched) else ()
@@ -615,8 +690,9 @@ def _expand(numbers: str) -> tuple[str, ...]:
     return tuple(labels)
 
 
-def _citations(chunk: str, offset: int, labels: set[str], loose: bool,
-               named: dict[tuple[str, int], str] | None = None) -> list[Citation]:
+def _citations(
+    chunk: str, offset: int, labels: set[str], loose: bool, named: dict[tuple[str, int], str] | None = None
+) -> list[Citation]:
     found: list[Citation] = []
     spans = _Spans()
 
@@ -644,20 +720,41 @@ def _citations(chunk: str, offset: int, labels: set[str], loose: bool,
         for match in _NAMED_AUTHOR_YEAR.finditer(chunk):
             author, year = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
             if free(*match.span()):
-                found.append(Citation(offset + match.start(), offset + match.end(), (f"{author} {year}",), "named",
-                                      author=author, year=int(year)))
+                found.append(
+                    Citation(
+                        offset + match.start(),
+                        offset + match.end(),
+                        (f"{author} {year}",),
+                        "named",
+                        author=author,
+                        year=int(year),
+                    )
+                )
                 taken.append(match.span())
     for match in _VOLUME_PAGE.finditer(chunk):
-        volume, page, year = (match.group(1), match.group(2), match.group(3)) if match.group(1) else (
-            match.group(5), match.group(6), match.group(4))
+        volume, page, year = (
+            (match.group(1), match.group(2), match.group(3))
+            if match.group(1)
+            else (match.group(5), match.group(6), match.group(4))
+        )
         if free(*match.span()):
-            found.append(Citation(offset + match.start(), offset + match.end(), (f"vol. {volume} p. {page}",), "named",
-                                  year=int(year), volume=volume, page=page))
+            found.append(
+                Citation(
+                    offset + match.start(),
+                    offset + match.end(),
+                    (f"vol. {volume} p. {page}",),
+                    "named",
+                    year=int(year),
+                    volume=volume,
+                    page=page,
+                )
+            )
             taken.append(match.span())
     for match in _TRIAL_ACRONYM.finditer(chunk):
         if free(*match.span()) and match.group(1) not in ("RCT", "RCTS", "USA", "UK", "NHS", "FDA", "NIH", "CI"):
-            found.append(Citation(offset + match.start(), offset + match.end(), (match.group(1),), "named",
-                                  trial=match.group(1)))
+            found.append(
+                Citation(offset + match.start(), offset + match.end(), (match.group(1),), "named", trial=match.group(1))
+            )
             taken.append(match.span())
     for match in _LEAD_AUTHOR.finditer(chunk) if not labels else ():
         author = match.group(1) or match.group(2) or match.group(3)
@@ -667,8 +764,11 @@ def _citations(chunk: str, offset: int, labels: set[str], loose: bool,
             taken.append(span)
     for match in _TRIAL_NAME.finditer(chunk):
         if free(*match.span(1)) and match.group(1) not in ("RCT", "RCTS", "USA", "UK", "NHS", "FDA", "NIH"):
-            found.append(Citation(offset + match.start(1), offset + match.end(1), (match.group(1),), "named",
-                                  trial=match.group(1)))
+            found.append(
+                Citation(
+                    offset + match.start(1), offset + match.end(1), (match.group(1),), "named", trial=match.group(1)
+                )
+            )
             taken.append(match.span(1))
     for match in _AUTHOR_YEAR.finditer(chunk) if named else ():
         label = named.get((match.group(1).casefold(), int(match.group(2))))  # type: ignore[union-attr]
@@ -684,10 +784,20 @@ def _claims(masked: str, offset: int) -> list[Claim]:
     taken = _Spans()
     for comparison in find_comparisons(masked):
         values = comparison.values
-        claims.append(Claim("comparison", offset + comparison.start, offset + comparison.end, comparison.text,
-                            low=values[0] if values else None, high=values[1] if values else None,
-                            arm=comparison.arm or "control", comparison=comparison.kind, ratio=comparison.ratio,
-                            scope=scope))  # type: ignore[arg-type]
+        claims.append(
+            Claim(
+                "comparison",
+                offset + comparison.start,
+                offset + comparison.end,
+                comparison.text,
+                low=values[0] if values else None,
+                high=values[1] if values else None,
+                arm=comparison.arm or "control",
+                comparison=comparison.kind,
+                ratio=comparison.ratio,
+                scope=scope,
+            )
+        )  # type: ignore[arg-type]
         if taken.free(comparison.start, comparison.end):
             taken.add(comparison.start, comparison.end)
     for percentage in find_percentages(masked):
@@ -698,12 +808,32 @@ def _claims(masked: str, offset: int) -> list[Claim]:
         if _composition(masked, percentage.start, percentage.end):
             continue
         if _DEMOGRAPHIC.match(masked, percentage.end):
-            claims.append(Claim("rate", offset + percentage.start, offset + percentage.end, percentage.text,
-                                low=percentage.low, high=percentage.high, bound=percentage.bound,
-                                outcome="demographic", scope=scope))  # type: ignore[arg-type]
+            claims.append(
+                Claim(
+                    "rate",
+                    offset + percentage.start,
+                    offset + percentage.end,
+                    percentage.text,
+                    low=percentage.low,
+                    high=percentage.high,
+                    bound=percentage.bound,
+                    outcome="demographic",
+                    scope=scope,
+                )
+            )  # type: ignore[arg-type]
             continue
-        claims.append(_rate_claim(masked, offset, percentage.start, percentage.end, percentage.low, percentage.high,
-                                  percentage.bound, scope))
+        claims.append(
+            _rate_claim(
+                masked,
+                offset,
+                percentage.start,
+                percentage.end,
+                percentage.low,
+                percentage.high,
+                percentage.bound,
+                scope,
+            )
+        )
     counted = _Spans()
     mentions = list(find_designs(masked))
     mention_starts = [m.start for m in mentions]
@@ -712,13 +842,15 @@ def _claims(masked: str, offset: int) -> list[Claim]:
         if claim:
             # "a systematic review and meta-analysis": the design read whole, past the noun the count stops at
             first = bisect.bisect_left(mention_starts, match.start())
-            longer = next((m for m in mentions[first : first + 3] if match.start() <= m.start < match.end() < m.end),
-                          None)
+            longer = next(
+                (m for m in mentions[first : first + 3] if match.start() <= m.start < match.end() < m.end), None
+            )
             if longer is not None:
                 from dataclasses import replace
 
-                claim = replace(claim, end=offset + longer.end, text=masked[match.start() : longer.end],
-                                designs=longer.designs)
+                claim = replace(
+                    claim, end=offset + longer.end, text=masked[match.start() : longer.end], designs=longer.designs
+                )
             claims.append(claim)
             if counted.free(match.start(), longer.end if longer else match.end()):
                 counted.add(match.start(), longer.end if longer else match.end())
@@ -734,21 +866,47 @@ def _claims(masked: str, offset: int) -> list[Claim]:
         if not (article or opening) or not counted.free(mention.start, mention.end):
             continue
         start = mention.start - len(window) + article.start(1) if article else mention.start
-        claims.append(Claim("study-count", offset + start, offset + mention.end, masked[start : mention.end],
-                            count=1, designs=mention.designs))
+        claims.append(
+            Claim(
+                "study-count",
+                offset + start,
+                offset + mention.end,
+                masked[start : mention.end],
+                count=1,
+                designs=mention.designs,
+            )
+        )
     for count in find_participants(masked):
-        if is_money(masked, count.start, count.end) or is_schedule_or_dose(masked, count.start + len(str(count.number))):
+        if is_money(masked, count.start, count.end) or is_schedule_or_dose(
+            masked, count.start + len(str(count.number))
+        ):
             continue
         if re.search(r"\b(?:no|every|each|per)\s+$", masked[max(0, count.start - 8) : count.start], re.I):
             continue  # "no two cases are the same": not a count of anyone
-        bound = "~" if re.search(r"\b(?:about|around|approximately|nearly|almost|some|over|more than)\s*$",
-                                 masked[max(0, count.start - 16) : count.start], re.I) else "="
+        bound: Bound = (
+            "~"
+            if re.search(
+                r"\b(?:about|around|approximately|nearly|almost|some|over|more than)\s*$",
+                masked[max(0, count.start - 16) : count.start],
+                re.I,
+            )
+            else "="
+        )
         if re.search(r"\b(?:over|more than|at least)\s*$", masked[max(0, count.start - 16) : count.start], re.I):
             bound = ">"
-        claims.append(Claim("participants", offset + count.start, offset + count.end, count.text, count=count.number,
-                            bound=bound, scope=scope,  # type: ignore[arg-type]
-                            arm=_arm_near(masked, count.start, count.end),
-                            subgroup=subgroup_cue(masked, count.start, count.end)))
+        claims.append(
+            Claim(
+                "participants",
+                offset + count.start,
+                offset + count.end,
+                count.text,
+                count=count.number,
+                bound=bound,
+                scope=scope,  # type: ignore[arg-type]
+                arm=_arm_near(masked, count.start, count.end),
+                subgroup=subgroup_cue(masked, count.start, count.end),
+            )
+        )
     if any(c.kind == "participants" for c in claims):
         # "The study involved 2854 participants, 1406 were given ginkgo": counts whose noun is understood
         claimed = _Spans()
@@ -759,9 +917,18 @@ def _claims(masked: str, offset: int) -> list[Claim]:
             if not claimed.free(offset + match.start(), offset + match.end()) or is_money(masked, *match.span()):
                 continue
             number = int(match.group(1).replace(",", ""))
-            claims.append(Claim("participants", offset + match.start(), offset + match.end(), match.group(1),
-                                count=number, scope=scope, arm=_arm_near(masked, match.start(), match.end()),  # type: ignore[arg-type]
-                                subgroup=subgroup_cue(masked, match.start(), match.end())))
+            claims.append(
+                Claim(
+                    "participants",
+                    offset + match.start(),
+                    offset + match.end(),
+                    match.group(1),
+                    count=number,
+                    scope=scope,
+                    arm=_arm_near(masked, match.start(), match.end()),  # type: ignore[arg-type]
+                    subgroup=subgroup_cue(masked, match.start(), match.end()),
+                )
+            )
     return sorted((_trimmed(c, masked, offset) for c in claims), key=lambda c: c.start)
 
 
@@ -777,8 +944,9 @@ def _trimmed(claim: Claim, masked: str, offset: int) -> Claim:
     return replace(claim, start=start, end=end) if (start, end) != (claim.start, claim.end) else claim
 
 
-def _rate_claim(masked: str, offset: int, start: int, end: int, low: float, high: float, bound: Bound,
-                scope: str) -> Claim:
+def _rate_claim(
+    masked: str, offset: int, start: int, end: int, low: float, high: float, bound: Bound, scope: Scope
+) -> Claim:
     return Claim(
         "rate",
         offset + start,
@@ -795,13 +963,27 @@ def _rate_claim(masked: str, offset: int, start: int, end: int, low: float, high
 
 
 def _composition(masked: str, start: int, end: int) -> bool:
-    """"herb (25%) and root (25%)": a bare percentage in parentheses after a word with no outcome, people or
+    """ "herb (25%) and root (25%)": a bare percentage in parentheses after a word with no outcome, people or
     arm word in the six words before it is a share of a mixture, not a result."""
     if masked[start - 1 : start] != "(" or masked[end : end + 1] != ")":
         return False
     words = [w.lower() for w in re.findall(r"[A-Za-z-]+", masked[max(0, start - 60) : start])][-6:]
-    cues = set(OUTCOME_WORDS) | {"of", "rate", "group", "arm", "patients", "participants", "people", "women", "men",
-                                 "responders", "controls", "control", "placebo", "sham"}
+    cues = set(OUTCOME_WORDS) | {
+        "of",
+        "rate",
+        "group",
+        "arm",
+        "patients",
+        "participants",
+        "people",
+        "women",
+        "men",
+        "responders",
+        "controls",
+        "control",
+        "placebo",
+        "sham",
+    }
     return not any(word in cues for word in words)
 
 
@@ -818,8 +1000,11 @@ def _arm_near(masked: str, start: int, end: int) -> str | None:
     return found[-1].label if found else None
 
 
-_DEMOGRAPHIC = re.compile(r"\s*(?:were\s+|was\s+)?(?:female|male|women|men|white|black|asian|hispanic|smokers|"
-                          r"married|employed)\b", re.I)
+_DEMOGRAPHIC = re.compile(
+    r"\s*(?:were\s+|was\s+)?(?:female|male|women|men|white|black|asian|hispanic|smokers|"
+    r"married|employed)\b",
+    re.I,
+)
 _ELIDED_COUNT = re.compile(
     r"(?<![\w.,$%-])(\d{1,3}(?:,\d{3})+|\d{1,7})(?=\s+(?:were|was|died|had|developed|received|in\s+the\s+[\w-]+\s+"
     r"(?:group|arm)))"
@@ -836,7 +1021,7 @@ def _outcome(rest: str) -> str:
 _PER_STUDY = re.compile(r"\b(?:" + "|".join(PER_STUDY_WORDS) + r")\b")
 
 
-def _scope(lowered: str) -> str:
+def _scope(lowered: str) -> Scope:
     if _PER_STUDY.search(lowered):
         return "per-study"
     if any(w in lowered for w in POOLED_WORDS):
@@ -857,11 +1042,21 @@ def _study_count_claim(match: re.Match, offset: int) -> Claim | None:
     designs = designs_of(phrase)
     if word in ("a", "an") and not designs and country is None:
         return None
-    if re.match(r"\s*(?:of\s+(?:those|these|them|which|the\s+\w+))\b", match.string[match.end(1) : match.end(1) + 20],
-                re.I) and not re.match(r"\s*of\s+the\s+\d", match.string[match.end(1) : match.end(1) + 20]):
+    if re.match(
+        r"\s*(?:of\s+(?:those|these|them|which|the\s+\w+))\b", match.string[match.end(1) : match.end(1) + 20], re.I
+    ) and not re.match(r"\s*of\s+the\s+\d", match.string[match.end(1) : match.end(1) + 20]):
         return None  # "Fifteen of those trials": a subset, judged with the participants it names
     before = match.string[max(0, match.start() - 40) : match.start()]
-    of_review = bool(re.search(r"(?:review|analysis|analyses)\s+(?:of|including|included|pooling|pooled)\s*$",
-                               before, re.I))
-    return Claim("study-count", offset + match.start(), offset + match.end(), match.group(), count=count,
-                 country=country, designs=designs, of_review=of_review)
+    of_review = bool(
+        re.search(r"(?:review|analysis|analyses)\s+(?:of|including|included|pooling|pooled)\s*$", before, re.I)
+    )
+    return Claim(
+        "study-count",
+        offset + match.start(),
+        offset + match.end(),
+        match.group(),
+        count=count,
+        country=country,
+        designs=designs,
+        of_review=of_review,
+    )

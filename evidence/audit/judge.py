@@ -36,8 +36,17 @@ from evidence.library.fields import REVIEW_DESIGNS
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ClaimVerdict", "Judgement", "PageAudit", "StudyResult", "VERDICTS", "Verdict", "audit_page",
-           "judge_claim", "ReferenceMatch"]
+__all__ = [
+    "ClaimVerdict",
+    "Judgement",
+    "PageAudit",
+    "StudyResult",
+    "VERDICTS",
+    "Verdict",
+    "audit_page",
+    "judge_claim",
+    "ReferenceMatch",
+]
 
 Verdict = Literal["supported", "unverified", "contradicted", "unverifiable", "uncited"]
 VERDICTS: tuple[Verdict, ...] = ("supported", "unverified", "contradicted", "unverifiable", "uncited")
@@ -46,10 +55,21 @@ VERDICTS: tuple[Verdict, ...] = ("supported", "unverified", "contradicted", "unv
 ABOUT_MARGIN = 2.5
 
 _OUTCOME_CLASSES = {
-    "cure": "cure", "cured": "cure", "remission": "cure",
-    "improve": "improve", "improved": "improve", "improvement": "improve", "better": "improve", "relief": "improve",
-    "marked": "improve", "markedly": "improve", "significantly": "improve",
-    "response": "response", "responded": "response", "respond": "response", "responding": "response",
+    "cure": "cure",
+    "cured": "cure",
+    "remission": "cure",
+    "improve": "improve",
+    "improved": "improve",
+    "improvement": "improve",
+    "better": "improve",
+    "relief": "improve",
+    "marked": "improve",
+    "markedly": "improve",
+    "significantly": "improve",
+    "response": "response",
+    "responded": "response",
+    "respond": "response",
+    "responding": "response",
     "effective": "response",
 }
 
@@ -217,8 +237,9 @@ def judge_rate(claim: Claim, rows: Sequence["pd.Series"], clause: str = "") -> J
     """A rate against the arm it is about: an arm label near the number ("in the sham group"), else the arm
     whose recorded label the clause names ("65% who took chondroitin"), else the treatment arm."""
     if claim.outcome == "demographic":
-        return Judgement("unverifiable", "a share of the participants (sex, ethnicity): the library records no "
-                                         "demographics")
+        return Judgement(
+            "unverifiable", "a share of the participants (sex, ethnicity): the library records no demographics"
+        )
     allowed = claim_interval(claim)
     # "responded" means whatever the study counted as a response, so it matches any definition
     wanted = _outcome_classes(claim.outcome) - {"response"}
@@ -236,8 +257,11 @@ def judge_rate(claim: Claim, rows: Sequence["pd.Series"], clause: str = "") -> J
         definition = row["response_definition"]
         recorded = _outcome_classes(definition) - {"response"} if isinstance(definition, str) else set()
         if wanted and recorded and not (wanted & recorded):
-            results.append(StudyResult("unverifiable", f"{key} records '{definition}', the page speaks of "
-                                                       f"'{claim.outcome}'", key, data))
+            results.append(
+                StudyResult(
+                    "unverifiable", f"{key} records '{definition}', the page speaks of '{claim.outcome}'", key, data
+                )
+            )
             continue
         note = ""
         if wanted and recorded and wanted > recorded:
@@ -247,17 +271,22 @@ def judge_rate(claim: Claim, rows: Sequence["pd.Series"], clause: str = "") -> J
             data = (0.0, data[1])  # narrower: the recorded rate is a ceiling
             note = f" (recorded for '{definition}', broader than '{claim.outcome}')"
         comparison = _compare(data, allowed)
-        verdict: Verdict = {"inside": "supported", "outside": "contradicted", "overlap": "unverifiable"}[comparison]
+        verdicts_of: dict[str, Verdict] = {"inside": "supported", "outside": "contradicted", "overlap": "unverifiable"}
+        verdict = verdicts_of[comparison]
         if comparison == "outside":
             below = data[1] < allowed[0]
             edge = claim.low if below else claim.high
-            reason = f"{key} {arm} {_show(data)} {'<' if below else '>'} {edge or 0:g}% (the claimed {claim.text}){note}"
+            reason = (
+                f"{key} {arm} {_show(data)} {'<' if below else '>'} {edge or 0:g}% (the claimed {claim.text}){note}"
+            )
         else:
             symbol = "within" if comparison == "inside" else "not enough to decide"
             reason = f"{key} {arm} {_show(data)} {symbol} the claimed {claim.text}{note}"
         results.append(StudyResult(verdict, reason, key, data))
-    compared = tuple({"key": r.key, "data": _show(r.data) if r.data else None, "claimed": claim.text,
-                      "verdict": r.verdict} for r in results)
+    compared = tuple(
+        {"key": r.key, "data": _show(r.data) if r.data else None, "claimed": claim.text, "verdict": r.verdict}
+        for r in results
+    )
     verdict, reason = _combine(claim, results, rows)
     return Judgement(verdict, reason, compared)
 
@@ -301,19 +330,24 @@ def judge_study_count(claim: Claim, rows: Sequence["pd.Series"], cited: int) -> 
         # "The meta-analysis3 identified 23 randomised clinical trials": the count is of the review's studies
         reviews = [r for r in rows if r["design"] in REVIEW_DESIGNS] or list(rows)
         counts = [r["studies"] for r in reviews]
-        compared = [{"key": str(r["key"]), "studies": None if pd.isna(r["studies"]) else int(r["studies"])} for r in reviews]
+        compared = [
+            {"key": str(r["key"]), "studies": None if pd.isna(r["studies"]) else int(r["studies"])} for r in reviews
+        ]
         if any(pd.isna(c) for c in counts):
             return Judgement("unverifiable", "the cited review records no 'studies' field", tuple(compared))
         total = int(sum(counts))
         if total == claim.count:
             included = f"{', '.join(str(r['key']) for r in reviews)} included {total} studies"
             return Judgement(*_maybe_unverified(reviews, included, ("studies",)), tuple(compared))
-        return Judgement("contradicted", f"the cited review included {total} studies, not {claim.count}", tuple(compared))
+        return Judgement(
+            "contradicted", f"the cited review included {total} studies, not {claim.count}", tuple(compared)
+        )
     listed: list[dict[str, Any]] = [{"cited": cited, "claimed": claim.count}]
     if claim.count is not None and cited != claim.count and not (claim.count == 1 and claim.designs and cited > 1):
         studies = "study" if cited == 1 else "studies"
-        return Judgement("contradicted", f"the sentence cites {cited} {studies}, the page says {claim.text}",
-                         tuple(listed))
+        return Judgement(
+            "contradicted", f"the sentence cites {cited} {studies}, the page says {claim.text}", tuple(listed)
+        )
     problems, unknown = [], []
     if claim.country:
         for row in rows:
@@ -328,8 +362,14 @@ def judge_study_count(claim: Claim, rows: Sequence["pd.Series"], cited: int) -> 
                 unknown.append(f"{row['key']} has no design")
             elif row["design"] not in claim.designs:
                 problems.append(f"{row['key']} design is {row['design']}, not {' or '.join(claim.designs)}")
-    listed += [{"key": str(r["key"]), "country": None if pd.isna(r["country"]) else r["country"],
-                  "design": None if pd.isna(r["design"]) else r["design"]} for r in rows]
+    listed += [
+        {
+            "key": str(r["key"]),
+            "country": None if pd.isna(r["country"]) else r["country"],
+            "design": None if pd.isna(r["design"]) else r["design"],
+        }
+        for r in rows
+    ]
     if claim.count == 1 and claim.designs and cited > 1:
         # "a meta-analysis [1, 2]": one of the cited studies must be of that design
         fitting = [r for r in rows if r["design"] in claim.designs]
@@ -374,21 +414,32 @@ def judge_participants(claim: Claim, rows: Sequence["pd.Series"]) -> Judgement:
         if claim.arm is not None and len(rows) == 1:
             chosen, why = select_arm(arms, claim.arm)
             if chosen is None or chosen.n is None:
-                results.append(StudyResult("unverifiable", f"{key}: {why or f'the {chosen.label} arm records no n'}",
-                                           key))
+                results.append(
+                    StudyResult(
+                        "unverifiable",
+                        f"{key}: {why or f'the {chosen.label if chosen else claim.arm} arm records no n'}",
+                        key,
+                    )
+                )
             elif abs(chosen.n - claimed) <= margin:
                 results.append(StudyResult("supported", f"{key} {chosen.label} arm n = {chosen.n}", key))
             elif claim.subgroup:
-                results.append(StudyResult("unverifiable", f"{key}: a subset ({claim.subgroup}) of the {chosen.label} "
-                                                           f"arm's {chosen.n}", key))
+                results.append(
+                    StudyResult(
+                        "unverifiable",
+                        f"{key}: a subset ({claim.subgroup}) of the {chosen.label} arm's {chosen.n}",
+                        key,
+                    )
+                )
             else:
-                results.append(StudyResult("contradicted", f"{key} {chosen.label} arm n = {chosen.n}, not {claimed}",
-                                           key))
+                results.append(
+                    StudyResult("contradicted", f"{key} {chosen.label} arm n = {chosen.n}, not {claimed}", key)
+                )
     if results:
         (result,) = results
-        used = ("control_n",) if claim.arm and claim.arm != "intervention" else ("n",)
+        arm_fields: tuple[str, ...] = ("control_n",) if claim.arm and claim.arm != "intervention" else ("n",)
         if result.verdict == "supported":
-            return Judgement(*_maybe_unverified(rows, result.reason, used), tuple(compared))
+            return Judgement(*_maybe_unverified(rows, result.reason, arm_fields), tuple(compared))
         return Judgement(result.verdict, result.reason, tuple(compared))
     # every count the cited studies offer: a total, each arm, each study alone
     options: dict[str, int] = {}
@@ -402,38 +453,50 @@ def judge_participants(claim: Claim, rows: Sequence["pd.Series"]) -> Judgement:
         options["all cited studies"] = sum(recorded_totals)
     for label, value in options.items():
         if abs(value - claimed) <= margin or (claim.bound == ">" and value > claimed):
-            used = ("participants",) if label.endswith("total") or label.startswith("all") else ("n", "control_n")
+            used: tuple[str, ...] = (
+                ("participants",) if label.endswith("total") or label.startswith("all") else ("n", "control_n")
+            )
             return Judgement(*_maybe_unverified(rows, f"{label} = {value}", used), tuple(compared))
     if not options:
         return Judgement("unverifiable", "the cited studies record no participants or n", tuple(compared))
     shown = ", ".join(f"{label} = {value}" for label, value in options.items())
     if claim.subgroup:
-        return Judgement("unverifiable", f"a subset ({claim.subgroup}), so no total can rule it out; the library has "
-                                         f"{shown}", tuple(compared))
+        return Judgement(
+            "unverifiable",
+            f"a subset ({claim.subgroup}), so no total can rule it out; the library has {shown}",
+            tuple(compared),
+        )
     if claim.bound in ("~", ">", "<"):
         return Judgement("unverifiable", f"the page says {claim.text}; the library has {shown}", tuple(compared))
     if len(rows) == 1 and rows[0]["design"] in REVIEW_DESIGNS and options and claimed < max(options.values()):
-        return Judgement("unverifiable", f"the page says {claimed}, fewer than the review's {shown}: it may count "
-                                         "a subset of the review's studies", tuple(compared))
+        return Judgement(
+            "unverifiable",
+            f"the page says {claimed}, fewer than the review's {shown}: it may count a subset of the review's studies",
+            tuple(compared),
+        )
     complete = all(t >= 0 for t in recorded_totals)
     if complete and len(rows) == 1:
         return Judgement("contradicted", f"the page says {claimed}; the library has {shown}", tuple(compared))
     arm_sum = sum(a.n or 0 for row in rows for a in arms_from_entry(row))
     if claimed < max(options.values()) and len(rows) == 1 and claimed not in options.values():
-        return Judgement("contradicted", f"the page says {claimed}, fewer than one recorded count ({shown})",
-                         tuple(compared))
+        return Judgement(
+            "contradicted", f"the page says {claimed}, fewer than one recorded count ({shown})", tuple(compared)
+        )
     missing = [f"{row['key']} {a.label}" for row in rows for a in arms_from_entry(row) if a.n is None]
     what = f"arms without n: {', '.join(missing)}" if missing else "the total is not recorded (participants)"
-    return Judgement("unverifiable", f"the page says {claimed}; recorded arms sum to {arm_sum}; {what}",
-                     tuple(compared))
+    return Judgement(
+        "unverifiable", f"the page says {claimed}; recorded arms sum to {arm_sum}; {what}", tuple(compared)
+    )
 
 
 def judge_comparison(claim: Claim, rows: Sequence["pd.Series"]) -> Judgement:
     """A comparison of two arms ("51% vs 53%", "no better than sham", "twice as likely") against each study's
     effect from its arms: the two rates, or the risk ratio with its 95% CI."""
     if len(rows) != 1:
-        return Judgement("unverifiable", "a comparison across several studies: the library records no pooled "
-                                         "comparative effect for them")
+        return Judgement(
+            "unverifiable",
+            "a comparison across several studies: the library records no pooled comparative effect for them",
+        )
     (row,) = rows
     key = str(row["key"])
     arms = arms_from_entry(row)
@@ -451,14 +514,25 @@ def judge_comparison(claim: Claim, rows: Sequence["pd.Series"]) -> Judgement:
         for wanted, data in pairs[:1]:
             inside = all(abs(w - (d or 0)) <= 0.5 + 1e-9 for w, d in zip(wanted, data))
             if inside:
-                return Judgement(*_maybe_unverified(rows, f"{key} {treated.label} {rates[0]:.1f}% vs {control.label} "
-                                                          f"{rates[1]:.1f}%", _RATE_FIELDS + _CONTROL_RATE_FIELDS),
-                                 compared)
-        return Judgement("contradicted", f"{key} {treated.label} {rates[0]:.1f}% vs {control.label} {rates[1]:.1f}%, "
-                                         f"not {claim.text}", compared)
+                return Judgement(
+                    *_maybe_unverified(
+                        rows,
+                        f"{key} {treated.label} {rates[0]:.1f}% vs {control.label} {rates[1]:.1f}%",
+                        _RATE_FIELDS + _CONTROL_RATE_FIELDS,
+                    ),
+                    compared,
+                )
+        return Judgement(
+            "contradicted",
+            f"{key} {treated.label} {rates[0]:.1f}% vs {control.label} {rates[1]:.1f}%, not {claim.text}",
+            compared,
+        )
     if None in (treated.n, treated.events, control.n, control.events):
-        return Judgement("unverifiable", f"{key} records no responders and n for both arms "
-                                         f"({treated.label}, {control.label})", compared)
+        return Judgement(
+            "unverifiable",
+            f"{key} records no responders and n for both arms ({treated.label}, {control.label})",
+            compared,
+        )
     from evidence.analysis.stats import risk_ratio
 
     effect = risk_ratio(int(treated.events or 0), int(treated.n or 0), int(control.events or 0), int(control.n or 0))
@@ -498,11 +572,16 @@ def judge_claim(sentence: Sentence, claim: Claim, rows: Sequence["pd.Series"], c
     else:
         judgement = judge_participants(claim, rows)
     reason = judgement.reason
-    circular = [str(r["key"]) for r in rows
-                if r["data_source"] == "secondary" and _quotes(r["extracted_from"], sentence.text[:MAX_QUOTED])]
+    circular = [
+        str(r["key"])
+        for r in rows
+        if r["data_source"] == "secondary" and _quotes(r["extracted_from"], sentence.text[:MAX_QUOTED])
+    ]
     if circular and judgement.verdict in ("unverified", "supported"):
-        reason += (f"; {', '.join(circular)} {'was' if len(circular) == 1 else 'were'} extracted from this very "
-                   "sentence, so the page is only checked against its own statement")
+        reason += (
+            f"; {', '.join(circular)} {'was' if len(circular) == 1 else 'were'} extracted from this very "
+            "sentence, so the page is only checked against its own statement"
+        )
     if sentence.scope == "page":
         reason += f" (cited by the page as a whole: it names {', '.join(keys)} and marks no citation)"
     elif sentence.scope == "paragraph":
@@ -537,8 +616,9 @@ def _quotes(extracted_from: object, text: str) -> bool:
     return False
 
 
-def audit_page(page: PageText, table: "pd.DataFrame", library: dict[str, Any] | None = None,
-               index: LibraryIndex | None = None) -> PageAudit:
+def audit_page(
+    page: PageText, table: "pd.DataFrame", library: dict[str, Any] | None = None, index: LibraryIndex | None = None
+) -> PageAudit:
     """Resolve the page's references and judge every claim in it.  Pass ``index`` (:func:`build_index`) when
     auditing many pages against one table, so it is built once.
 
@@ -549,8 +629,11 @@ def audit_page(page: PageText, table: "pd.DataFrame", library: dict[str, Any] | 
     matches, findings = resolve_citations(page, index, table.index)
     page_citation = _page_citation(page, matches)
     # a title line that matched a study is the study's title: its words are not the page's claims
-    titles = [span for reference, span in title_spans(page.text, page.references)
-              if matches.get(reference.label) is not None and matches[reference.label].key]
+    titles = [
+        span
+        for reference, span in title_spans(page.text, page.references)
+        if matches.get(reference.label) is not None and matches[reference.label].key
+    ]
     verdicts = []
     for sentence in page.sentences:
         if any(a <= sentence.start and sentence.end <= b + 1 for a, b in titles):
@@ -567,8 +650,11 @@ def audit_page(page: PageText, table: "pd.DataFrame", library: dict[str, Any] | 
         rows = [table.loc[key] for key in keys]
         for claim in sentence.claims:
             verdicts.append(judge_claim(sentence, claim, rows, len(labels)))
-    used = [matches[label] for label in dict.fromkeys(l for s in page.sentences for l in _labels(s.cited))
-            if label in matches and not (matches[label].key is None and matches[label].problem is None)]
+    used = [
+        matches[label]
+        for label in dict.fromkeys(label for s in page.sentences for label in _labels(s.cited))
+        if label in matches and not (matches[label].key is None and matches[label].problem is None)
+    ]
     unused = [m for label, m in matches.items() if m not in used and not (m.key is None and m.problem is None)]
     return PageAudit(page, tuple(used + unused), tuple(findings), tuple(verdicts), library or {})
 
@@ -578,8 +664,9 @@ _IN_TEXT_STYLES = ("pandoc", "numbered", "author-year")
 
 def _page_citation(page: PageText, matches: dict[str, ReferenceMatch]) -> Citation | None:
     """The one study a page without citation markers is about, as a citation covering every claim."""
-    if any(c.style in _IN_TEXT_STYLES and not c.labels[0].startswith("ref-")
-           for s in page.sentences for c in s.citations):
+    if any(
+        c.style in _IN_TEXT_STYLES and not c.labels[0].startswith("ref-") for s in page.sentences for c in s.citations
+    ):
         return None
     if any(c.style == "numbered" for s in page.sentences for c in s.citations):
         return None  # footnotes mark their sentences: no page scope
@@ -597,5 +684,3 @@ def _unknown_name(sentence: Sentence, label: str, matches: dict[str, ReferenceMa
 
 def _labels(citations: Sequence[Citation]) -> list[str]:
     return list(dict.fromkeys(label for c in citations for label in c.labels))
-
-

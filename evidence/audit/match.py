@@ -29,10 +29,42 @@ TITLE_MATCH = 0.6
 #: Two candidates closer than this are ambiguous.
 AMBIGUITY_MARGIN = 0.05
 #: Capitalised words of titles that are not trial names.
-_NOT_TRIAL_NAMES = frozenset({
-    "RCT", "USA", "UK", "HIV", "AIDS", "COPD", "BMI", "II", "III", "IV", "TCM", "ICU", "MRI", "DNA", "RNA", "NHS",
-    "CI", "OR", "RR", "EEG", "ECG", "IBS", "PTSD", "ADHD", "IVF", "PCOS", "LBP", "RLS", "WHO", "CAM", "QOL", "SF",
-})
+_NOT_TRIAL_NAMES = frozenset(
+    {
+        "RCT",
+        "USA",
+        "UK",
+        "HIV",
+        "AIDS",
+        "COPD",
+        "BMI",
+        "II",
+        "III",
+        "IV",
+        "TCM",
+        "ICU",
+        "MRI",
+        "DNA",
+        "RNA",
+        "NHS",
+        "CI",
+        "OR",
+        "RR",
+        "EEG",
+        "ECG",
+        "IBS",
+        "PTSD",
+        "ADHD",
+        "IVF",
+        "PCOS",
+        "LBP",
+        "RLS",
+        "WHO",
+        "CAM",
+        "QOL",
+        "SF",
+    }
+)
 _TRIAL_NAME = re.compile(r"(?<![\w-])([A-Z][A-Z0-9-]{2,11})(?![\w-])")
 
 
@@ -124,8 +156,10 @@ def _text(value: object) -> str:
 
 def build_index(table: "pd.DataFrame") -> LibraryIndex:
     """Index the table by DOI, PMID, first author + year, first author, and trial name."""
-    columns = {name: table[name].tolist() if name in table.columns else [None] * len(table)
-               for name in ("doi", "pmid", "first_author", "year", "title", "container", "volume", "pages", "keywords")}
+    columns = {
+        name: table[name].tolist() if name in table.columns else [None] * len(table)
+        for name in ("doi", "pmid", "first_author", "year", "title", "container", "volume", "pages", "keywords")
+    }
     entries: dict[str, Entry] = {}
     by_doi: dict[str, list[str]] = {}
     by_pmid: dict[str, list[str]] = {}
@@ -138,8 +172,15 @@ def build_index(table: "pd.DataFrame") -> LibraryIndex:
         year = int(year_value) if year_value is not None and year_value == year_value else None
         author = fold(_text(columns["first_author"][position]))
         title = _text(columns["title"][position])
-        entries[key] = Entry(key, title, author, year, _text(columns["container"][position]),
-                             _text(columns["volume"][position]), _text(columns["pages"][position]))
+        entries[key] = Entry(
+            key,
+            title,
+            author,
+            year,
+            _text(columns["container"][position]),
+            _text(columns["volume"][position]),
+            _text(columns["pages"][position]),
+        )
         doi = _text(columns["doi"][position]).lower()
         if doi:
             by_doi.setdefault(doi, []).append(key)
@@ -191,8 +232,10 @@ def match_reference(reference: ListedReference, index: LibraryIndex) -> Referenc
     """Resolve a listed reference: DOI, then PMID (neither needs a year), then first author + year with the
     title (or, when the page shortens the title, the volume and pages), then the journal's volume and first
     page alone (a citation line with no author), then a title alone."""
-    for method, value, table in (("DOI", (reference.doi or "").lower(), index.by_doi),
-                                 ("PMID", reference.pmid or "", index.by_pmid)):
+    for method, value, table in (
+        ("DOI", (reference.doi or "").lower(), index.by_doi),
+        ("PMID", reference.pmid or "", index.by_pmid),
+    ):
         if value and table.get(value):
             return ReferenceMatch(reference.label, table[value][0], method, 1.0, reference.text)
     scored: list[_Scored] = []
@@ -201,15 +244,20 @@ def match_reference(reference: ListedReference, index: LibraryIndex) -> Referenc
         for key in index.by_author_year.get((author, reference.year), ()):
             entry = index.entries[key]
             score = title_containment(entry.title, reference.text) if entry.title else 0.0
-            if score < TITLE_MATCH and _pages_match(reference, entry) and (
-                not reference.volume or not entry.volume or reference.volume == entry.volume
+            if (
+                score < TITLE_MATCH
+                and _pages_match(reference, entry)
+                and (not reference.volume or not entry.volume or reference.volume == entry.volume)
             ):
                 scored.append(_Scored(0.95, key, "first author, year, volume and pages"))
             else:
                 scored.append(_Scored(score, key, "first author, year and title"))
     if not any(s.score >= TITLE_MATCH for s in scored) and reference.volume and reference.pages:
-        keys = [k for k in index.by_volume_page.get((reference.volume.strip(), first_page(reference.pages)), [])
-                if reference.year is None or index.entries[k].year in (None, reference.year)]
+        keys = [
+            k
+            for k in index.by_volume_page.get((reference.volume.strip(), first_page(reference.pages)), [])
+            if reference.year is None or index.entries[k].year in (None, reference.year)
+        ]
         if len(keys) == 1:
             return ReferenceMatch(reference.label, keys[0], "journal volume and pages", 0.95, reference.text)
     if not any(s.score >= TITLE_MATCH for s in scored):
@@ -219,16 +267,27 @@ def match_reference(reference: ListedReference, index: LibraryIndex) -> Referenc
     if not good:
         near = ", ".join(s.key for s in scored[:2])
         hint = f" (closest: {near})" if near else ""
-        return ReferenceMatch(reference.label, None, "none", 0.0, reference.text,
-                              problem=None if reference.tentative else
-                              f"reference {reference.label} matches no library entry{hint}")
+        return ReferenceMatch(
+            reference.label,
+            None,
+            "none",
+            0.0,
+            reference.text,
+            problem=None if reference.tentative else f"reference {reference.label} matches no library entry{hint}",
+        )
     best = good[0]
     rivals = tuple(s.key for s in good[1:] if best.score - s.score < AMBIGUITY_MARGIN and s.key != best.key)
     if rivals:
-        keys = (best.key,) + rivals
-        return ReferenceMatch(reference.label, None, "ambiguous", best.score, reference.text,
-                              problem=f"reference {reference.label} matches {len(keys)} entries equally: "
-                                      f"{', '.join(keys)}", candidates=keys)
+        tied = (best.key,) + rivals
+        return ReferenceMatch(
+            reference.label,
+            None,
+            "ambiguous",
+            best.score,
+            reference.text,
+            problem=f"reference {reference.label} matches {len(tied)} entries equally: {', '.join(tied)}",
+            candidates=tied,
+        )
     return ReferenceMatch(reference.label, best.key, best.method, round(best.score, 2), reference.text)
 
 
@@ -263,8 +322,11 @@ def match_name(citation: Citation, index: LibraryIndex, page_text: str = "") -> 
         keys = index.by_trial_name.get(citation.trial.casefold(), [])
         how = f"trial name {citation.trial} in the text"
     elif citation.volume and citation.page:
-        keys = [k for k in index.by_volume_page.get((citation.volume, citation.page), [])
-                if citation.year is None or index.entries[k].year in (None, citation.year)]
+        keys = [
+            k
+            for k in index.by_volume_page.get((citation.volume, citation.page), [])
+            if citation.year is None or index.entries[k].year in (None, citation.year)
+        ]
         how = f"volume {citation.volume}, page {citation.page} in the text"
     elif citation.author and citation.year is not None:
         keys = index.by_author_year.get((fold(citation.author), citation.year), [])
@@ -274,23 +336,34 @@ def match_name(citation: Citation, index: LibraryIndex, page_text: str = "") -> 
         keys = index.by_author.get(fold(citation.author), [])
         how = f"group author {citation.author}"
     elif citation.author:
-        keys = [k for k in index.by_author.get(fold(citation.author), [])
-                if index.entries[k].journal and journals_named(page_text, index.entries[k].journal)]
+        keys = [
+            k
+            for k in index.by_author.get(fold(citation.author), [])
+            if index.entries[k].journal and journals_named(page_text, index.entries[k].journal)
+        ]
         how = f"author {citation.author} with the journal the page names"
     else:
         how = "a name"
     if len(keys) == 1:
         return ReferenceMatch(label, keys[0], how + ", the only library entry that fits", 0.8)
     if len(keys) > 1:
-        return ReferenceMatch(label, None, "ambiguous", 0.0, problem=f"{label} in the text fits {len(keys)} library "
-                              f"entries: {', '.join(keys[:5])}", candidates=tuple(keys))
+        return ReferenceMatch(
+            label,
+            None,
+            "ambiguous",
+            0.0,
+            problem=f"{label} in the text fits {len(keys)} library entries: {', '.join(keys[:5])}",
+            candidates=tuple(keys),
+        )
     meant = citation.year is not None and not citation.volume
-    return ReferenceMatch(label, None, "none", 0.0,
-                          problem=f"{label} in the text matches no library entry" if meant else None)
+    return ReferenceMatch(
+        label, None, "none", 0.0, problem=f"{label} in the text matches no library entry" if meant else None
+    )
 
 
-def resolve_citations(page: PageText, index: LibraryIndex, known_keys: Iterable[str] = ()
-                      ) -> tuple[dict[str, ReferenceMatch], list[str]]:
+def resolve_citations(
+    page: PageText, index: LibraryIndex, known_keys: Iterable[str] = ()
+) -> tuple[dict[str, ReferenceMatch], list[str]]:
     """Every label cited in the page, resolved; plus the findings (unresolved, missing from the list)."""
     keys = set(known_keys) or set(index.entries)
     matches: dict[str, ReferenceMatch] = {}
@@ -304,15 +377,22 @@ def resolve_citations(page: PageText, index: LibraryIndex, known_keys: Iterable[
                     continue
                 if citation.style == "pandoc":
                     known = label in keys
-                    matches[label] = ReferenceMatch(label, label if known else None, "citation key",
-                                                    1.0 if known else 0.0,
-                                                    problem=None if known else f"citation key @{label} is not in the "
-                                                                               "library")
+                    matches[label] = ReferenceMatch(
+                        label,
+                        label if known else None,
+                        "citation key",
+                        1.0 if known else 0.0,
+                        problem=None if known else f"citation key @{label} is not in the library",
+                    )
                 elif citation.style == "named":
                     matches[label] = match_name(citation, index, page.text)
                 elif label not in by_label:
-                    matches[label] = ReferenceMatch(label, None, "none", 0.0,
-                                                    problem=f"citation [{label}] has no entry in the page's "
-                                                            "reference list")
+                    matches[label] = ReferenceMatch(
+                        label,
+                        None,
+                        "none",
+                        0.0,
+                        problem=f"citation [{label}] has no entry in the page's reference list",
+                    )
     findings = [m.problem for m in matches.values() if m.problem]
     return matches, findings

@@ -42,8 +42,12 @@ def _changed_since_commit(files: Sequence[Path]) -> bool | None:
     folder = Path(files[0]).resolve().parent
     paths = [str(Path(f).resolve()) for f in files]
     try:
-        done = subprocess.run(["git", "-C", str(folder), "status", "--porcelain", "--", *paths],
-                              capture_output=True, text=True, timeout=10)
+        done = subprocess.run(
+            ["git", "-C", str(folder), "status", "--porcelain", "--", *paths],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return bool(done.stdout.strip()) if done.returncode == 0 else None
@@ -51,8 +55,9 @@ def _changed_since_commit(files: Sequence[Path]) -> bool | None:
 
 def _git_commit(folder: Path) -> str | None:
     try:
-        done = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=10)
+        done = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip() if done.returncode == 0 else None

@@ -12,7 +12,13 @@ from typing import Callable, Sequence
 from evidence.audit.judge import VERDICTS, ClaimVerdict, PageAudit
 from evidence.audit.records import audit_record
 
-COLOURS = {"supported": "green", "unverified": "yellow", "contradicted": "red", "unverifiable": "magenta", "uncited": "cyan"}
+COLOURS = {
+    "supported": "green",
+    "unverified": "yellow",
+    "contradicted": "red",
+    "unverifiable": "magenta",
+    "uncited": "cyan",
+}
 LABELS = {
     "supported": "supported",
     "unverified": "supported by unverified data",
@@ -27,9 +33,13 @@ def quoted(verdict: ClaimVerdict, mark: Callable[[str], str]) -> str:
     sentence, claim = verdict.sentence, verdict.claim
     a, b = claim.start - sentence.start, claim.end - sentence.start
     text = sentence.text
-    return " ".join((text[:a] + "\0" + text[a:b] + "\1" + text[b:]).split()).replace(
-        "\0" + text[a:b] + "\1", mark(" ".join(text[a:b].split()))
-    ) if 0 <= a <= b <= len(text) else " ".join(text.split())
+    return (
+        " ".join((text[:a] + "\0" + text[a:b] + "\1" + text[b:]).split()).replace(
+            "\0" + text[a:b] + "\1", mark(" ".join(text[a:b].split()))
+        )
+        if 0 <= a <= b <= len(text)
+        else " ".join(text.split())
+    )
 
 
 def summary_line(audit: PageAudit) -> str:
@@ -50,7 +60,9 @@ def format_text(audits: Sequence[PageAudit], colour: bool = False) -> str:
         lines.append(style(f"== {audit.page.path}", bold=True))
         for match in audit.matches:
             if match.key:
-                lines.append(f"  reference {match.label} -> {match.key} ({match.method}, confidence {match.confidence:.2f})")
+                lines.append(
+                    f"  reference {match.label} -> {match.key} ({match.method}, confidence {match.confidence:.2f})"
+                )
         for finding in audit.findings:
             lines.append("  " + style(f"unresolved: {finding}", fg="red"))
         for verdict in audit.verdicts:
@@ -71,7 +83,9 @@ def format_markdown(audits: Sequence[PageAudit]) -> str:
         if audit.matches:
             lines += ["| reference | entry | matched by | confidence |", "| --- | --- | --- | --- |"]
             for match in audit.matches:
-                lines.append(f"| {match.label} | {match.key or '**unresolved**'} | {match.method} | {match.confidence:.2f} |")
+                lines.append(
+                    f"| {match.label} | {match.key or '**unresolved**'} | {match.method} | {match.confidence:.2f} |"
+                )
             lines.append("")
         for finding in audit.findings:
             lines.append(f"- **unresolved:** {finding}")
@@ -79,7 +93,11 @@ def format_markdown(audits: Sequence[PageAudit]) -> str:
             lines.append("")
         for verdict in audit.verdicts:
             sentence = quoted(verdict, lambda s: f"**{s}**").replace("|", "\\|")
-            lines += [f"- **{LABELS[verdict.verdict]}**: {verdict.claim.text}", f"  > {sentence}", f"  {verdict.reason}"]
+            lines += [
+                f"- **{LABELS[verdict.verdict]}**: {verdict.claim.text}",
+                f"  > {sentence}",
+                f"  {verdict.reason}",
+            ]
         lines.append("")
     return "\n".join(lines)
 
@@ -88,10 +106,16 @@ def summary_table(audits: Sequence[PageAudit]) -> str:
     """One row per page: the count of each verdict and of unresolved references, then the totals."""
     headers = ["page", *VERDICTS, "unresolved"]
     rows = [[a.page.path, *(str(a.count(v)) for v in VERDICTS), str(len(a.findings))] for a in audits]
-    rows.append(["total", *(str(sum(a.count(v) for a in audits)) for v in VERDICTS),
-                 str(sum(len(a.findings) for a in audits))])
+    rows.append(
+        ["total", *(str(sum(a.count(v) for a in audits)) for v in VERDICTS), str(sum(len(a.findings) for a in audits))]
+    )
     widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
-    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+
     return "\n".join([line(headers), *(line(r) for r in rows)]) + "\n"
 
 
@@ -134,8 +158,10 @@ def format_html(audits: Sequence[PageAudit]) -> str:
             "findings": list(audit.findings),
             "matches": list(audit.matches),
             "parts": page_parts(audit),
-            "verdicts": [{"number": n, "verdict": v.verdict, "claim": v.claim.text, "reason": v.reason}
-                         for n, v in enumerate(audit.verdicts, 1)],
+            "verdicts": [
+                {"number": n, "verdict": v.verdict, "claim": v.claim.text, "reason": v.reason}
+                for n, v in enumerate(audit.verdicts, 1)
+            ],
         }
         for audit in audits
     ]

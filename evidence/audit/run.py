@@ -72,8 +72,9 @@ def page_sources(arguments: Sequence[str]) -> tuple[list[str], list[PageError]]:
     return sources, errors
 
 
-def audit_pages(arguments: Sequence[str], table: "pd.DataFrame", library: dict[str, Any] | None = None,
-                stdin: TextIO | None = None) -> AuditRun:
+def audit_pages(
+    arguments: Sequence[str], table: "pd.DataFrame", library: dict[str, Any] | None = None, stdin: TextIO | None = None
+) -> AuditRun:
     """Audit every page named by ``arguments`` against ``table``, indexing the table once."""
     sources, errors = page_sources(arguments)
     index = build_index(table)
