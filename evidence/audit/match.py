@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from evidence.audit.claims import Citation, ListedReference, PageText
 
@@ -70,6 +70,8 @@ _TRIAL_NAME = re.compile(r"(?<![\w-])([A-Z][A-Z0-9-]{2,11})(?![\w-])")
 
 def fold(text: str) -> str:
     """Lower case without accents: 'Müller' and 'Muller' compare equal."""
+    if text.isascii():
+        return text.lower()
     return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
 
 
@@ -126,79 +128,199 @@ class Entry:
     pages: str
 
 
-@dataclass
-class LibraryIndex:
-    """Look-up tables over the evidence table, built once per run by :func:`build_index`."""
-
-    entries: dict[str, Entry]
-    by_doi: dict[str, list[str]]
-    by_pmid: dict[str, list[str]]
-    by_author_year: dict[tuple[str, int], list[str]]
-    by_author: dict[str, list[str]]
-    by_trial_name: dict[str, list[str]]
-    by_volume_page: dict[tuple[str, str], list[str]] = field(default_factory=dict)
-    _by_title_word: dict[str, list[str]] | None = field(default=None, repr=False)
-
-    def by_title_word(self) -> dict[str, list[str]]:
-        """Title word -> keys, built on first use (only references that match nothing else need it)."""
-        if self._by_title_word is None:
-            index: dict[str, list[str]] = {}
-            for key, entry in self.entries.items():
-                for word in title_words(entry.title):
-                    index.setdefault(word, []).append(key)
-            self._by_title_word = index
-        return self._by_title_word
-
-
 def _text(value: object) -> str:
-    return "" if value is None or (isinstance(value, float) and value != value) else str(value)
+    if value is None or type(value).__name__ == "NAType" or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)
+
+
+def _group(pairs: "Iterable[tuple[object, str]]") -> dict:
+    grouped: dict = {}
+    for value, key in pairs:
+        if value:
+            grouped.setdefault(value, []).append(key)
+    return grouped
+
+
+class LibraryIndex:
+    """Look-up tables over the evidence table, built once per run by :func:`build_index`.
+
+    Each table (DOI, PMID, first author + year, first author, trial name, volume + first page) is built
+    the first time a reference needs it, and kept for every later reference and page of the run: a page
+    citing by author and year never pays for the DOI or trial-name tables.  A title alone is looked up
+    through the table's title column directly (a vectorised substring test narrows the candidates), so
+    no index of every title word is ever built.
+    """
+
+    def __init__(self, table: "pd.DataFrame") -> None:
+        self.table = table
+        self.keys = [str(k) for k in table.index]
+        self._built: dict[str, dict] = {}
+        self._entries: dict[str, Entry] = {}
+
+    def _column(self, name: str) -> list[object]:
+        return self.table[name].tolist() if name in self.table.columns else [None] * len(self.keys)
+
+    def _lazy(self, name: str, build: "Callable[[], dict]") -> dict:
+        if name not in self._built:
+            self._built[name] = build()
+        return self._built[name]
+
+    def _strings(self, name: str) -> "pd.Series":
+        """A column as pandas strings ("" when missing), computed once."""
+        import pandas as pd
+
+        cache = self._lazy("strings", dict)
+        if name not in cache:
+            if name in self.table.columns:
+                column = self.table[name].astype("string").fillna("")
+            else:
+                column = pd.Series([""] * len(self.keys), index=self.table.index, dtype="string")
+            cache[name] = column
+        return cache[name]
+
+    def _folded(self, name: str) -> "pd.Series":
+        """A column folded for comparison: lower case, accents dropped (``fold``) where it is not ASCII."""
+        cache = self._lazy("folded", dict)
+        if name not in cache:
+            column = self._strings(name)
+            lower = column.str.lower()
+            ascii_only = column.str.isascii().fillna(True).to_numpy(dtype=bool)
+            if not ascii_only.all():
+                lower = lower.copy()
+                lower[~ascii_only] = column[~ascii_only].map(fold)
+            cache[name] = lower
+        return cache[name]
+
+    def _grouped(self, *columns: "pd.Series") -> dict:
+        """Value (or tuple of values) -> keys, for rows where every value is present: a pandas group-by."""
+        import pandas as pd
+
+        frame = pd.DataFrame({str(i): c.to_numpy() for i, c in enumerate(columns)})
+        present = frame.ne("").all(axis=1) & frame.notna().all(axis=1)
+        frame = frame[present.to_numpy(dtype=bool)]
+        keys = self.keys
+        grouping = [str(i) for i in range(len(columns))]
+        groups = frame.groupby(grouping if len(grouping) > 1 else grouping[0], sort=False).indices
+        positions = frame.index.to_numpy()
+        return {value: [keys[positions[i]] for i in found] for value, found in groups.items()}
+
+    #: Look-ups of one kind answered by a vectorised comparison before the kind's dictionary is built: a page
+    #: cites a handful of studies, and comparing a column costs milliseconds where a dictionary of every
+    #: entry costs a second at 200,000 entries; a run over many pages builds the dictionary once.
+    SCANS_BEFORE_INDEX = 16
+
+    def find(self, kind: str, value: object) -> list[str]:
+        """Keys whose ``kind`` ("doi", "pmid", "author", "author_year", "volume_page") equals ``value``."""
+        counts = self._lazy("counts", dict)
+        counts[kind] = counts.get(kind, 0) + 1
+        if kind in self._built or counts[kind] > self.SCANS_BEFORE_INDEX:
+            table = {
+                "doi": lambda: self.by_doi,
+                "pmid": lambda: self.by_pmid,
+                "author": lambda: self.by_author,
+                "author_year": lambda: self.by_author_year,
+                "volume_page": lambda: self.by_volume_page,
+            }[kind]()
+            return list(table.get(value, []))
+        if kind == "doi":
+            mask = self._strings("doi").str.lower().str.strip() == value
+        elif kind == "pmid":
+            mask = self._strings("pmid").str.strip() == value
+        elif kind == "author":
+            mask = self._folded("first_author") == value
+        elif kind == "author_year":
+            author, year = value  # type: ignore[misc]
+            mask = (self._folded("first_author") == author) & (
+                self._strings("year").str.removesuffix(".0") == str(year)
+            )
+        else:
+            volume, page = value  # type: ignore[misc]
+            mask = (self._strings("volume").str.strip() == volume) & (self._first_pages() == page)
+        return [self.keys[i] for i in mask.to_numpy(dtype=bool, na_value=False).nonzero()[0]]
+
+    def _first_pages(self) -> "pd.Series":
+        cache = self._lazy("strings", dict)
+        if "first_page" not in cache:
+            first = self._strings("pages").str.extract(r"^\s*[A-Za-z]{0,3}(\d{1,7})", expand=False)
+            cache["first_page"] = first.fillna("").astype("string")
+        return cache["first_page"]
+
+    @property
+    def by_doi(self) -> dict[str, list[str]]:
+        return self._lazy("doi", lambda: self._grouped(self._strings("doi").str.lower().str.strip()))
+
+    @property
+    def by_pmid(self) -> dict[str, list[str]]:
+        return self._lazy("pmid", lambda: self._grouped(self._strings("pmid").str.strip()))
+
+    @property
+    def by_author(self) -> dict[str, list[str]]:
+        return self._lazy("author", lambda: self._grouped(self._folded("first_author")))
+
+    @property
+    def by_author_year(self) -> dict[tuple[str, int], list[str]]:
+        def build() -> dict:
+            years = self._strings("year").str.replace(r"\.0$", "", regex=True)
+            grouped = self._grouped(self._folded("first_author"), years)
+            return {(author, int(year)): keys for (author, year), keys in grouped.items() if year.isdigit()}
+
+        return self._lazy("author_year", build)
+
+    @property
+    def by_trial_name(self) -> dict[str, list[str]]:
+        def build() -> dict:
+            grouped: dict[str, list[str]] = {}
+            titles, keywords = self._strings("title"), self._strings("keywords")
+            # only titles or keywords with a capitalised run of three letters can name a trial
+            candidates = titles.str.contains(r"[A-Z]{3}", regex=True) | keywords.str.contains(r"[A-Z]{3}", regex=True)
+            for position in candidates.to_numpy(dtype=bool).nonzero()[0]:
+                for name in trial_names(titles.iat[position]) | trial_names(keywords.iat[position]):
+                    grouped.setdefault(name, []).append(self.keys[position])
+            return grouped
+
+        return self._lazy("trial", build)
+
+    @property
+    def by_volume_page(self) -> dict[tuple[str, str], list[str]]:
+        def build() -> dict:
+            return self._grouped(self._strings("volume").str.strip(), self._first_pages())
+
+        return self._lazy("volume_page", build)
+
+    def entry(self, key: str) -> Entry:
+        """One entry's matching fields, read from the table's columns when first asked for."""
+        if key not in self._entries:
+            positions = self._lazy("positions", lambda: {k: i for i, k in enumerate(self.keys)})
+            at = positions[key]
+            year = self._strings("year").iat[at].removesuffix(".0")
+            self._entries[key] = Entry(
+                key,
+                self._strings("title").iat[at],
+                self._folded("first_author").iat[at],
+                int(year) if year.isdigit() else None,
+                self._strings("container").iat[at],
+                self._strings("volume").iat[at],
+                self._strings("pages").iat[at],
+            )
+        return self._entries[key]
+
+    def title_candidates(self, words: set[str], limit: int = 2000) -> list[str]:
+        """Keys whose title holds at least two of the five longest of ``words`` (a vectorised substring test
+        over the titles; a title that differs in one long word, "reproductive" for "reproduction", still
+        comes back)."""
+        if "title" not in self.table.columns or not words:
+            return []
+        titles = self._folded("title")
+        longest = sorted(words, key=len, reverse=True)[:5]
+        hits = sum(titles.str.contains(word, regex=False, na=False).astype("int64") for word in longest)
+        mask = (hits >= min(2, len(longest))).to_numpy(dtype=bool)
+        return [str(k) for k in self.table.index[mask]][:limit]
 
 
 def build_index(table: "pd.DataFrame") -> LibraryIndex:
-    """Index the table by DOI, PMID, first author + year, first author, and trial name."""
-    columns = {
-        name: table[name].tolist() if name in table.columns else [None] * len(table)
-        for name in ("doi", "pmid", "first_author", "year", "title", "container", "volume", "pages", "keywords")
-    }
-    entries: dict[str, Entry] = {}
-    by_doi: dict[str, list[str]] = {}
-    by_pmid: dict[str, list[str]] = {}
-    by_author_year: dict[tuple[str, int], list[str]] = {}
-    by_author: dict[str, list[str]] = {}
-    by_trial: dict[str, list[str]] = {}
-    by_volume_page: dict[tuple[str, str], list[str]] = {}
-    for position, key in enumerate(map(str, table.index)):
-        year_value = columns["year"][position]
-        year = int(year_value) if year_value is not None and year_value == year_value else None
-        author = fold(_text(columns["first_author"][position]))
-        title = _text(columns["title"][position])
-        entries[key] = Entry(
-            key,
-            title,
-            author,
-            year,
-            _text(columns["container"][position]),
-            _text(columns["volume"][position]),
-            _text(columns["pages"][position]),
-        )
-        doi = _text(columns["doi"][position]).lower()
-        if doi:
-            by_doi.setdefault(doi, []).append(key)
-        pmid = _text(columns["pmid"][position]).strip()
-        if pmid:
-            by_pmid.setdefault(pmid, []).append(key)
-        if author:
-            by_author.setdefault(author, []).append(key)
-            if year is not None:
-                by_author_year.setdefault((author, year), []).append(key)
-        keywords = columns["keywords"][position]
-        keywords = " ".join(keywords) if isinstance(keywords, (list, tuple)) else _text(keywords)
-        for name in trial_names(title) | trial_names(keywords):
-            by_trial.setdefault(name, []).append(key)
-        volume, first = _text(columns["volume"][position]).strip(), first_page(_text(columns["pages"][position]))
-        if volume and first:
-            by_volume_page.setdefault((volume, first), []).append(key)
-    return LibraryIndex(entries, by_doi, by_pmid, by_author_year, by_author, by_trial, by_volume_page)
+    """The look-ups over ``table`` for one run; each is built when first needed (see :class:`LibraryIndex`)."""
+    return LibraryIndex(table)
 
 
 @dataclass(frozen=True)
@@ -232,17 +354,15 @@ def match_reference(reference: ListedReference, index: LibraryIndex) -> Referenc
     """Resolve a listed reference: DOI, then PMID (neither needs a year), then first author + year with the
     title (or, when the page shortens the title, the volume and pages), then the journal's volume and first
     page alone (a citation line with no author), then a title alone."""
-    for method, value, table in (
-        ("DOI", (reference.doi or "").lower(), index.by_doi),
-        ("PMID", reference.pmid or "", index.by_pmid),
-    ):
-        if value and table.get(value):
-            return ReferenceMatch(reference.label, table[value][0], method, 1.0, reference.text)
+    for method, kind, value in (("DOI", "doi", (reference.doi or "").lower()), ("PMID", "pmid", reference.pmid or "")):
+        found = index.find(kind, value.strip()) if value else []
+        if found:
+            return ReferenceMatch(reference.label, found[0], method, 1.0, reference.text)
     scored: list[_Scored] = []
     author = fold(reference.first_author or "")
     if author and reference.year is not None:
-        for key in index.by_author_year.get((author, reference.year), ()):
-            entry = index.entries[key]
+        for key in index.find("author_year", (author, reference.year)):
+            entry = index.entry(key)
             score = title_containment(entry.title, reference.text) if entry.title else 0.0
             if (
                 score < TITLE_MATCH
@@ -255,8 +375,8 @@ def match_reference(reference: ListedReference, index: LibraryIndex) -> Referenc
     if not any(s.score >= TITLE_MATCH for s in scored) and reference.volume and reference.pages:
         keys = [
             k
-            for k in index.by_volume_page.get((reference.volume.strip(), first_page(reference.pages)), [])
-            if reference.year is None or index.entries[k].year in (None, reference.year)
+            for k in index.find("volume_page", (reference.volume.strip(), first_page(reference.pages)))
+            if reference.year is None or index.entry(k).year in (None, reference.year)
         ]
         if len(keys) == 1:
             return ReferenceMatch(reference.label, keys[0], "journal volume and pages", 0.95, reference.text)
@@ -292,20 +412,13 @@ def match_reference(reference: ListedReference, index: LibraryIndex) -> Referenc
 
 
 def _title_only(reference: ListedReference, index: LibraryIndex) -> list[_Scored]:
-    """Entries whose title is (almost) wholly in the reference, found through the rarest title word."""
+    """Entries whose title is (almost) wholly in the reference, found through its longest title words."""
     words = title_words(reference.title or reference.text)
-    if not words:
-        return []
-    by_word = index.by_title_word()
-    postings = sorted((by_word.get(w, []) for w in words), key=len)
-    candidates: set[str] = set()
-    for posting in postings[:3]:
-        if len(posting) <= 2000:
-            candidates.update(posting)
     found = []
-    for key in candidates:
-        score = title_containment(index.entries[key].title, reference.text)
-        if score >= 0.9 and len(title_words(index.entries[key].title)) >= 4:
+    for key in index.title_candidates(words):
+        entry = index.entry(key)
+        score = title_containment(entry.title, reference.text)
+        if score >= 0.9 and len(title_words(entry.title)) >= 4:
             found.append(_Scored(score * 0.8, key, "title only"))
     return found
 
@@ -324,22 +437,22 @@ def match_name(citation: Citation, index: LibraryIndex, page_text: str = "") -> 
     elif citation.volume and citation.page:
         keys = [
             k
-            for k in index.by_volume_page.get((citation.volume, citation.page), [])
-            if citation.year is None or index.entries[k].year in (None, citation.year)
+            for k in index.find("volume_page", (citation.volume, citation.page))
+            if citation.year is None or index.entry(k).year in (None, citation.year)
         ]
         how = f"volume {citation.volume}, page {citation.page} in the text"
     elif citation.author and citation.year is not None:
-        keys = index.by_author_year.get((fold(citation.author), citation.year), [])
+        keys = index.find("author_year", (fold(citation.author), citation.year))
         how = f"first author and year in the text ({citation.author} {citation.year})"
     elif citation.author and len(citation.author.split()) >= 3:
         # a group ("Hypericum Depression Trial Study Group") names its study well enough alone
-        keys = index.by_author.get(fold(citation.author), [])
+        keys = index.find("author", fold(citation.author))
         how = f"group author {citation.author}"
     elif citation.author:
         keys = [
             k
-            for k in index.by_author.get(fold(citation.author), [])
-            if index.entries[k].journal and journals_named(page_text, index.entries[k].journal)
+            for k in index.find("author", fold(citation.author))
+            if index.entry(k).journal and journals_named(page_text, index.entry(k).journal)
         ]
         how = f"author {citation.author} with the journal the page names"
     else:
@@ -365,7 +478,7 @@ def resolve_citations(
     page: PageText, index: LibraryIndex, known_keys: Iterable[str] = ()
 ) -> tuple[dict[str, ReferenceMatch], list[str]]:
     """Every label cited in the page, resolved; plus the findings (unresolved, missing from the list)."""
-    keys = set(known_keys) or set(index.entries)
+    keys = set(known_keys) or set(index.keys)
     matches: dict[str, ReferenceMatch] = {}
     by_label = {ref.label: ref for ref in page.references}
     for reference in page.references:
