@@ -451,12 +451,12 @@ def audit(
     """
     from evidence.audit import report as audit_report
     from evidence.audit.records import library_state, write_record
-    from evidence.audit.run import audit_pages
+    from evidence.audit.run import AUDIT_COLUMNS, audit_pages
 
     extra = set(_split_commas(fail_on))
     if extra - set(FAIL_ON_CHOICES):
         raise EvidenceError(f"--fail-on takes {', '.join(FAIL_ON_CHOICES)}; got {', '.join(sorted(extra))}")
-    result = load_library(refs, no_cache, quiet)
+    result = load_library(refs, no_cache, quiet, columns=AUDIT_COLUMNS)
     run = audit_pages(pages, result.table, library_state(result.files))
     for error in run.errors:
         click.echo(f"error: {error}", err=True)

@@ -241,3 +241,41 @@ def test_no_control_arm_for_a_control_claim(tmp_path):
 def test_no_claims_in_money_schedules_and_thresholds(tmp_path, text):
     found = judged(tmp_path, text, participants=10)
     assert [f for f in found if f[0] not in ("Two cases",)] == []
+
+
+def test_the_record_says_which_citation_scope_was_used(tmp_path):
+    from evidence.audit.records import audit_record
+    from evidence.library.table import load_table
+
+    bib = tmp_path / "lib.bib"
+    bib.write_text(TRIAL.format(design="rct", fields="participants = 1162, doi = {10.1/x}"), encoding="utf-8")
+    table = load_table([bib], use_cache=False).table
+    page = parse_page("A trial of acupuncture.\n\nIt enrolled 1162 patients. In all, 1162 patients took part.\n\n"
+                      "Haake M. A trial. J. 2007;1(1):1-2. doi:10.1/x\n")
+    record = audit_record(audit_page(page, table))
+    assert [(c["claim"], c["verdict"], c["scope"]) for c in record["claims"]] == [
+        ("1162 patients", "unverified", "page"),
+        ("1162 patients", "unverified", "page"),
+    ]
+    assert "cited by the page as a whole" in record["claims"][0]["reason"]
+
+
+def test_author_year_without_a_list_and_a_meta_analysis_claim(tmp_path):
+    from evidence.library.table import load_table
+
+    bib = tmp_path / "lib.bib"
+    bib.write_text(
+        "@article{linde2005, author = {Linde, K.}, title = {Acupuncture for migraine}, year = 2005,"
+        " design = {rct}, participants = 302}\n"
+        "@article{witt2005, author = {Witt, C.}, title = {A review}, year = 2005, design = {systematic-review}}\n",
+        encoding="utf-8",
+    )
+    table = load_table([bib], use_cache=False).table
+    audit = audit_page(parse_page("The trial enrolled 302 patients (Linde 2005). A meta-analysis [@witt2005].\n"), table)
+    found = {v.claim.text: (v.verdict, v.reason) for v in audit.verdicts}
+    assert found["302 patients"][0] == "unverified"
+    assert [m.method for m in audit.matches if m.key == "linde2005"] == [
+        "first author and year in the text (Linde 2005), the only library entry that fits"
+    ]
+    # a plain systematic review called a meta-analysis is caught
+    assert found["A meta-analysis"] == ("contradicted", "witt2005 design is systematic-review, not meta-analysis")

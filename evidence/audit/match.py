@@ -305,12 +305,29 @@ class LibraryIndex:
             )
         return self._entries[key]
 
+    def _title_word_index(self) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = {}
+        for key, title in zip(self.keys, self._strings("title").tolist()):
+            for word in title_words(title):
+                index.setdefault(word, []).append(key)
+        return index
+
     def title_candidates(self, words: set[str], limit: int = 2000) -> list[str]:
         """Keys whose title holds at least two of the five longest of ``words`` (a vectorised substring test
         over the titles; a title that differs in one long word, "reproductive" for "reproduction", still
         comes back)."""
         if "title" not in self.table.columns or not words:
             return []
+        counts = self._lazy("counts", dict)
+        counts["title"] = counts.get("title", 0) + 1
+        if counts["title"] > self.SCANS_BEFORE_INDEX:
+            # many references to look up (a long list, many pages): an index of title words, built once
+            by_word = self._lazy("title_words", self._title_word_index)
+            hits: dict[str, int] = {}
+            for word in sorted(words, key=len, reverse=True)[:5]:
+                for key in by_word.get(word, ()):
+                    hits[key] = hits.get(key, 0) + 1
+            return [key for key, count in hits.items() if count >= min(2, len(words))][:limit]
         titles = self._folded("title")
         longest = sorted(words, key=len, reverse=True)[:5]
         hits = sum(titles.str.contains(word, regex=False, na=False).astype("int64") for word in longest)

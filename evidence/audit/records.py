@@ -79,6 +79,7 @@ def audit_record(audit: PageAudit, now: datetime | None = None) -> dict[str, Any
                 "claim": v.claim.text,
                 "kind": v.claim.kind,
                 "verdict": v.verdict,
+                "scope": v.scope,
                 "reason": v.reason,
                 "keys": list(v.keys),
                 "compared": list(v.compared),

@@ -22,6 +22,39 @@ from evidence.audit.match import build_index
 if TYPE_CHECKING:
     import pandas as pd
 
+#: The table columns the audit reads (matching, arms, verdicts, records); loading only these keeps a large
+#: library's abstracts and raw entries out of memory, as a query does.
+AUDIT_COLUMNS = (
+    "key",
+    "doi",
+    "pmid",
+    "first_author",
+    "year",
+    "title",
+    "container",
+    "volume",
+    "pages",
+    "keywords",
+    "design",
+    "country",
+    "intervention",
+    "comparator",
+    "n",
+    "responders",
+    "response_rate",
+    "response_rate_bound",
+    "response_definition",
+    "control_n",
+    "control_responders",
+    "control_response_rate",
+    "studies",
+    "participants",
+    "data_source",
+    "extracted_from",
+    "verified_by",
+    "verified_fields",
+)
+
 #: File endings audited when a folder is given.
 PAGE_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
 
