@@ -176,3 +176,18 @@ def test_html_report_in_chromium_colours_claims_and_shows_reasons_on_focus(tmp_p
     assert colours["unverified"] == "rgb(255, 240, 168)" and colours["contradicted"] == "rgb(255, 194, 194)"
     assert set(found["hiddenBefore"]) == {"none"}
     assert found["focused"] and found["shownOnFocus"] == "block" and found["reasonWidth"] > 0
+
+
+def test_cli_html_and_json_formats(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(HOSTILE, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["audit", "--refs", str(EXAMPLE_REFS), "--format", "html", str(page), str(SEED)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("<!DOCTYPE html>") and result.stdout.count('<section class="page"') == 2
+    assert '<table class="summary">' in result.stdout and "&lt;script&gt;" in result.stdout
+    result = CliRunner().invoke(cli, ["audit", "--refs", str(EXAMPLE_REFS), "--format", "json", str(page)])
+    (record,) = json.loads(result.stdout)
+    assert [(c["claim"], c["verdict"], c["scope"]) for c in record["claims"]] == [
+        ("Two Chinese studies", "unverified", "sentence"),
+        ("at least 70%", "unverified", "sentence"),
+    ]

@@ -250,8 +250,10 @@ def test_the_record_says_which_citation_scope_was_used(tmp_path):
     bib = tmp_path / "lib.bib"
     bib.write_text(TRIAL.format(design="rct", fields="participants = 1162, doi = {10.1/x}"), encoding="utf-8")
     table = load_table([bib], use_cache=False).table
-    page = parse_page("A trial of acupuncture.\n\nIt enrolled 1162 patients. In all, 1162 patients took part.\n\n"
-                      "Haake M. A trial. J. 2007;1(1):1-2. doi:10.1/x\n")
+    page = parse_page(
+        "A trial of acupuncture.\n\nIt enrolled 1162 patients. In all, 1162 patients took part.\n\n"
+        "Haake M. A trial. J. 2007;1(1):1-2. doi:10.1/x\n"
+    )
     record = audit_record(audit_page(page, table))
     assert [(c["claim"], c["verdict"], c["scope"]) for c in record["claims"]] == [
         ("1162 patients", "unverified", "page"),
@@ -271,7 +273,8 @@ def test_author_year_without_a_list_and_a_meta_analysis_claim(tmp_path):
         encoding="utf-8",
     )
     table = load_table([bib], use_cache=False).table
-    audit = audit_page(parse_page("The trial enrolled 302 patients (Linde 2005). A meta-analysis [@witt2005].\n"), table)
+    text = "The trial enrolled 302 patients (Linde 2005). A meta-analysis [@witt2005].\n"
+    audit = audit_page(parse_page(text), table)
     found = {v.claim.text: (v.verdict, v.reason) for v in audit.verdicts}
     assert found["302 patients"][0] == "unverified"
     assert [m.method for m in audit.matches if m.key == "linde2005"] == [

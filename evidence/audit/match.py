@@ -215,14 +215,14 @@ class LibraryIndex:
         counts = self._lazy("counts", dict)
         counts[kind] = counts.get(kind, 0) + 1
         if kind in self._built or counts[kind] > self.SCANS_BEFORE_INDEX:
-            table = {
+            builders: dict[str, Callable[[], dict]] = {
                 "doi": lambda: self.by_doi,
                 "pmid": lambda: self.by_pmid,
                 "author": lambda: self.by_author,
                 "author_year": lambda: self.by_author_year,
                 "volume_page": lambda: self.by_volume_page,
-            }[kind]()
-            return list(table.get(value, []))
+            }
+            return list(builders[kind]().get(value, []))
         if kind == "doi":
             mask = self._strings("doi").str.lower().str.strip() == value
         elif kind == "pmid":
@@ -230,13 +230,13 @@ class LibraryIndex:
         elif kind == "author":
             mask = self._folded("first_author") == value
         elif kind == "author_year":
-            author, year = value  # type: ignore[misc]
-            mask = (self._folded("first_author") == author) & (
-                self._strings("year").str.removesuffix(".0") == str(year)
+            pair: tuple = value  # type: ignore[assignment]
+            mask = (self._folded("first_author") == pair[0]) & (
+                self._strings("year").str.removesuffix(".0") == str(pair[1])
             )
         else:
-            volume, page = value  # type: ignore[misc]
-            mask = (self._strings("volume").str.strip() == volume) & (self._first_pages() == page)
+            pair = value  # type: ignore[assignment]
+            mask = (self._strings("volume").str.strip() == pair[0]) & (self._first_pages() == pair[1])
         return [self.keys[i] for i in mask.to_numpy(dtype=bool, na_value=False).nonzero()[0]]
 
     def _first_pages(self) -> "pd.Series":
@@ -330,8 +330,11 @@ class LibraryIndex:
             return [key for key, count in hits.items() if count >= min(2, len(words))][:limit]
         titles = self._folded("title")
         longest = sorted(words, key=len, reverse=True)[:5]
-        hits = sum(titles.str.contains(word, regex=False, na=False).astype("int64") for word in longest)
-        mask = (hits >= min(2, len(longest))).to_numpy(dtype=bool)
+        found = [titles.str.contains(word, regex=False, na=False).astype("int64") for word in longest]
+        counted = found[0]
+        for more in found[1:]:
+            counted = counted + more
+        mask = (counted >= min(2, len(longest))).to_numpy(dtype=bool)
         return [str(k) for k in self.table.index[mask]][:limit]
 
 
