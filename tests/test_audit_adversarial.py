@@ -11,6 +11,8 @@ import time
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from evidence.audit.claims import parse_page
 from evidence.audit.judge import audit_page
@@ -86,3 +88,56 @@ def test_binary_page_is_read_without_a_traceback(tmp_path):
     result = CliRunner().invoke(cli, ["audit", "--refs", str(EXAMPLE_REFS), str(page)])
     assert result.exit_code in (0, 1)
     assert "Traceback" not in result.output
+
+
+PIECES = st.sampled_from(
+    [
+        "[@wang1994]",
+        "[1]",
+        "(1, 2)",
+        "<sup>1</sup>",
+        "<ref>{{cite journal |pmid= 1}}</ref>",
+        "(2006; 354:557-66)",
+        "(GAIT)",
+        "led by Ab Wang",
+        "Wang et al",
+        "(Wang 1994)",
+        "1,583 patients",
+        "sixty women",
+        "at least 70%",
+        "51% vs 53%",
+        "no better than sham",
+        "twice as likely",
+        "a randomized, double-blind trial",
+        "meta-analysis",
+        "in the sham group",
+        "who stopped treatment",
+        "$12.5 million",
+        "12 sessions",
+        ". ",
+        "\n",
+        "\n\nReferences\n",
+        "1. Wang DY. Title. J. 1994;11(1):46.\n",
+        "- Clegg DO. T. N Engl J Med. 2006;354(8):795-808. PMID: 16495392\n",
+        "n = 40",
+        "(25%)",
+        "64% female",
+        "Of these, 40 patients",
+        " ",
+        "9" * 30,
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(PIECES, max_size=30))
+def test_any_page_parses_and_audits_with_exact_spans(table, pieces):
+    text = "".join(pieces)
+    page = parse_page(text)
+    audit = audit_page(page, table)
+    for verdict in audit.verdicts:
+        claim = verdict.claim
+        assert 0 <= claim.start <= claim.end <= len(page.text)
+        assert page.text[claim.start : claim.end].strip() == claim.text.strip()
+        assert verdict.verdict in ("supported", "unverified", "contradicted", "unverifiable", "uncited")
+        assert verdict.reason

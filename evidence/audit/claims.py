@@ -674,6 +674,10 @@ def _sentence(
             cursor = b
     masked = "".join(pieces) + searched[cursor:]
     claims = tuple(_claims(masked, start)) if _MAY_CLAIM.search(masked) else ()
+    if citations and claims:
+        # a claim never runs across a citation ("40[@key]meta-analysis" is no "40 meta-analyses")
+        spans = _Spans([(c.start, c.end) for c in citations])
+        claims = tuple(c for c in claims if spans.free(c.start, c.end))
     return Sentence(start, end, chunk, citations, claims)
 
 
