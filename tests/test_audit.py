@@ -27,7 +27,7 @@ CLAIM = "There have been two Chinese studies1,2"
 
 @pytest.fixture(scope="module")
 def table():
-    return load_table([EXAMPLE_REFS]).table
+    return load_table([EXAMPLE_REFS], use_cache=False).table
 
 
 def verdicts(text: str, table) -> dict[str, tuple[str, str]]:

@@ -48,7 +48,7 @@ ADVERSARIAL = {
 def table():
     from evidence.library.table import load_table
 
-    return load_table([EXAMPLE_REFS]).table
+    return load_table([EXAMPLE_REFS], use_cache=False).table
 
 
 @pytest.mark.parametrize("name", sorted(ADVERSARIAL))
@@ -73,7 +73,7 @@ def test_unreadable_pages_are_error_lines_and_the_others_are_audited(tmp_path):
     folder = tmp_path / "empty"
     folder.mkdir()
     result = CliRunner().invoke(
-        cli, ["audit", "--refs", str(EXAMPLE_REFS), str(good), str(tmp_path / "missing.md"), str(folder)]
+        cli, ["audit", "--no-cache", "--refs", str(EXAMPLE_REFS), str(good), str(tmp_path / "missing.md"), str(folder)]
     )
     assert result.exit_code == 2
     assert "error: " + str(tmp_path / "missing.md") + ": no such file" in result.stderr
@@ -85,7 +85,7 @@ def test_unreadable_pages_are_error_lines_and_the_others_are_audited(tmp_path):
 def test_binary_page_is_read_without_a_traceback(tmp_path):
     page = tmp_path / "binary.html"
     page.write_bytes(bytes(range(256)) * 100)
-    result = CliRunner().invoke(cli, ["audit", "--refs", str(EXAMPLE_REFS), str(page)])
+    result = CliRunner().invoke(cli, ["audit", "--no-cache", "--refs", str(EXAMPLE_REFS), str(page)])
     assert result.exit_code in (0, 1)
     assert "Traceback" not in result.output
 

@@ -39,7 +39,7 @@ HOSTILE = (
 
 @pytest.fixture(scope="module")
 def table():
-    return load_table([EXAMPLE_REFS]).table
+    return load_table([EXAMPLE_REFS], use_cache=False).table
 
 
 def test_folder_and_stdin_give_one_run_with_a_summary_table(tmp_path):
@@ -48,7 +48,7 @@ def test_folder_and_stdin_give_one_run_with_a_summary_table(tmp_path):
     (tmp_path / "pages" / "b.txt").write_text("In 120 patients, 50% improved.\n", encoding="utf-8")
     result = CliRunner().invoke(
         cli,
-        ["audit", "--refs", str(EXAMPLE_REFS), str(tmp_path / "pages"), "-"],
+        ["audit", "--no-cache", "--refs", str(EXAMPLE_REFS), str(tmp_path / "pages"), "-"],
         input="Two Chinese studies [@wang1994; @yang1993] were done.\n",
     )
     assert result.exit_code == 0, result.output
@@ -72,7 +72,7 @@ def test_folder_and_stdin_give_one_run_with_a_summary_table(tmp_path):
 def test_one_exit_status_for_the_run(tmp_path, table):
     wrong = tmp_path / "wrong.md"
     wrong.write_text("Two Japanese studies [@wang1994; @yang1993] were done.\n", encoding="utf-8")
-    result = CliRunner().invoke(cli, ["audit", "--refs", str(EXAMPLE_REFS), str(SEED), str(wrong)])
+    result = CliRunner().invoke(cli, ["audit", "--no-cache", "--refs", str(EXAMPLE_REFS), str(SEED), str(wrong)])
     assert result.exit_code == 1
     run = audit_pages([str(SEED)], table)
     assert run.exit_status() == 0 and run.exit_status(["unverified"]) == 1
@@ -181,11 +181,15 @@ def test_html_report_in_chromium_colours_claims_and_shows_reasons_on_focus(tmp_p
 def test_cli_html_and_json_formats(tmp_path):
     page = tmp_path / "page.md"
     page.write_text(HOSTILE, encoding="utf-8")
-    result = CliRunner().invoke(cli, ["audit", "--refs", str(EXAMPLE_REFS), "--format", "html", str(page), str(SEED)])
+    result = CliRunner().invoke(
+        cli, ["audit", "--no-cache", "--refs", str(EXAMPLE_REFS), "--format", "html", str(page), str(SEED)]
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("<!DOCTYPE html>") and result.stdout.count('<section class="page"') == 2
     assert '<table class="summary">' in result.stdout and "&lt;script&gt;" in result.stdout
-    result = CliRunner().invoke(cli, ["audit", "--refs", str(EXAMPLE_REFS), "--format", "json", str(page)])
+    result = CliRunner().invoke(
+        cli, ["audit", "--no-cache", "--refs", str(EXAMPLE_REFS), "--format", "json", str(page)]
+    )
     (record,) = json.loads(result.stdout)
     assert [(c["claim"], c["verdict"], c["scope"]) for c in record["claims"]] == [
         ("Two Chinese studies", "unverified", "sentence"),

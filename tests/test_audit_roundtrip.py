@@ -20,7 +20,7 @@ from conftest import EXAMPLE_REFS
 
 @pytest.fixture(scope="module")
 def table():
-    return load_table([EXAMPLE_REFS]).table
+    return load_table([EXAMPLE_REFS], use_cache=False).table
 
 
 def assert_passes(page, table):
