@@ -23,14 +23,13 @@ EXPECTED = json.loads((REAL / "expected.json").read_text(encoding="utf-8"))
 PAGES = sorted(name for name in EXPECTED if not name.startswith("_"))
 
 #: The tally after the fixes, as docs/audit.md reports it; a change that makes it worse fails.
-MINIMUM_AS_EXPECTED = 64
+MINIMUM_AS_EXPECTED = 66
 MAXIMUM_SPURIOUS = 4
 #: Claims still judged wrongly, as docs/audit.md lists them: an arm named by a brand or a paraphrase the
-#: library's labels do not carry ("Celebrex", "the combined treatment"), and a figure about other trials
-#: ("the usual placebo effect of 30%").  Any other claim the reviewer called unverifiable or supported
-#: must not come out contradicted.
+#: library's labels do not carry ("Celebrex", "the combined treatment").  Any other claim the reviewer
+#: called unverifiable or supported must not come out contradicted.
 KNOWN_CONTRADICTED = {
-    "gait-about.txt": {"70% who took", "67% of participants", "effect of 30%", "67% pain"},
+    "gait-about.txt": {"70% who took", "67% of participants"},
 }
 
 

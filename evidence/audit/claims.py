@@ -811,6 +811,21 @@ def _claims(masked: str, offset: int) -> list[Claim]:
             continue
         if _composition(masked, percentage.start, percentage.end):
             continue
+        if _BACKGROUND.search(masked[max(0, percentage.start - 40) : percentage.start]):
+            claims.append(
+                Claim(
+                    "rate",
+                    offset + percentage.start,
+                    offset + percentage.end,
+                    percentage.text,
+                    low=percentage.low,
+                    high=percentage.high,
+                    bound=percentage.bound,
+                    outcome="background",
+                    scope=scope,
+                )
+            )
+            continue
         if _DEMOGRAPHIC.match(masked, percentage.end):
             claims.append(
                 Claim(
@@ -1004,6 +1019,10 @@ def _arm_near(masked: str, start: int, end: int) -> str | None:
     return found[-1].label if found else None
 
 
+#: "the usual placebo effect of 30%", "typically 20%": a general figure, not a result of the cited study
+_BACKGROUND = re.compile(
+    r"\b(?:usual|usually|typical|typically|generally|normally|on\s+average|in\s+general)\b[\w\s,-]{0,30}$", re.I
+)
 _DEMOGRAPHIC = re.compile(
     r"\s*(?:were\s+|was\s+)?(?:female|male|women|men|white|black|asian|hispanic|smokers|"
     r"married|employed)\b",

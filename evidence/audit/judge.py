@@ -236,6 +236,8 @@ def _arm_name(arm: str | None) -> str:
 def judge_rate(claim: Claim, rows: Sequence["pd.Series"], clause: str = "") -> Judgement:
     """A rate against the arm it is about: an arm label near the number ("in the sham group"), else the arm
     whose recorded label the clause names ("65% who took chondroitin"), else the treatment arm."""
+    if claim.outcome == "background":
+        return Judgement("unverifiable", "a general figure ('usual', 'typical'), not a result the cited study reports")
     if claim.outcome == "demographic":
         return Judgement(
             "unverifiable", "a share of the participants (sex, ethnicity): the library records no demographics"
