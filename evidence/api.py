@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from evidence.analysis.query import Filters
     from evidence.analysis.summary import Summary
     from evidence.audit.judge import PageAudit
+    from evidence.audit.run import AuditRun
     from evidence.curation.extract import ExtractRun
     from evidence.curation.importers import ImportPlan, Record
     from evidence.library.table import TableResult
@@ -300,18 +301,24 @@ class Library:
 
     # --- auditing pages -------------------------------------------------------------------------
 
-    def audit(self, pages: Iterable[PathLike]) -> list["PageAudit"]:
-        """Check every citation and number in each page against the library, one audit per page."""
-        from evidence.audit.claims import read_page
-        from evidence.audit.judge import audit_page, library_state
+    def audit(self, pages: Iterable[PathLike]) -> "AuditRun":
+        """Check every citation and number in each page against the library.
 
-        result = self.load()
-        state = library_state(result.files)
-        return [audit_page(read_page(page), result.table, state) for page in pages]
+        ``pages`` are files, folders of them (every .md, .html, .txt inside),
+        or ``-`` for standard input.  The run holds one audit per page read,
+        an error per page that could not be, and the exit status the
+        command gives (:meth:`AuditRun.exit_status`).  References are matched
+        through indexes built once for the run.
+        """
+        from evidence.audit.records import library_state
+        from evidence.audit.run import AUDIT_COLUMNS, audit_pages
+
+        result = self.load(columns=AUDIT_COLUMNS)
+        return audit_pages([str(page) for page in pages], result.table, library_state(result.files))
 
     def record_audit(self, audit: "PageAudit", folder: Path) -> Path:
         """Write a dated JSON audit record of ``audit`` into ``folder``; returns its path."""
-        from evidence.audit.judge import write_record
+        from evidence.audit.records import write_record
 
         return write_record(audit, folder)
 

@@ -444,8 +444,9 @@ FAIL_ON_CHOICES = ("unverifiable", "unverified", "uncited")
 
 @cli.command()
 @library_options
-@click.argument("pages", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.argument("pages", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text",
+              show_default=True)
 @click.option(
     "--fail-on",
     metavar="VERDICT,...",
@@ -464,45 +465,57 @@ FAIL_ON_CHOICES = ("unverifiable", "unverified", "uncited")
 @click.option("--to", "fetch_to", type=click.Path(dir_okay=False, path_type=Path),
               help="The .bib file --fetch-missing writes (its outcome CSV goes beside it).")
 def audit(
-    refs: tuple[Path, ...], no_cache: bool, quiet: bool, pages: tuple[Path, ...], fmt: str, fail_on: str,
+    refs: tuple[Path, ...], no_cache: bool, quiet: bool, pages: tuple[str, ...], fmt: str, fail_on: str,
     record_dir: Path | None, fetch_missing: bool, fetch_to: Path | None,
 ) -> None:
     """Check every citation and number in condition pages against the library.
 
-    Reads Markdown, HTML or plain-text PAGES. Citations may be pandoc-style
-    ([@wang1994; @yang1993]), numbered ([1], superscripts, "studies1,2") or
-    author-year ("Wang 1994"), resolved through the page's own reference list. Each claim gets a
-    verdict: supported, supported by unverified data, contradicted,
-    unverifiable (the field it needs is not recorded), or uncited.
+    PAGES are Markdown, HTML or plain-text files, folders of them, or - for
+    standard input. Citations may be pandoc-style ([@wang1994]), numbered ([1],
+    superscripts, "studies1,2"), author-year ("Wang 1994"), or a trial named in
+    the text, resolved through the page's own reference list or the library.
+    Each claim gets a verdict: supported, supported by unverified data,
+    contradicted, unverifiable (the field it needs is not recorded), or uncited.
+    With several pages, a summary table across them follows (text format).
 
     Exit status: 0 when nothing is contradicted and every reference resolves,
-    1 otherwise (or for the verdicts named by --fail-on), 2 for bad input.
+    1 otherwise (or for the verdicts named by --fail-on), 2 when a page cannot
+    be read or for bad input.
     """
     from evidence.audit import report as audit_report
 
     extra = set(_split_commas(fail_on))
     if extra - set(FAIL_ON_CHOICES):
         raise EvidenceError(f"--fail-on takes {', '.join(FAIL_ON_CHOICES)}; got {', '.join(sorted(extra))}")
-    library = load_library(refs, no_cache, quiet)
+    from evidence.audit.run import AUDIT_COLUMNS
+
+    library = load_library(refs, no_cache, quiet, columns=AUDIT_COLUMNS)
     if fetch_missing:
         if fetch_to is None:
             raise EvidenceError("--fetch-missing needs --to FILE, the .bib file to write the fetched studies to")
-        for line in library.fetch_missing(pages, fetch_to):
+        for line in library.fetch_missing([Path(page) for page in pages if page != "-"], fetch_to):
             click.echo(line, err=True)
-    audits = library.audit(pages)
+    run = library.audit(pages)
+    for error in run.errors:
+        click.echo(f"error: {error}", err=True)
+    audits = run.audits
     if fmt == "json":
         click.echo(audit_report.format_json(audits), nl=False)
     elif fmt == "markdown":
         click.echo(audit_report.format_markdown(audits))
+    elif fmt == "html":
+        click.echo(audit_report.format_html(audits), nl=False)
     else:
         click.echo(audit_report.format_text(audits, colour=sys.stdout.isatty()))
+        if len(audits) > 1:
+            click.echo(audit_report.summary_table(audits), nl=False)
     for page_audit in audits:
         if record_dir is None:
             break
         path = library.record_audit(page_audit, record_dir)
         if not quiet:
             click.echo(f"recorded {path}", err=True)
-    sys.exit(1 if any(a.failed(extra) for a in audits) else 0)
+    sys.exit(run.exit_status(extra))
 
 
 

@@ -29,8 +29,12 @@ def test_seed_page_references_citations_and_claims():
 
 def test_percentage_qualifiers_and_ranges():
     def rate(sentence: str):
-        (claim,) = [c for s in parse_page(sentence + " [1]\n\n1. Li X (2000) T. J.\n").sentences for c in s.claims
-                    if c.kind == "rate"]
+        (claim,) = [
+            c
+            for s in parse_page(sentence + " [1]\n\n1. Li X (2000) T. J.\n").sentences
+            for c in s.claims
+            if c.kind == "rate"
+        ]
         return claim.bound, claim.low, claim.high
 
     assert rate("More than 70% improved.") == (">", 70, 70)
@@ -55,7 +59,7 @@ def test_study_counts_participants_and_citation_forms():
     page = parse_page(text)
     claims = [c for s in page.sentences for c in s.claims]
     assert page.sentences[0].citations[0].labels == ("1",)
-    assert claims[0].designs == ("systematic-review",) and claims[0].count == 1
+    assert claims[0].designs == ("systematic-review", "meta-analysis") and claims[0].count == 1
     assert any(c.kind == "participants" and c.count == 48 for c in claims)
 
 
@@ -79,13 +83,15 @@ def test_numbers_that_are_not_citations():
 
 
 def test_author_year_names_from_the_reference_list_are_citations():
-    page = parse_page("| 1 | Shi 2003 | quasi-randomised controlled trial | 27/40 | 67.5% |\n"
-                      "Li et al. (2000) found 50% improved. Smith 1999 found 40%.\n\n"
-                      "1. Shi X, Li Y (2003) A trial.\n2. Li X (2000) Another.\n")
+    page = parse_page(
+        "| 1 | Shi 2003 | quasi-randomised controlled trial | 27/40 | 67.5% |\n"
+        "Li et al. (2000) found 50% improved. Smith 1999 found 40%.\n\n"
+        "1. Shi X, Li Y (2003) A trial.\n2. Li X (2000) Another.\n"
+    )
     cited = [[c.labels for c in s.citations] for s in page.sentences]
     assert cited == [[("1",)], [("2",)], []]
     row = page.sentences[0].claims
-    assert [c.text for c in row] == ["67.5%"] and not row[0].control  # "controlled trial" is no control group
+    assert [c.text for c in row] == ["67.5%"] and row[0].arm is None  # "controlled trial" is no control group
 
 
 def test_html_table_cells_stay_apart():
@@ -94,8 +100,10 @@ def test_html_table_cells_stay_apart():
 
 
 def test_uncited_claims_and_carried_citations():
-    page = parse_page("Huang 2021 [1] is a meta-analysis. It found 47.8% were cured.\n\nIn 120 patients, 50% improved.\n\n"
-                      "1. Huang C (2021) Effectiveness.\n")
+    page = parse_page(
+        "Huang 2021 [1] is a meta-analysis. It found 47.8% were cured.\n\nIn 120 patients, 50% improved.\n\n"
+        "1. Huang C (2021) Effectiveness.\n"
+    )
     second, third = page.sentences[1], page.sentences[2]
     assert second.carried[0].labels == ("1",) and second.cited == second.carried
     assert third.cited == ()
@@ -108,7 +116,7 @@ def test_any_text_parses(text):
     for sentence in page.sentences:
         for claim in sentence.claims:
             assert 0 <= claim.start <= claim.end <= len(page.text)
-            span = page.text[claim.start:claim.end]
+            span = page.text[claim.start : claim.end]
             assert span == span.strip()  # the highlight holds the claim, not the space before it
 
 
@@ -131,15 +139,20 @@ def test_malformed_reference_lists_never_crash(body, references, html):
 def test_reference_lines_are_split_into_their_parts():
     from evidence.audit.claims import parse_reference
 
-    vancouver = parse_reference("1", "Cui Y, Wang Y, Liu Z. Acupuncture for restless legs syndrome. Cochrane Database of "
-                                     "Systematic Reviews. 2008;(4):CD006457. doi:10.1002/14651858.CD006457.pub2", 9)
+    vancouver = parse_reference(
+        "1",
+        "Cui Y, Wang Y, Liu Z. Acupuncture for restless legs syndrome. Cochrane Database of "
+        "Systematic Reviews. 2008;(4):CD006457. doi:10.1002/14651858.CD006457.pub2",
+        9,
+    )
     assert vancouver.authors == ("Cui Y", "Wang Y", "Liu Z") and vancouver.first_author == "Cui"
     assert vancouver.title == "Acupuncture for restless legs syndrome"
     assert vancouver.journal == "Cochrane Database of Systematic Reviews"
     assert (vancouver.year, vancouver.volume, vancouver.issue, vancouver.pages) == (2008, None, "4", "CD006457")
     assert vancouver.doi == "10.1002/14651858.CD006457.pub2"
-    pmid = parse_reference("2", "Huang C, Tang JF, et al. Effectiveness. Ann Palliat Med. 2021;10(10):10495-10505. "
-                                "PMID: 34763496", 10)
+    pmid = parse_reference(
+        "2", "Huang C, Tang JF, et al. Effectiveness. Ann Palliat Med. 2021;10(10):10495-10505. PMID: 34763496", 10
+    )
     assert pmid.authors == ("Huang C", "Tang JF") and pmid.pmid == "34763496" and pmid.pages == "10495-10505"
     # the seed page runs title and journal together: both are left out rather than guessed
     seed = read_page(SEED).references[1]
@@ -149,4 +162,4 @@ def test_reference_lines_are_split_into_their_parts():
 
 def test_claim_spans_hold_just_the_claim():
     page = parse_page("It found a rate of 47.8% [1], against 21.7% among controls.\n\n1. Li X (2000) T.\n")
-    assert [page.text[c.start:c.end] for c in page.sentences[0].claims] == ["47.8%", "21.7%"]
+    assert [page.text[c.start : c.end] for c in page.sentences[0].claims] == ["47.8%", "21.7%"]

@@ -389,7 +389,7 @@ def test_audit_fetch_missing_writes_unverified_entries_and_judges_them(eutils, t
     assert "could not fetch PMID 999999: PubMed has no record of it" in result.output
     assert len(EUtils.requests) == 1  # one request for the three PMIDs
     assert "supported by unverified data: 12 trials" in result.output
-    assert "supported by unverified data: with 3286 participants" in result.output
+    assert "supported by unverified data: 3286 participants" in result.output
     assert "liu2016efficacy not verified" in result.output
     assert "\n  supported:" not in result.output  # machine-extracted data never makes a claim "supported"
     assert result.exit_code == 1  # reference 3 stays unresolved

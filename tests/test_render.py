@@ -644,4 +644,4 @@ def test_render_conditions_passes_thresholds(table, tmp_path):
 
     render_conditions(table, ["migraine"], tmp_path, thresholds=Thresholds(events=100, participants=100))
     text = (tmp_path / "migraine.md").read_text()
-    assert "fewer than 300" not in text and "Only 30 people had this outcome (fewer than 100)" in text
+    assert "fewer than 300" not in text and "This outcome was seen only 30 times in all (fewer than 100 events)" in text

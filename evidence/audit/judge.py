@@ -24,51 +24,73 @@ nor rules it out).  An exact rate is widened by the rounding of the claim.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-import subprocess
-import unicodedata
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
 
-from evidence.audit.claims import Citation, Claim, Page, Reference, Sentence
+from evidence.audit.arms import arms_from_entry, is_missing, select_arm
+from evidence.audit.claims import Citation, Claim, PageText, Sentence, title_spans
+from evidence.audit.match import LibraryIndex, ReferenceMatch, build_index, fold, resolve_citations
+from evidence.library.fields import REVIEW_DESIGNS
 
 if TYPE_CHECKING:
     import pandas as pd
 
+__all__ = [
+    "ClaimVerdict",
+    "Judgement",
+    "PageAudit",
+    "StudyResult",
+    "VERDICTS",
+    "Verdict",
+    "audit_page",
+    "judge_claim",
+    "ReferenceMatch",
+]
+
 Verdict = Literal["supported", "unverified", "contradicted", "unverifiable", "uncited"]
 VERDICTS: tuple[Verdict, ...] = ("supported", "unverified", "contradicted", "unverifiable", "uncited")
 
-#: A reference whose title words are at least this much in the library title is a match.
-TITLE_MATCH = 0.6
-#: Two candidates closer than this are ambiguous.
-AMBIGUITY_MARGIN = 0.05
 #: "about 70%" allows this many percentage points either way.
 ABOUT_MARGIN = 2.5
 
 _OUTCOME_CLASSES = {
-    "cure": "cure", "cured": "cure", "remission": "cure",
-    "improve": "improve", "improved": "improve", "improvement": "improve", "better": "improve", "relief": "improve",
-    "marked": "improve", "markedly": "improve", "significantly": "improve",
-    "response": "response", "responded": "response", "respond": "response", "responding": "response",
+    "cure": "cure",
+    "cured": "cure",
+    "remission": "cure",
+    "improve": "improve",
+    "improved": "improve",
+    "improvement": "improve",
+    "better": "improve",
+    "relief": "improve",
+    "marked": "improve",
+    "markedly": "improve",
+    "significantly": "improve",
+    "response": "response",
+    "responded": "response",
+    "respond": "response",
+    "responding": "response",
     "effective": "response",
 }
 
 
 @dataclass(frozen=True)
-class ReferenceMatch:
-    """How one cited label (a number, or a pandoc key) resolved to the library."""
+class StudyResult:
+    """What one cited study says about a claim: its verdict, the reason, and the data compared."""
 
-    label: str
-    key: str | None
-    method: str
-    confidence: float
-    reference: str = ""
-    problem: str | None = None
-    candidates: tuple[str, ...] = ()
+    verdict: Verdict
+    reason: str
+    key: str
+    data: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A claim's verdict over all its cited studies, the reason, and the values compared (for the record)."""
+
+    verdict: Verdict
+    reason: str
+    compared: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,10 +102,15 @@ class ClaimVerdict:
     keys: tuple[str, ...] = ()
     compared: tuple[dict[str, Any], ...] = ()
 
+    @property
+    def scope(self) -> str:
+        """Where the citation judged against comes from: "sentence", "paragraph", "heading" or "page"."""
+        return self.sentence.scope
+
 
 @dataclass(frozen=True)
 class PageAudit:
-    page: Page
+    page: PageText
     matches: tuple[ReferenceMatch, ...]
     findings: tuple[str, ...]
     verdicts: tuple[ClaimVerdict, ...]
@@ -96,86 +123,6 @@ class PageAudit:
         """Contradicted claims and unresolved references always fail; ``fail_on`` adds verdicts."""
         failing = {"contradicted", *fail_on}
         return bool(self.findings) or any(v.verdict in failing for v in self.verdicts)
-
-
-# --- matching references -----------------------------------------------------
-
-
-def fold(text: str) -> str:
-    """Lower case without accents: 'Müller' and 'Muller' compare equal."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
-
-
-def _title_words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9]+", fold(text)) if len(w) > 2}
-
-
-def title_containment(title: str, reference_text: str) -> float:
-    """Share of the library title's words found in the reference text (which also holds authors, journal)."""
-    words = _title_words(title)
-    return len(words & _title_words(reference_text)) / len(words) if words else 0.0
-
-
-def match_reference(reference: Reference, table: "pd.DataFrame") -> ReferenceMatch:
-    """Resolve a listed reference by DOI, then PMID, then first author + year + title."""
-    import pandas as pd
-
-    for column, value in (("doi", reference.doi), ("pmid", reference.pmid)):
-        if value:
-            hits = table[table[column].fillna("").str.lower() == value.lower()]
-            if len(hits) >= 1:
-                return ReferenceMatch(reference.label, str(hits.index[0]), column.upper(), 1.0, reference.text)
-    scored = []
-    for key, row in table.iterrows():
-        if pd.isna(row["title"]):
-            continue
-        score = title_containment(str(row["title"]), reference.text)
-        same_author = bool(reference.first_author) and not pd.isna(row["first_author"]) and fold(
-            str(row["first_author"])
-        ) == fold(reference.first_author or "")
-        same_year = reference.year is not None and not pd.isna(row["year"]) and int(row["year"]) == reference.year
-        if same_author and same_year:
-            scored.append((score, str(key), "first author, year and title"))
-        elif score >= 0.9:
-            scored.append((score * 0.8, str(key), "title only"))
-    scored.sort(reverse=True)
-    good = [s for s in scored if s[0] >= TITLE_MATCH]
-    if not good:
-        near = ", ".join(k for _, k, _ in scored[:2])
-        hint = f" (closest: {near})" if near else ""
-        return ReferenceMatch(reference.label, None, "none", 0.0, reference.text,
-                              problem=f"reference {reference.label} matches no library entry{hint}")
-    best = good[0]
-    rivals = tuple(k for s, k, _ in good[1:] if best[0] - s < AMBIGUITY_MARGIN)
-    if rivals:
-        keys = (best[1],) + rivals
-        return ReferenceMatch(reference.label, None, "ambiguous", best[0], reference.text,
-                              problem=f"reference {reference.label} matches {len(keys)} entries equally: {', '.join(keys)}",
-                              candidates=keys)
-    return ReferenceMatch(reference.label, best[1], best[2], round(best[0], 2), reference.text)
-
-
-def resolve_citations(page: Page, table: "pd.DataFrame") -> tuple[dict[str, ReferenceMatch], list[str]]:
-    """Every label cited in the page, resolved; plus the findings (unresolved, missing from the list)."""
-    matches: dict[str, ReferenceMatch] = {}
-    findings: list[str] = []
-    by_label = {ref.label: ref for ref in page.references}
-    for reference in page.references:
-        matches[reference.label] = match_reference(reference, table)
-    for sentence in page.sentences:
-        for citation in sentence.citations:
-            for label in citation.labels:
-                if label in matches:
-                    continue
-                if citation.style == "pandoc":
-                    known = label in table.index
-                    matches[label] = ReferenceMatch(label, label if known else None, "citation key", 1.0 if known else 0.0,
-                                                    problem=None if known else f"citation key @{label} is not in the library")
-                elif label not in by_label:
-                    matches[label] = ReferenceMatch(label, None, "none", 0.0,
-                                                    problem=f"citation [{label}] has no entry in the page's reference list")
-    findings = [m.problem for m in matches.values() if m.problem]
-    return matches, findings
 
 
 # --- judging claims -------------------------------------------------------------
@@ -200,30 +147,30 @@ def _outcome_classes(text: str) -> set[str]:
     return {_OUTCOME_CLASSES[w] for w in re.findall(r"[a-z]+", text.lower()) if w in _OUTCOME_CLASSES}
 
 
-def study_interval(row: "pd.Series", control: bool) -> tuple[float, float] | None:
-    """The rates the library's data allows for one arm: a point, or a bound as an interval."""
-    import pandas as pd
-
-    if control:
-        if not pd.isna(row["control_n"]) and not pd.isna(row["control_responders"]) and row["control_n"] > 0:
-            value = 100.0 * row["control_responders"] / row["control_n"]
-            return value, value
-        if not pd.isna(row["control_response_rate"]):
-            return float(row["control_response_rate"]), float(row["control_response_rate"])
-        return None
-    if pd.isna(row["response_rate"]):
-        return None
-    value = float(row["response_rate"])
-    bound = row["response_rate_bound"]
-    if bound == ">=":
-        return value, 100.0
-    if bound == "<=":
-        return 0.0, value
-    return value, value
+def study_interval(row: "pd.Series", arm: str | None) -> tuple[tuple[float, float] | None, str]:
+    """The rates the library's data allows for the arm a claim names (None: the treatment), as an interval
+    (a bound is an interval to 0 or 100), and why there is none."""
+    if arm is None:
+        value = row.get("response_rate")
+        if is_missing(value):
+            return None, "has no response_rate (or responders and n)"
+        bound = row.get("response_rate_bound")
+        if bound == ">=":
+            return (float(value), 100.0), ""
+        if bound == "<=":
+            return (0.0, float(value)), ""
+        return (float(value), float(value)), ""
+    chosen, why = select_arm(arms_from_entry(row), arm)
+    if chosen is None:
+        return None, why
+    rate = chosen.event_rate
+    if rate is None:
+        return None, f"records no responders/n or rate for its {chosen.label} arm (control_responders/control_n)"
+    return (rate, rate), ""
 
 
 def _show(interval: tuple[float, float]) -> str:
-    low, high = interval
+    low, high = (round(value, 1) for value in interval)
     if low == high:
         return f"{low:g}%"
     if low <= 0.0 and high >= 100.0:
@@ -267,25 +214,56 @@ def _unverified(rows: Sequence["pd.Series"], used: Sequence[str] = ()) -> list[s
     return reasons
 
 
-def judge_rate(claim: Claim, rows: Sequence["pd.Series"]) -> tuple[Verdict, str, list[dict[str, Any]]]:
+def _arm_in_clause(row: "pd.Series", clause: str) -> str | None:
+    """The arm of this entry whose recorded label the clause names best ("glucosamine and chondroitin" names
+    the combination, not glucosamine alone); None (the treatment arm) when none is named."""
+    words = set(re.findall(r"[a-z]{4,}", fold(clause)))
+    best: tuple[int, int, str | None] = (0, 0, None)
+    for arm in arms_from_entry(row):
+        label_words = set(re.findall(r"[a-z]{4,}", fold(arm.label))) - {"therapy", "treatment", "group", "extract"}
+        hits = len(label_words & words)
+        if hits and (hits, -len(label_words)) > best[:2]:
+            best = (hits, -len(label_words), arm.label if arm.role == "control" else None)
+    return best[2] if best[2] is None else f"label:{best[2]}"
+
+
+def _arm_name(arm: str | None) -> str:
+    if arm is None:
+        return "response rate"
+    return f"{arm.removeprefix('label:')} arm response rate"
+
+
+def judge_rate(claim: Claim, rows: Sequence["pd.Series"], clause: str = "") -> Judgement:
+    """A rate against the arm it is about: an arm label near the number ("in the sham group"), else the arm
+    whose recorded label the clause names ("65% who took chondroitin"), else the treatment arm."""
+    if claim.outcome == "background":
+        return Judgement("unverifiable", "a general figure ('usual', 'typical'), not a result the cited study reports")
+    if claim.outcome == "demographic":
+        return Judgement(
+            "unverifiable", "a share of the participants (sex, ethnicity): the library records no demographics"
+        )
     allowed = claim_interval(claim)
     # "responded" means whatever the study counted as a response, so it matches any definition
     wanted = _outcome_classes(claim.outcome) - {"response"}
     if "improve" in wanted:
         wanted.add("cure")  # a cured patient has improved: "improved" covers "cured or improved"
-    arm = "control response rate" if claim.control else "response rate"
-    results = []
+    results: list[StudyResult] = []
     for row in rows:
-        data = study_interval(row, claim.control)
+        key = str(row["key"])
+        label = claim.arm if claim.arm is not None else _arm_in_clause(row, clause)
+        arm = _arm_name(label)
+        data, why = study_interval(row, label)
         if data is None:
-            field_name = "control_responders/control_n" if claim.control else "response_rate (or responders and n)"
-            results.append(("unverifiable", f"{row['key']} has no {field_name}", row, None))
+            results.append(StudyResult("unverifiable", f"{key} {why}", key))
             continue
         definition = row["response_definition"]
         recorded = _outcome_classes(definition) - {"response"} if isinstance(definition, str) else set()
         if wanted and recorded and not (wanted & recorded):
-            results.append(("unverifiable", f"{row['key']} records '{row['response_definition']}', the page speaks of "
-                                            f"'{claim.outcome}'", row, data))
+            results.append(
+                StudyResult(
+                    "unverifiable", f"{key} records '{definition}', the page speaks of '{claim.outcome}'", key, data
+                )
+            )
             continue
         note = ""
         if wanted and recorded and wanted > recorded:
@@ -295,29 +273,35 @@ def judge_rate(claim: Claim, rows: Sequence["pd.Series"]) -> tuple[Verdict, str,
             data = (0.0, data[1])  # narrower: the recorded rate is a ceiling
             note = f" (recorded for '{definition}', broader than '{claim.outcome}')"
         comparison = _compare(data, allowed)
-        verdict = {"inside": "supported", "outside": "contradicted", "overlap": "unverifiable"}[comparison]
+        verdicts_of: dict[str, Verdict] = {"inside": "supported", "outside": "contradicted", "overlap": "unverifiable"}
+        verdict = verdicts_of[comparison]
         if comparison == "outside":
-            edge = claim.low if data[1] < allowed[0] else claim.high
-            edge = edge if edge is not None else (claim.high if data[1] < allowed[0] else claim.low)
-            sign = "<" if data[1] < allowed[0] else ">"
-            reason = f"{row['key']} {arm} {_show(data)} {sign} {edge or 0:g}% (the claimed {claim.text}){note}"
+            below = data[1] < allowed[0]
+            edge = claim.low if below else claim.high
+            reason = (
+                f"{key} {arm} {_show(data)} {'<' if below else '>'} {edge or 0:g}% (the claimed {claim.text}){note}"
+            )
         else:
             symbol = "within" if comparison == "inside" else "not enough to decide"
-            reason = f"{row['key']} {arm} {_show(data)} {symbol} the claimed {claim.text}{note}"
-        results.append((verdict, reason, row, data))
-    compared = [{"key": str(r["key"]), "data": _show(d) if d else None, "claimed": claim.text, "verdict": v}
-                for v, _, r, d in results]
-    return _combine(claim, results, rows) + (compared,)
+            reason = f"{key} {arm} {_show(data)} {symbol} the claimed {claim.text}{note}"
+        results.append(StudyResult(verdict, reason, key, data))
+    compared = tuple(
+        {"key": r.key, "data": _show(r.data) if r.data else None, "claimed": claim.text, "verdict": r.verdict}
+        for r in results
+    )
+    verdict, reason = _combine(claim, results, rows)
+    return Judgement(verdict, reason, compared)
 
 
 _RATE_FIELDS = ("response_rate", "responders", "n", "response_definition")
 _CONTROL_RATE_FIELDS = ("control_response_rate", "control_responders", "control_n")
 
 
-def _combine(claim: Claim, results: list, rows: Sequence["pd.Series"]) -> tuple[Verdict, str]:
-    used = _CONTROL_RATE_FIELDS if claim.control else _RATE_FIELDS
-    verdicts = [v for v, *_ in results]
-    reasons = [reason for _, reason, *_ in results]
+def _combine(claim: Claim, results: Sequence[StudyResult], rows: Sequence["pd.Series"]) -> tuple[Verdict, str]:
+    """One verdict from the cited studies': per-study words need all of them, "most" a majority."""
+    used = _RATE_FIELDS if claim.arm is None else _CONTROL_RATE_FIELDS
+    verdicts = [r.verdict for r in results]
+    reasons = [r.reason for r in results]
     if claim.scope == "pooled" and len(rows) > 1:
         return "unverifiable", "a pooled figure across several studies: the library records no pooled value for them"
     if claim.quantifier == "most":
@@ -329,7 +313,7 @@ def _combine(claim: Claim, results: list, rows: Sequence["pd.Series"]) -> tuple[
         return "unverifiable", "; ".join(reasons)
     for verdict in ("contradicted", "unverifiable"):
         if verdict in verdicts:
-            return verdict, "; ".join(r for v, r, *_ in results if v == verdict)
+            return verdict, "; ".join(r.reason for r in results if r.verdict == verdict)  # type: ignore[return-value]
     return _maybe_unverified(rows, "; ".join(reasons), used)
 
 
@@ -340,22 +324,32 @@ def _maybe_unverified(rows: Sequence["pd.Series"], reason: str, used: Sequence[s
     return "supported", reason
 
 
-def judge_study_count(claim: Claim, rows: Sequence["pd.Series"], cited: int) -> tuple[Verdict, str, list[dict[str, Any]]]:
+def judge_study_count(claim: Claim, rows: Sequence["pd.Series"], cited: int) -> Judgement:
     import pandas as pd
 
-    if claim.of_review:
-        reviews = [r for r in rows if r["design"] in ("systematic-review", "meta-analysis")] or list(rows)
+    single_review = len(rows) == 1 and rows[0]["design"] in REVIEW_DESIGNS and claim.count not in (None, 1)
+    if claim.of_review or single_review:
+        # "The meta-analysis3 identified 23 randomised clinical trials": the count is of the review's studies
+        reviews = [r for r in rows if r["design"] in REVIEW_DESIGNS] or list(rows)
         counts = [r["studies"] for r in reviews]
-        compared = [{"key": str(r["key"]), "studies": None if pd.isna(r["studies"]) else int(r["studies"])} for r in reviews]
+        compared = [
+            {"key": str(r["key"]), "studies": None if pd.isna(r["studies"]) else int(r["studies"])} for r in reviews
+        ]
         if any(pd.isna(c) for c in counts):
-            return "unverifiable", "the cited review records no 'studies' field", compared
+            return Judgement("unverifiable", "the cited review records no 'studies' field", tuple(compared))
         total = int(sum(counts))
         if total == claim.count:
-            return (*_maybe_unverified(reviews, f"{', '.join(str(r['key']) for r in reviews)} included {total} studies", ("studies",)), compared)
-        return "contradicted", f"the cited review included {total} studies, not {claim.count}", compared
-    compared: list[dict[str, Any]] = [{"cited": cited, "claimed": claim.count}]
-    if claim.count is not None and cited != claim.count:
-        return "contradicted", f"the sentence cites {cited} {'study' if cited == 1 else 'studies'}, the page says {claim.text}", compared
+            included = f"{', '.join(str(r['key']) for r in reviews)} included {total} studies"
+            return Judgement(*_maybe_unverified(reviews, included, ("studies",)), tuple(compared))
+        return Judgement(
+            "contradicted", f"the cited review included {total} studies, not {claim.count}", tuple(compared)
+        )
+    listed: list[dict[str, Any]] = [{"cited": cited, "claimed": claim.count}]
+    if claim.count is not None and cited != claim.count and not (claim.count == 1 and claim.designs and cited > 1):
+        studies = "study" if cited == 1 else "studies"
+        return Judgement(
+            "contradicted", f"the sentence cites {cited} {studies}, the page says {claim.text}", tuple(listed)
+        )
     problems, unknown = [], []
     if claim.country:
         for row in rows:
@@ -370,64 +364,244 @@ def judge_study_count(claim: Claim, rows: Sequence["pd.Series"], cited: int) -> 
                 unknown.append(f"{row['key']} has no design")
             elif row["design"] not in claim.designs:
                 problems.append(f"{row['key']} design is {row['design']}, not {' or '.join(claim.designs)}")
-    compared += [{"key": str(r["key"]), "country": None if pd.isna(r["country"]) else r["country"],
-                  "design": None if pd.isna(r["design"]) else r["design"]} for r in rows]
+    listed += [
+        {
+            "key": str(r["key"]),
+            "country": None if pd.isna(r["country"]) else r["country"],
+            "design": None if pd.isna(r["design"]) else r["design"],
+        }
+        for r in rows
+    ]
+    if claim.count == 1 and claim.designs and cited > 1:
+        # "a meta-analysis [1, 2]": one of the cited studies must be of that design
+        fitting = [r for r in rows if r["design"] in claim.designs]
+        if fitting:
+            problems, unknown, rows = [], [], fitting
     if problems:
-        return "contradicted", "; ".join(problems), compared
+        return Judgement("contradicted", "; ".join(problems), tuple(listed))
     if unknown:
-        return "unverifiable", "; ".join(unknown), compared
+        return Judgement("unverifiable", "; ".join(unknown), tuple(listed))
     what = [f"{cited} {'study' if cited == 1 else 'studies'} cited"]
     if claim.country:
         what.append(f"all from {claim.country}")
     if claim.designs:
         what.append(f"all {' or '.join(claim.designs)}")
     used = (("country",) if claim.country else ()) + (("design",) if claim.designs else ())
-    return (*_maybe_unverified(rows, ", ".join(what), used), compared)
+    return Judgement(*_maybe_unverified(rows, ", ".join(what), used), tuple(listed))
 
 
-def judge_participants(claim: Claim, rows: Sequence["pd.Series"]) -> tuple[Verdict, str, list[dict[str, Any]]]:
-    """The number must equal a recorded count: participants, n, control_n or n + control_n (summed over studies)."""
-    import pandas as pd
-
-    def value(row: "pd.Series", column: str) -> int | None:
-        return None if pd.isna(row[column]) else int(row[column])
-
+def judge_participants(claim: Claim, rows: Sequence["pd.Series"]) -> Judgement:
+    """A count of people against the arms: a subset ("who stopped treatment") is never contradicted; a count
+    in a named arm ("302 patients in the sham group") is that arm's n; a total is contradicted only when it
+    cannot be right (smaller than the recorded arms together, or all arms recorded and the sum differs), and
+    unverifiable when arms are missing, naming them."""
+    results: list[StudyResult] = []
+    compared: list[dict[str, Any]] = []
+    claimed = claim.count or 0
+    margin = 0.05 * claimed if claim.bound == "~" else 0.0
+    recorded_totals: list[int] = []
+    for row in rows:
+        key = str(row["key"])
+        arms = arms_from_entry(row)
+        total = row.get("participants")
+        total = None if is_missing(total) else int(total)
+        known = [a.n for a in arms if a.n is not None]
+        compared.append({"key": key, "participants": total, "arms": {a.label: a.n for a in arms}})
+        if total is not None:
+            recorded_totals.append(total)
+        elif len(known) == len(arms) and known:
+            recorded_totals.append(sum(known))
+        else:
+            recorded_totals.append(-1)
+        if claim.arm is not None and len(rows) == 1:
+            chosen, why = select_arm(arms, claim.arm)
+            if chosen is None or chosen.n is None:
+                results.append(
+                    StudyResult(
+                        "unverifiable",
+                        f"{key}: {why or f'the {chosen.label if chosen else claim.arm} arm records no n'}",
+                        key,
+                    )
+                )
+            elif abs(chosen.n - claimed) <= margin:
+                results.append(StudyResult("supported", f"{key} {chosen.label} arm n = {chosen.n}", key))
+            elif claim.subgroup:
+                results.append(
+                    StudyResult(
+                        "unverifiable",
+                        f"{key}: a subset ({claim.subgroup}) of the {chosen.label} arm's {chosen.n}",
+                        key,
+                    )
+                )
+            else:
+                results.append(
+                    StudyResult("contradicted", f"{key} {chosen.label} arm n = {chosen.n}, not {claimed}", key)
+                )
+    if results:
+        (result,) = results
+        arm_fields: tuple[str, ...] = ("control_n",) if claim.arm and claim.arm != "intervention" else ("n",)
+        if result.verdict == "supported":
+            return Judgement(*_maybe_unverified(rows, result.reason, arm_fields), tuple(compared))
+        return Judgement(result.verdict, result.reason, tuple(compared))
+    # every count the cited studies offer: a total, each arm, each study alone
     options: dict[str, int] = {}
-    columns_of: dict[str, tuple[str, ...]] = {}
-    for label, columns in (("participants", ("participants",)), ("n", ("n",)), ("control_n", ("control_n",)),
-                           ("n + control_n", ("n", "control_n"))):
-        values = [value(r, c) for r in rows for c in columns]
-        if values and all(v is not None for v in values):
-            options[label] = sum(v for v in values if v is not None)
-            columns_of[label] = columns
-    compared = [{"key": str(r["key"]), **{c: value(r, c) for c in ("participants", "n", "control_n")}} for r in rows]
+    for row, total in zip(rows, recorded_totals):
+        for arm in arms_from_entry(row):
+            if arm.n is not None:
+                options[f"{row['key']} {arm.label} arm n"] = arm.n
+        if total >= 0:
+            options[f"{row['key']} total"] = total
+    if len(rows) > 1 and all(t >= 0 for t in recorded_totals):
+        options["all cited studies"] = sum(recorded_totals)
+    for label, value in options.items():
+        if abs(value - claimed) <= margin or (claim.bound == ">" and value > claimed):
+            used: tuple[str, ...] = (
+                ("participants",) if label.endswith("total") or label.startswith("all") else ("n", "control_n")
+            )
+            return Judgement(*_maybe_unverified(rows, f"{label} = {value}", used), tuple(compared))
     if not options:
-        return "unverifiable", "the cited studies record no participants or n", compared
-    margin = 0.05 * (claim.count or 0) if claim.bound == "~" else 0
-    for label, total in options.items():
-        if abs(total - (claim.count or 0)) <= margin:
-            return (*_maybe_unverified(rows, f"{label} = {total}", columns_of[label]), compared)
-    shown = ", ".join(f"{label} = {total}" for label, total in options.items())
-    return "contradicted", f"the page says {claim.count}; the library has {shown}", compared
+        return Judgement("unverifiable", "the cited studies record no participants or n", tuple(compared))
+    shown = ", ".join(f"{label} = {value}" for label, value in options.items())
+    if claim.subgroup:
+        return Judgement(
+            "unverifiable",
+            f"a subset ({claim.subgroup}), so no total can rule it out; the library has {shown}",
+            tuple(compared),
+        )
+    if claim.bound in ("~", ">", "<"):
+        return Judgement("unverifiable", f"the page says {claim.text}; the library has {shown}", tuple(compared))
+    if len(rows) == 1 and rows[0]["design"] in REVIEW_DESIGNS and options and claimed < max(options.values()):
+        return Judgement(
+            "unverifiable",
+            f"the page says {claimed}, fewer than the review's {shown}: it may count a subset of the review's studies",
+            tuple(compared),
+        )
+    complete = all(t >= 0 for t in recorded_totals)
+    if complete and len(rows) == 1:
+        return Judgement("contradicted", f"the page says {claimed}; the library has {shown}", tuple(compared))
+    arm_sum = sum(a.n or 0 for row in rows for a in arms_from_entry(row))
+    if claimed < max(options.values()) and len(rows) == 1 and claimed not in options.values():
+        return Judgement(
+            "contradicted", f"the page says {claimed}, fewer than one recorded count ({shown})", tuple(compared)
+        )
+    missing = [f"{row['key']} {a.label}" for row in rows for a in arms_from_entry(row) if a.n is None]
+    what = f"arms without n: {', '.join(missing)}" if missing else "the total is not recorded (participants)"
+    return Judgement(
+        "unverifiable", f"the page says {claimed}; recorded arms sum to {arm_sum}; {what}", tuple(compared)
+    )
+
+
+def judge_comparison(claim: Claim, rows: Sequence["pd.Series"]) -> Judgement:
+    """A comparison of two arms ("51% vs 53%", "no better than sham", "twice as likely") against each study's
+    effect from its arms: the two rates, or the risk ratio with its 95% CI."""
+    if len(rows) != 1:
+        return Judgement(
+            "unverifiable",
+            "a comparison across several studies: the library records no pooled comparative effect for them",
+        )
+    (row,) = rows
+    key = str(row["key"])
+    arms = arms_from_entry(row)
+    treated, _ = select_arm(arms, None)
+    control, why = select_arm(arms, claim.arm or "control")
+    if treated is None or control is None:
+        return Judgement("unverifiable", f"{key}: {why or 'no treatment arm'}")
+    rates = (treated.event_rate, control.event_rate)
+    compared = ({"key": key, "arms": {treated.label: rates[0], control.label: rates[1]}},)
+    if claim.comparison == "versus":
+        if rates[0] is None or rates[1] is None:
+            return Judgement("unverifiable", f"{key} records no response rate for both arms", compared)
+        claimed = (claim.low or 0.0, claim.high or 0.0)
+        pairs = [(claimed, rates), (claimed[::-1], rates)]  # the page may name either arm first
+        for wanted, data in pairs[:1]:
+            inside = all(abs(w - (d or 0)) <= 0.5 + 1e-9 for w, d in zip(wanted, data))
+            if inside:
+                return Judgement(
+                    *_maybe_unverified(
+                        rows,
+                        f"{key} {treated.label} {rates[0]:.1f}% vs {control.label} {rates[1]:.1f}%",
+                        _RATE_FIELDS + _CONTROL_RATE_FIELDS,
+                    ),
+                    compared,
+                )
+        return Judgement(
+            "contradicted",
+            f"{key} {treated.label} {rates[0]:.1f}% vs {control.label} {rates[1]:.1f}%, not {claim.text}",
+            compared,
+        )
+    if None in (treated.n, treated.events, control.n, control.events):
+        return Judgement(
+            "unverifiable",
+            f"{key} records no responders and n for both arms ({treated.label}, {control.label})",
+            compared,
+        )
+    from evidence.analysis.stats import risk_ratio
+
+    effect = risk_ratio(int(treated.events or 0), int(treated.n or 0), int(control.events or 0), int(control.n or 0))
+    if effect is None:
+        return Judgement("unverifiable", f"{key}: the risk ratio is not estimable", compared)
+    shown = f"{key} risk ratio {effect.estimate:.2f} (95% CI {effect.ci.low:.2f} to {effect.ci.high:.2f})"
+    used = _RATE_FIELDS + _CONTROL_RATE_FIELDS
+    if claim.comparison == "no-difference":
+        if effect.ci.low > 1.0:
+            return Judgement("contradicted", f"{shown}: {treated.label} did better than {control.label}", compared)
+        return Judgement(*_maybe_unverified(rows, f"{shown}: no clear difference", used), compared)
+    if claim.comparison == "better":
+        if effect.ci.low > 1.0:
+            return Judgement(*_maybe_unverified(rows, shown, used), compared)
+        if effect.ci.high < 1.0:
+            return Judgement("contradicted", f"{shown}: {control.label} did better", compared)
+        return Judgement("unverifiable", f"{shown}: the interval includes no difference", compared)
+    ratio = claim.ratio or 1.0
+    if effect.ci.low <= ratio <= effect.ci.high:
+        return Judgement(*_maybe_unverified(rows, f"{shown} includes {ratio:g}", used), compared)
+    return Judgement("contradicted", f"{shown} excludes {ratio:g}", compared)
 
 
 def judge_claim(sentence: Sentence, claim: Claim, rows: Sequence["pd.Series"], cited: int) -> ClaimVerdict:
+    """One claim against the entries its sentence cites (``cited`` counts the labels, resolved or not)."""
     keys = tuple(str(r["key"]) for r in rows)
     if not sentence.cited:
         return ClaimVerdict(sentence, claim, "uncited", "the sentence states a number but cites nothing")
     if not rows:
         return ClaimVerdict(sentence, claim, "unverifiable", "none of the cited references resolves to a library entry")
     if claim.kind == "rate":
-        verdict, reason, compared = judge_rate(claim, rows)
+        judgement = judge_rate(claim, rows, _clause(sentence, claim))
     elif claim.kind == "study-count":
-        verdict, reason, compared = judge_study_count(claim, rows, cited)
+        judgement = judge_study_count(claim, rows, cited)
+    elif claim.kind == "comparison":
+        judgement = judge_comparison(claim, rows)
     else:
-        verdict, reason, compared = judge_participants(claim, rows)
-    circular = [str(r["key"]) for r in rows if r["data_source"] == "secondary" and _quotes(r["extracted_from"], sentence.text)]
-    if circular and verdict in ("unverified", "supported"):
-        reason += (f"; {', '.join(circular)} {'was' if len(circular) == 1 else 'were'} extracted from this very sentence,"
-                   " so the page is only checked against its own statement")
-    return ClaimVerdict(sentence, claim, verdict, reason, keys, tuple(compared))
+        judgement = judge_participants(claim, rows)
+    reason = judgement.reason
+    circular = [
+        str(r["key"])
+        for r in rows
+        if r["data_source"] == "secondary" and _quotes(r["extracted_from"], sentence.text[:MAX_QUOTED])
+    ]
+    if circular and judgement.verdict in ("unverified", "supported"):
+        reason += (
+            f"; {', '.join(circular)} {'was' if len(circular) == 1 else 'were'} extracted from this very "
+            "sentence, so the page is only checked against its own statement"
+        )
+    if sentence.scope == "page":
+        reason += f" (cited by the page as a whole: it names {', '.join(keys)} and marks no citation)"
+    elif sentence.scope == "paragraph":
+        reason += " (the citation of an earlier sentence of the paragraph)"
+    return ClaimVerdict(sentence, claim, judgement.verdict, reason, keys, judgement.compared)
+
+
+#: How much of a sentence is searched for a secondary source's quotation (bounded, so long pages stay linear).
+MAX_QUOTED = 5000
+
+
+def _clause(sentence: Sentence, claim: Claim) -> str:
+    """The words around a claim within its clause: six before it, and up to the next clause break after it."""
+    a, b = claim.start - sentence.start, claim.end - sentence.start
+    text = sentence.text
+    before = re.split(r"[;:.|]|,\s", text[max(0, a - 80) : a])[-1].split()[-6:]
+    after = re.split(r"[;:.|\n]|,\s", text[b : b + 160])[0]
+    return " ".join(before) + " " + after
 
 
 def _quotes(extracted_from: object, text: str) -> bool:
@@ -444,107 +618,71 @@ def _quotes(extracted_from: object, text: str) -> bool:
     return False
 
 
-def audit_page(page: Page, table: "pd.DataFrame", library: dict[str, Any] | None = None) -> PageAudit:
-    """Resolve the page's references and judge every claim in it."""
-    matches, findings = resolve_citations(page, table)
+def audit_page(
+    page: PageText, table: "pd.DataFrame", library: dict[str, Any] | None = None, index: LibraryIndex | None = None
+) -> PageAudit:
+    """Resolve the page's references and judge every claim in it.  Pass ``index`` (:func:`build_index`) when
+    auditing many pages against one table, so it is built once.
+
+    A page that cites exactly one library entry and marks no citation in its sentences (a single reference
+    line, a study named once, a reference list with no markers) is read as being about that study: its
+    claims without a citation of their own are judged against it, with the scope "page"."""
+    index = index if index is not None else build_index(table)
+    matches, findings = resolve_citations(page, index, table.index)
+    page_citation = _page_citation(page, matches)
+    # a title line that matched a study is the study's title: its words are not the page's claims
+    titles = [
+        span
+        for reference, span in title_spans(page.text, page.references)
+        if matches.get(reference.label) is not None and matches[reference.label].key
+    ]
     verdicts = []
     for sentence in page.sentences:
+        if any(a <= sentence.start and sentence.end <= b + 1 for a, b in titles):
+            continue
         labels = _labels(sentence.cited)
+        # a name the library does not know is just a name, not a citation
+        labels = [label for label in labels if not _unknown_name(sentence, label, matches)]
+        if not labels and page_citation is not None and sentence.claims:
+            sentence = replace(sentence, citations=(), carried=(page_citation,), scope="page")
+            labels = list(page_citation.labels)
+        elif not labels and sentence.cited:
+            sentence = replace(sentence, citations=(), carried=())
         keys = list(dict.fromkeys(matches[label].key for label in labels if label in matches and matches[label].key))
         rows = [table.loc[key] for key in keys]
         for claim in sentence.claims:
             verdicts.append(judge_claim(sentence, claim, rows, len(labels)))
-    used = [matches[label] for label in dict.fromkeys(l for s in page.sentences for l in _labels(s.citations))
-            if label in matches]
-    unused = [m for label, m in matches.items() if m not in used]
+    used = [
+        matches[label]
+        for label in dict.fromkeys(label for s in page.sentences for label in _labels(s.cited))
+        if label in matches and not (matches[label].key is None and matches[label].problem is None)
+    ]
+    unused = [m for label, m in matches.items() if m not in used and not (m.key is None and m.problem is None)]
     return PageAudit(page, tuple(used + unused), tuple(findings), tuple(verdicts), library or {})
+
+
+_IN_TEXT_STYLES = ("pandoc", "numbered", "author-year")
+
+
+def _page_citation(page: PageText, matches: dict[str, ReferenceMatch]) -> Citation | None:
+    """The one study a page without citation markers is about, as a citation covering every claim."""
+    if any(
+        c.style in _IN_TEXT_STYLES and not c.labels[0].startswith("ref-") for s in page.sentences for c in s.citations
+    ):
+        return None
+    if any(c.style == "numbered" for s in page.sentences for c in s.citations):
+        return None  # footnotes mark their sentences: no page scope
+    keys = {m.key for m in matches.values() if m.key}
+    if len(keys) != 1:
+        return None
+    label = next(label for label, m in matches.items() if m.key)
+    return Citation(0, 0, (label,), "named")
+
+
+def _unknown_name(sentence: Sentence, label: str, matches: dict[str, ReferenceMatch]) -> bool:
+    named = [c for c in sentence.cited if c.style == "named" and label in c.labels]
+    return bool(named) and (label not in matches or matches[label].key is None)
 
 
 def _labels(citations: Sequence[Citation]) -> list[str]:
     return list(dict.fromkeys(label for c in citations for label in c.labels))
-
-
-# --- records -----------------------------------------------------------------------
-
-
-def library_state(files: Sequence[Path]) -> dict[str, Any]:
-    """What was audited against: a hash per .bib file, one over all, and the git commit if any."""
-    hashes = {str(path): hashlib.sha256(Path(path).read_bytes()).hexdigest() for path in files}
-    combined = hashlib.sha256("".join(f"{p}\0{h}\n" for p, h in sorted(hashes.items())).encode()).hexdigest()
-    state: dict[str, Any] = {"files": hashes, "sha256": combined}
-    if files:
-        commit = _git_commit(Path(files[0]).resolve().parent)
-        if commit:
-            state["git_commit"] = commit
-            # the commit alone would misname a library edited since: say so
-            state["bib_changed_since_commit"] = _changed_since_commit(files)
-    return state
-
-
-def _changed_since_commit(files: Sequence[Path]) -> bool | None:
-    folder = Path(files[0]).resolve().parent
-    paths = [str(Path(f).resolve()) for f in files]
-    try:
-        done = subprocess.run(["git", "-C", str(folder), "status", "--porcelain", "--", *paths],
-                              capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return bool(done.stdout.strip()) if done.returncode == 0 else None
-
-
-def _git_commit(folder: Path) -> str | None:
-    try:
-        done = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
-def audit_record(audit: PageAudit, now: datetime | None = None) -> dict[str, Any]:
-    """The audit as plain JSON-ready data: page, library state, references, claims."""
-    now = now or datetime.now(timezone.utc)
-    return {
-        "page": audit.page.path,
-        "audited_at": now.isoformat(timespec="seconds"),
-        "library": audit.library,
-        "summary": {v: audit.count(v) for v in VERDICTS} | {"unresolved_references": len(audit.findings)},
-        "findings": list(audit.findings),
-        "references": [asdict(m) | {"parsed": _parsed(audit.page, m.label)} for m in audit.matches],
-        "claims": [
-            {
-                "sentence": v.sentence.text.strip(),
-                "claim": v.claim.text,
-                "kind": v.claim.kind,
-                "verdict": v.verdict,
-                "reason": v.reason,
-                "keys": list(v.keys),
-                "compared": list(v.compared),
-            }
-            for v in audit.verdicts
-        ],
-    }
-
-
-def _parsed(page: Page, label: str) -> dict[str, Any] | None:
-    """The page's own reference line, split into parts, for a reviewer reading the record."""
-    for reference in page.references:
-        if reference.label == label:
-            return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(reference).items()}
-    return None
-
-
-def write_record(audit: PageAudit, folder: Path, now: datetime | None = None) -> Path:
-    """Write ``<date>-<page>.json`` into ``folder`` (atomically) and return its path."""
-    import os
-    import tempfile
-
-    now = now or datetime.now(timezone.utc)
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = re.sub(r"[^\w.-]+", "-", Path(audit.page.path).stem) or "page"
-    target = folder / f"{now.strftime('%Y-%m-%dT%H%M%SZ')}-{stem}.json"
-    handle, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(audit_record(audit, now), out, indent=2, ensure_ascii=False)
-        out.write("\n")
-    os.replace(temporary, target)
-    return target

@@ -49,14 +49,9 @@ def unresolved_references(pages: Iterable[Path], table: "pd.DataFrame") -> list[
     """The references of ``pages`` that match no entry but carry a PMID or a DOI, once each."""
     from evidence.audit.claims import read_page
 
-    try:  # the audit stage is moving matching out of judge.py into match.py, over an index of the table
-        from evidence.audit.match import build_index, match_reference
+    from evidence.audit.match import build_index, match_reference
 
-        library: Any = build_index(table)
-    except ImportError:
-        from evidence.audit.judge import match_reference
-
-        library = table
+    library = build_index(table)
     found: dict[str, CitedReference] = {}
     for path in pages:
         for reference in read_page(path).references:
