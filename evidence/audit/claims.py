@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Any, Iterator, Literal
 
 from evidence.grammar import (
     NUMBER_WORDS,
@@ -504,7 +504,7 @@ def parse_reference(label: str, text: str, line: int) -> ListedReference:
         year=int(year.group(1)) if year else None,
         doi=doi.group(1) if doi else None,
         pmid=pmid.group(1) if pmid else None,
-        **_reference_parts(text),  # type: ignore[arg-type]
+        **_reference_parts(text),
     )
 
 
@@ -517,7 +517,7 @@ _AUTHORS = re.compile(
 )
 
 
-def _reference_parts(text: str) -> dict[str, object]:
+def _reference_parts(text: str) -> dict[str, Any]:
     """Authors, title, journal, volume(issue):pages from a Vancouver-like line:
     "Shi YL, Wang YM. Title. Journal. 2003;23(11):651-2." or "Yang YD (1993) Title ... 13(3): 13-14".
     Title and journal are left out when the line gives no full stop between them."""
@@ -801,7 +801,7 @@ def _claims(masked: str, offset: int) -> list[Claim]:
                 ratio=comparison.ratio,
                 scope=scope,
             )
-        )  # type: ignore[arg-type]
+        )
         if taken.free(comparison.start, comparison.end):
             taken.add(comparison.start, comparison.end)
     for percentage in find_percentages(masked):
@@ -839,7 +839,7 @@ def _claims(masked: str, offset: int) -> list[Claim]:
                     outcome="demographic",
                     scope=scope,
                 )
-            )  # type: ignore[arg-type]
+            )
             continue
         claims.append(
             _rate_claim(
@@ -921,7 +921,7 @@ def _claims(masked: str, offset: int) -> list[Claim]:
                 count.text,
                 count=count.number,
                 bound=bound,
-                scope=scope,  # type: ignore[arg-type]
+                scope=scope,
                 arm=_arm_near(masked, count.start, count.end),
                 subgroup=subgroup_cue(masked, count.start, count.end),
             )
@@ -944,7 +944,7 @@ def _claims(masked: str, offset: int) -> list[Claim]:
                     match.group(1),
                     count=number,
                     scope=scope,
-                    arm=_arm_near(masked, match.start(), match.end()),  # type: ignore[arg-type]
+                    arm=_arm_near(masked, match.start(), match.end()),
                     subgroup=subgroup_cue(masked, match.start(), match.end()),
                 )
             )
@@ -975,7 +975,7 @@ def _rate_claim(
         high=high,
         bound=bound,
         outcome=_outcome(masked[end : end + 300]),
-        scope=scope,  # type: ignore[arg-type]
+        scope=scope,
         quantifier="most" if re.search(r"\bmost\b", masked[max(0, start - 300) : end + 300], re.I) else "",
         arm=_arm_near(masked, start, end),
     )

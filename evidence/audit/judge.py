@@ -313,7 +313,7 @@ def _combine(claim: Claim, results: Sequence[StudyResult], rows: Sequence["pd.Se
         return "unverifiable", "; ".join(reasons)
     for verdict in ("contradicted", "unverifiable"):
         if verdict in verdicts:
-            return verdict, "; ".join(r.reason for r in results if r.verdict == verdict)  # type: ignore[return-value]
+            return verdict, "; ".join(r.reason for r in results if r.verdict == verdict)
     return _maybe_unverified(rows, "; ".join(reasons), used)
 
 

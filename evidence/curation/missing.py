@@ -18,21 +18,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Iterable
 
 from evidence.curation.importers import Record
 
 if TYPE_CHECKING:
     import pandas as pd
 
-
-class CitedReference(Protocol):
-    """What :func:`fetch_missing` needs of a page's reference (``evidence.audit.claims.Reference`` has it)."""
-
-    label: str
-    text: str
-    doi: str | None
-    pmid: str | None
+    from evidence.audit.claims import ListedReference as CitedReference
 
 
 @dataclass

@@ -117,5 +117,5 @@ def _render_page(name: str) -> tuple[str, "RenderedPage"]:
 
     options = _WORKER["options"]
     assert isinstance(options, PageOptions)
-    summary = summarize(_WORKER["table"], name, **options.summary)  # type: ignore[arg-type]
+    summary = summarize(_WORKER["table"], name, **options.summary)
     return summary.condition, build_page(summary, options.templates)
