@@ -17,7 +17,7 @@ The stable API (other modules copy or import these names; keep them):
   of :data:`evidence.library.fields.DESIGNS` they allow;
 * :func:`find_arms` / :func:`arm_label` -> the arm a phrase names ("sham",
   "placebo", "usual care", "waiting list", "conventional therapy", "control");
-* :func:`find_comparisons` -> :class:`Comparison` ("51% vs 53%", "no better
+* :func:`find_comparisons` -> :class:`ComparisonPhrase` ("51% vs 53%", "no better
   than sham", "twice as likely");
 * :func:`bound_of`, :func:`qualifier_before`, :func:`subgroup_cue`,
   :func:`is_threshold`, :func:`is_money`: the words around a number that
@@ -196,7 +196,7 @@ class ArmMention:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class ComparisonPhrase:
     """Two arms compared: "51% vs 53%" (``values``), "no better than sham" (``direction`` "none"),
     "twice as likely" (``ratio`` 2.0)."""
 
@@ -487,14 +487,14 @@ _RATIO = re.compile(
 )
 
 
-def find_comparisons(text: str) -> Iterator[Comparison]:
+def find_comparisons(text: str) -> Iterator[ComparisonPhrase]:
     """Comparisons between arms: "51% vs 53%", "no better than sham", "twice as likely", "better than placebo".
 
     ``arm`` is the arm label named within the clause after the comparison ("better than" and "no better
     than" need one).
     """
     for match in _VERSUS.finditer(text):
-        yield Comparison(
+        yield ComparisonPhrase(
             match.start(),
             match.end(),
             match.group(),
@@ -507,19 +507,19 @@ def find_comparisons(text: str) -> Iterator[Comparison]:
     for match in _NO_BETTER.finditer(text):
         arm = _arm_after(text, match.end())
         if arm:
-            yield Comparison(match.start(), match.end(), match.group(), "no-difference", arm=arm)
+            yield ComparisonPhrase(match.start(), match.end(), match.group(), "no-difference", arm=arm)
     for match in _BETTER.finditer(text):
         before = text[max(0, match.start() - 12) : match.start()].lower()
         if re.search(r"\bno\s*$|\bnot\s*$|\bany\s*$", before):
             continue
         arm = _arm_after(text, match.end())
         if arm:
-            yield Comparison(match.start(), match.end(), match.group(), "better", arm=arm)
+            yield ComparisonPhrase(match.start(), match.end(), match.group(), "better", arm=arm)
     for match in _RATIO.finditer(text):
         word = " ".join(match.group(1).lower().split())
         ratio = float(match.group(2)) if match.group(2) else _RATIO_WORDS.get(word)
         if ratio is not None and ratio < 1000:
-            yield Comparison(
+            yield ComparisonPhrase(
                 match.start(), match.end(), match.group(), "ratio", ratio=ratio, arm=_arm_after(text, match.end())
             )
 

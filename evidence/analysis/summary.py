@@ -44,7 +44,15 @@ from typing import TYPE_CHECKING, Any
 
 from evidence.analysis.certainty import DEFAULT_THRESHOLDS, TRIAL_DESIGNS, Rating, Thresholds, rate
 from evidence.analysis.comparisons import Arm, Comparison, Excluded
-from evidence.analysis.stats import MEASURES, METHOD_NAMES, METHODS, PROPORTION_METHODS, Interval, PooledEffect
+from evidence.analysis.stats import (
+    MEASURES,
+    METHOD_NAMES,
+    METHODS,
+    PROPORTION_METHODS,
+    Interval,
+    PooledEffect,
+    RiskRatio,
+)
 from evidence.defaults import CITATION_MODES, DEFAULT_CITATIONS, DEFAULT_METHOD, DEFAULT_STYLE
 from evidence.errors import EvidenceError
 from evidence.library.fields import REVIEW_DESIGNS
@@ -68,15 +76,6 @@ DESIGN_LABELS = {
 
 
 NO_DATA_REASONS = ("no-numbers", "n-zero", "responders-over-n", "responders-without-n", "n-without-responders")
-
-
-@dataclass(frozen=True)
-class RiskRatio:
-    """Risk ratio of response, arm over control, with its 95% CI."""
-
-    estimate: float
-    ci: Interval
-    corrected: bool
 
 
 @dataclass(frozen=True)
@@ -814,7 +813,7 @@ def _control(r: dict[str, Any]) -> tuple[float | None, RiskRatio | None]:
         if n and x is not None and 0 <= x <= n:
             found = risk_ratio(x, n, cx, cn)
             if found is not None:
-                return control_rate, RiskRatio(found.estimate, found.ci, found.corrected)
+                return control_rate, found
         return control_rate, None
     return r["control_response_rate"], None
 

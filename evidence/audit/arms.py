@@ -7,7 +7,7 @@ not only by the word "control".  The arms come from one place,
 (``n``/``responders`` for the intervention, ``control_n``/``control_responders``
 for the control, ``intervention``/``comparator`` for the labels).  The long
 outcome table (one row per study x outcome x time point x arm) can feed the
-same :class:`Arm` list later; everything after it is unchanged.
+same :class:`RecordedArm` list later; everything after it is unchanged.
 
 A comparator field may name more arms than are recorded ("sham acupuncture;
 conventional therapy" with one control arm's numbers): the extra labels
@@ -25,7 +25,7 @@ Role = Literal["intervention", "control"]
 
 
 @dataclass(frozen=True)
-class Arm:
+class RecordedArm:
     """One arm of a study.  ``label`` is as recorded ("sham acupuncture"); ``kind`` its canonical label
     (:data:`evidence.grammar.ARM_LABELS`: "sham", "placebo", ...) or None for an active treatment."""
 
@@ -74,7 +74,7 @@ def _labels(value: Any) -> list[str]:
     return []
 
 
-def arms_from_entry(row: Mapping[str, Any]) -> tuple[Arm, ...]:
+def arms_from_entry(row: Mapping[str, Any]) -> tuple[RecordedArm, ...]:
     """The arms an entry records: the intervention arm, then one control arm per comparator label.
 
     Only the first comparator carries ``control_n``/``control_responders``; the others are arms
@@ -90,7 +90,7 @@ def arms_from_entry(row: Mapping[str, Any]) -> tuple[Arm, ...]:
     rate = _number(row.get("response_rate"))
     bound = row.get("response_rate_bound")
     arms = [
-        Arm(
+        RecordedArm(
             " + ".join(interventions) or "intervention",
             "intervention",
             count("n"),
@@ -101,12 +101,12 @@ def arms_from_entry(row: Mapping[str, Any]) -> tuple[Arm, ...]:
     control_numbers = (count("control_n"), count("control_responders"), _number(row.get("control_response_rate")))
     if comparators or any(v is not None for v in control_numbers):
         first = comparators[0] if comparators else "control"
-        arms.append(Arm(first, "control", *control_numbers))
-        arms += [Arm(label, "control") for label in comparators[1:]]
+        arms.append(RecordedArm(first, "control", *control_numbers))
+        arms += [RecordedArm(label, "control") for label in comparators[1:]]
     return tuple(arms)
 
 
-def select_arm(arms: Sequence[Arm], label: str | None) -> tuple[Arm | None, str]:
+def select_arm(arms: Sequence[RecordedArm], label: str | None) -> tuple[RecordedArm | None, str]:
     """The arm a page's label names ("sham", "placebo", "control", or None for the treatment), and why not
     when none fits.  "control" names the one control arm; a specific label must match an arm's label, or
     be the only control arm's label when the comparator is not recorded."""

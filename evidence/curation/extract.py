@@ -83,7 +83,7 @@ class Value:
 
 
 @dataclass
-class Arm:
+class ProposedArm:
     """One arm x outcome x time point as the abstract states it."""
 
     label: str
@@ -122,7 +122,7 @@ class Proposal:
     country: Value | None = None
     participants: Value | None = None
     studies: Value | None = None
-    arms: list[Arm] = field(default_factory=list)
+    arms: list[ProposedArm] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
     ambiguities: list[str] = field(default_factory=list)
 
@@ -604,13 +604,13 @@ def _clean_label(label: str) -> str:
     return label.strip(" ,:;")
 
 
-def propose_arms(text: str, ambiguities: list[str]) -> tuple[list[Arm], dict[str, Arm]]:
+def propose_arms(text: str, ambiguities: list[str]) -> tuple[list[ProposedArm], dict[str, ProposedArm]]:
     """Arms named with their size ("placebo (n = 115)", "experimental group (34 cases)", "RA = 26"),
     and the abbreviations the abstract gives them ("RA", "REA")."""
     plain = _plain(text)
-    arms: list[Arm] = []
-    seen: dict[str, Arm] = {}
-    abbreviations: dict[str, Arm] = {}
+    arms: list[ProposedArm] = []
+    seen: dict[str, ProposedArm] = {}
+    abbreviations: dict[str, ProposedArm] = {}
     for match in _ARM_N.finditer(plain):
         if _PROTOCOL.search(plain[max(0, match.start() - 120) : match.start()]):
             continue
@@ -618,7 +618,7 @@ def propose_arms(text: str, ambiguities: list[str]) -> tuple[list[Arm], dict[str
             label_start, label = _label_before(plain, match.start())
             label, n = _clean_label(label), int(match.group(5))
             if label and not grammar.parse_number(label) and label.lower() not in seen:
-                arm = Arm(
+                arm = ProposedArm(
                     label,
                     _role(label),
                     _quote(text, label_start, label_start + len(label)),
@@ -667,7 +667,7 @@ def propose_arms(text: str, ambiguities: list[str]) -> tuple[list[Arm], dict[str
                 ambiguities.append(f"arm {label!r}: sizes {earlier.value} and {n} both stated")
             continue
         quote_start = match.start(number_group)
-        arm = Arm(
+        arm = ProposedArm(
             label,
             _role(label),
             _quote(text, label_start, label_start + len(label)),
@@ -685,7 +685,7 @@ def propose_arms(text: str, ambiguities: list[str]) -> tuple[list[Arm], dict[str
         for name in dict.fromkeys(g.lower() for g in groups):
             start = plain.lower().find(name)
             arms.append(
-                Arm(
+                ProposedArm(
                     name,
                     _role(name),
                     _quote(text, start, start + len(name)),
@@ -710,7 +710,7 @@ _SINGLE_ARM = re.compile(
 )
 
 
-def _arms_without_sizes(text: str, plain: str) -> list[Arm]:
+def _arms_without_sizes(text: str, plain: str) -> list[ProposedArm]:
     """Arms named only by their assignment ("randomly assigned to take pramipexole or placebo") or a single arm."""
     match = _ASSIGNED.search(plain)
     if match:
@@ -722,13 +722,13 @@ def _arms_without_sizes(text: str, plain: str) -> list[Arm]:
             )
             if label and len(label.split()) <= 5:
                 start = match.start(group)
-                arms.append(Arm(label, _role(label), _quote(text, start, start + len(match.group(group)))))
+                arms.append(ProposedArm(label, _role(label), _quote(text, start, start + len(match.group(group)))))
         return arms
     single = _SINGLE_ARM.search(plain)
     if single:
         label_group, n_group = (1, 2) if single.group(1) else (4, 3)
         return [
-            Arm(
+            ProposedArm(
                 single.group(label_group),
                 "intervention",
                 _quote(text, single.start(label_group), single.end(label_group)),
@@ -767,11 +767,11 @@ def _timepoint(plain: str, start: int, end: int) -> str:
     return " ".join(match.group().split()) if match else ""
 
 
-def _arm_mentions(plain: str, arms: list[Arm], abbreviations: dict[str, Arm]) -> list[tuple[int, int, Arm]]:
+def _arm_mentions(plain: str, arms: list[ProposedArm], abbreviations: dict[str, ProposedArm]) -> list[tuple[int, int, ProposedArm]]:
     """Where each arm is named in ``plain``: its label, its head noun, 'control' or its abbreviation."""
-    mentions: list[tuple[int, int, Arm]] = []
+    mentions: list[tuple[int, int, ProposedArm]] = []
     lower = plain.lower()
-    names: list[tuple[str, Arm]] = []
+    names: list[tuple[str, ProposedArm]] = []
     for arm in arms:
         words = arm.label.lower().split()
         names.append((arm.label.lower(), arm))
@@ -794,12 +794,12 @@ def _arm_mentions(plain: str, arms: list[Arm], abbreviations: dict[str, Arm]) ->
 
 
 def attach_results(
-    text: str, arms: list[Arm], ambiguities: list[str], abbreviations: dict[str, Arm] | None = None
-) -> list[Arm]:
+    text: str, arms: list[ProposedArm], ambiguities: list[str], abbreviations: dict[str, ProposedArm] | None = None
+) -> list[ProposedArm]:
     """Percentages, counts and means of the results, each given to the arm named beside it."""
     plain = _plain(text)
     mentions = _arm_mentions(plain, arms, abbreviations or {})
-    results: list[Arm] = []
+    results: list[ProposedArm] = []
     for s_start, s_end in _sentences(plain):
         if _PROTOCOL.search(plain[s_start:s_end]):
             continue
@@ -809,8 +809,8 @@ def attach_results(
     return results
 
 
-def _new_row(arm: Arm, outcome: str, timepoint: str) -> Arm:
-    return Arm(arm.label, arm.role, arm.label_quote, outcome=outcome, timepoint=timepoint, n=arm.n)
+def _new_row(arm: ProposedArm, outcome: str, timepoint: str) -> ProposedArm:
+    return ProposedArm(arm.label, arm.role, arm.label_quote, outcome=outcome, timepoint=timepoint, n=arm.n)
 
 
 def _outcome_before(plain: str, start: int, s_start: int) -> str:
@@ -822,14 +822,14 @@ def _outcome_before(plain: str, start: int, s_start: int) -> str:
 
 def _arm_for(
     plain: str,
-    arms: list[Arm],
-    mentions: list[tuple[int, int, Arm]],
+    arms: list[ProposedArm],
+    mentions: list[tuple[int, int, ProposedArm]],
     start: int,
     end: int,
     s_start: int,
     s_end: int,
     versus_words: tuple[re.Match[str] | None, re.Match[str] | None],
-) -> Arm | None:
+) -> ProposedArm | None:
     """The arm a number at ``plain[start:end]`` belongs to: named just after it, paired by 'vs', or named before."""
     after = re.match(
         r"\s*(?:\(([^()]{1,40})\)|(?:in|for|of)\s+(?:the\s+)?([^,;.()]{1,100}?)(?=\s+(?:group|arm)s?\b|[,;.)]|$))",
@@ -859,7 +859,7 @@ def _arm_for(
                 other = arms[1] if known is arms[0] else arms[0]
                 first_arm, second_arm = (known, other) if left else (other, known)
                 return first_arm if first else second_arm
-        named_arms: list[Arm] = []
+        named_arms: list[ProposedArm] = []
         for m in mentions:
             if s_start <= m[0] < s_start + versus.start() and all(m[2] is not a for a in named_arms):
                 named_arms.append(m[2])
@@ -891,13 +891,13 @@ def _is_threshold(plain: str, start: int, end: int) -> bool:
 
 def _respectively(
     plain: str,
-    arms: list[Arm],
-    mentions: list[tuple[int, int, Arm]],
+    arms: list[ProposedArm],
+    mentions: list[tuple[int, int, ProposedArm]],
     readable: list[tuple[Any, int, int]],
     s_start: int,
     s_end: int,
     ambiguities: list[str],
-) -> list[Arm] | None:
+) -> list[ProposedArm] | None:
     """For "65.0% and 40.0% in the acupuncture and sham groups, respectively": the arms in the order named.
 
     None when the sentence has no "respectively"; [] (nothing read) when the rates and the arms named do not
@@ -905,7 +905,7 @@ def _respectively(
     """
     if not re.search(r"\brespectively\b", plain[s_start:s_end], re.I) or not readable:
         return None
-    named: list[Arm] = []
+    named: list[ProposedArm] = []
     for _, _, arm in (m for m in mentions if s_start <= m[0] < s_end):
         if all(arm is not other for other in named):
             named.append(arm)
@@ -921,13 +921,13 @@ def _respectively(
 def _percent_rows(
     text: str,
     plain: str,
-    arms: list[Arm],
-    mentions: list[tuple[int, int, Arm]],
+    arms: list[ProposedArm],
+    mentions: list[tuple[int, int, ProposedArm]],
     s_start: int,
     s_end: int,
     ambiguities: list[str],
-) -> list[Arm]:
-    rows: list[Arm] = []
+) -> list[ProposedArm]:
+    rows: list[ProposedArm] = []
     if not arms:
         return rows
     timepoint = _timepoint(plain, s_start, s_end)
@@ -950,7 +950,7 @@ def _percent_rows(
         outcome = _outcome_before(plain, start, s_start)
         if not outcome:
             continue
-        arm: Arm | None = (
+        arm: ProposedArm | None = (
             in_order[index]
             if in_order is not None
             else _arm_for(plain, arms, mentions, start, end, s_start, s_end, versus_words)
@@ -960,8 +960,8 @@ def _percent_rows(
         row = _new_row(arm, outcome, timepoint)
         row.percent = Value(percent.low, _quote(text, start, end))
         rows.append(row)
-    kept: list[Arm] = []
-    groups: dict[tuple[int, str], list[Arm]] = {}
+    kept: list[ProposedArm] = []
+    groups: dict[tuple[int, str], list[ProposedArm]] = {}
     for row in rows:
         groups.setdefault((id(next(a for a in arms if a.label == row.label)), row.outcome), []).append(row)
     for (_, outcome), group in groups.items():
@@ -993,13 +993,13 @@ _FRACTION = re.compile(
 def _count_rows(
     text: str,
     plain: str,
-    arms: list[Arm],
-    mentions: list[tuple[int, int, Arm]],
+    arms: list[ProposedArm],
+    mentions: list[tuple[int, int, ProposedArm]],
     s_start: int,
     s_end: int,
     ambiguities: list[str],
-) -> list[Arm]:
-    rows: list[Arm] = []
+) -> list[ProposedArm]:
+    rows: list[ProposedArm] = []
     timepoint = _timepoint(plain, s_start, s_end)
     fractions = [(m, s_start + m.start(), s_start + m.end()) for m in _FRACTION.finditer(plain[s_start:s_end])]
     in_order = _respectively(plain, arms, mentions, fractions, s_start, s_end, ambiguities) if arms else None
@@ -1007,7 +1007,7 @@ def _count_rows(
         first = next(i for i in (1, 3, 5) if match.group(i))
         events, n = int(match.group(first)), int(match.group(first + 1))
         if in_order is not None:
-            arm: Arm | None = in_order[index]
+            arm: ProposedArm | None = in_order[index]
         else:
             versus = _versus_of(plain, s_start, s_end)
             arm = _arm_for(plain, arms, mentions, start, end, s_start, s_end, versus) if arms else None
@@ -1050,8 +1050,8 @@ _NOT_SD = re.compile(r"\bage\b|\bse\b|\bsem\b|standard\s+error|\(\+/-se\)|\biqr\
 
 
 def _first_of_versus_pair(
-    plain: str, mentions: list[tuple[int, int, Arm]], match: re.Match[str], s_start: int, timepoint: str
-) -> tuple[list[tuple[int, int, Arm]], str]:
+    plain: str, mentions: list[tuple[int, int, ProposedArm]], match: re.Match[str], s_start: int, timepoint: str
+) -> tuple[list[tuple[int, int, ProposedArm]], str]:
     """For "for HSM (3.8 ± 2.6 versus 8.5 ± 2.9; 3.7 ± 2.2 versus 10.1 ± 2.9)": the arm named just before the
     bracket owns the first value of each pair; the second belongs to a comparator and is not read here.  The
     pairs take the time points listed before the bracket ("at 2 weeks and 6 months") when the counts agree."""
@@ -1073,10 +1073,10 @@ def _first_of_versus_pair(
     return owner[-1:], (times[index] if len(times) == groups else timepoint)
 
 
-def _mean_rows(text: str, plain: str, mentions: list[tuple[int, int, Arm]], s_start: int, s_end: int) -> list[Arm]:
+def _mean_rows(text: str, plain: str, mentions: list[tuple[int, int, ProposedArm]], s_start: int, s_end: int) -> list[ProposedArm]:
     """Means with SDs: "RA: 5.2 ± 5.0", "5.2 ± 5.0 in the acupuncture group", and "5.2 (5.0)" only in a
     sentence that declares its numbers as mean (SD)."""
-    rows: list[Arm] = []
+    rows: list[ProposedArm] = []
     timepoint = _timepoint(plain, s_start, s_end)
     sentence = plain[s_start:s_end]
     matches = list(_MEAN_SD.finditer(plain, s_start, s_end))
@@ -1124,7 +1124,7 @@ def implied_count(percent: float, decimals: int, n: int) -> int | None:
     return fits[0] if len(fits) == 1 else None
 
 
-def compute_counts(rows: list[Arm]) -> None:
+def compute_counts(rows: list[ProposedArm]) -> None:
     """Events for rows with n and a rate but no count, when exactly one whole number fits; marked computed."""
     for row in rows:
         if row.events is not None or row.percent is None or row.n is None or not row.n.value:
