@@ -542,61 +542,66 @@ def verify(refs: tuple[Path, ...], key: str, by: str, fields: str | None) -> Non
         click.echo(message)
 
 
-@cli.command()
+@cli.command(short_help="Import references from files (BibTeX, RIS, CSL-JSON, MEDLINE, CSV) or by DOI.")
 @library_options
-@click.argument("sources", nargs=-1, type=click.Path(allow_dash=True, dir_okay=False, path_type=Path))
+@click.argument("sources", nargs=-1, type=click.Path(allow_dash=True, path_type=Path))
 @click.option("--to", "target", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The .bib file to add the entries to (created if missing).")
-@click.option("--format", "fmt", type=click.Choice(["auto", "bibtex", "ris", "csljson", "medline"]), default="auto",
-              show_default=True, help="Format of the sources; auto detects it from the content.")
+@click.option("--format", "fmt", type=click.Choice(["auto", "bibtex", "ris", "csljson", "medline", "csv"]),
+              default="auto", show_default=True, help="Format of the sources; auto detects it from the content.")
 @click.option("--doi", "dois", multiple=True, help="Fetch this DOI from Crossref; repeat for more.")
 @click.option("--crossref-url", envvar="EVIDENCE_CROSSREF_URL", default="https://api.crossref.org", show_default=True,
               help="Base URL of the Crossref REST API.")
 @click.option("--allow-duplicates", is_flag=True, help="Add entries even when the library already has them.")
+@click.option("--all-or-nothing", is_flag=True, help="Add nothing if any entry is invalid.")
 @click.option("--dry-run", is_flag=True, help="Print exactly what would be added, and write nothing.")
 def add(
     refs: tuple[Path, ...], no_cache: bool, quiet: bool, sources: tuple[Path, ...], target: Path, fmt: str,
-    dois: tuple[str, ...], crossref_url: str, allow_duplicates: bool, dry_run: bool,
+    dois: tuple[str, ...], crossref_url: str, allow_duplicates: bool, all_or_nothing: bool, dry_run: bool,
 ) -> None:
-    """Import references from BibTeX, RIS, CSL-JSON or PubMed MEDLINE files ('-' for stdin), or by DOI.
+    """Import references from BibTeX, RIS, CSL-JSON, PubMed MEDLINE or CSV files ('-' for stdin), or by DOI.
 
     New entries get keys like wang1994observation (first author, year, first
-    significant title word; a, b ... on collision); keys in BibTeX sources
+    significant title word; a, b ... on collision); keys in the sources
     are kept. Entries already in the library (same DOI, PMID, or title and
-    year) are skipped and reported. The import is all or nothing: if any
-    source fails, nothing is written.
+    year) are skipped and reported; a DOI already in the library is not
+    fetched. Outcome fields are validated as 'set' validates them. Invalid
+    entries are reported with their source and line and the valid ones are
+    added (exit status 1); with --all-or-nothing nothing is added (exit 2).
     """
+    from functools import partial
+
     from evidence.curation.crossref import fetch_doi
     from evidence.curation.edit import append_entries
-    from evidence.curation.importers import plan_import, read_records
+    from evidence.curation.importers import prepare_import
     from evidence.library.files import find_bib_files
     from evidence.progress import Progress
 
     if not sources and not dois:
         raise EvidenceError("give files to import, '-' for standard input, or --doi")
+    library = find_bib_files(path for path in [*(refs or [Path("refs")]), target] if path.exists())
+    table = load_library(library, no_cache, quiet, summary=False).table if library else _empty_table()
     with Progress(enabled=False if quiet else None) as progress:
-        records = []
-        for number, source in enumerate(sources):
-            progress(f"reading {source}", number, len(sources))
-            text = sys.stdin.read() if str(source) == "-" else source.read_text(encoding="utf-8-sig")
-            records += read_records(text, fmt, str(source))
-        for number, doi in enumerate(dois):
-            progress(f"fetching {doi}", number, len(dois))
-            records.append(fetch_doi(doi, crossref_url))
-        library = find_bib_files(path for path in [*(refs or [Path("refs")]), target] if path.exists())
-        table = load_library(library, no_cache, quiet, summary=False).table if library else _empty_table()
-        progress("looking for duplicates", 0, None)
-        plan = plan_import(records, table, allow_duplicates)
+        plan = prepare_import(sources, table, fmt, dois, partial(fetch_doi, base_url=crossref_url), allow_duplicates,
+                              progress)
+    for note in plan.notes:
+        click.echo(note, err=True)
     for skipped in plan.skipped:
         click.echo(f"skipped {skipped}", err=True)
+    echo_problems(plan.problems)
+    errors = [p for p in plan.problems if p.severity == "error"]
+    if errors and all_or_nothing:
+        raise EvidenceError(f"{len(errors)} invalid entr{'y' if len(errors) == 1 else 'ies'}; nothing was added")
+    count = f"{len(plan.added)} entr{'y' if len(plan.added) == 1 else 'ies'}"
     if dry_run:
         click.echo("\n\n".join(text for _, text in plan.added))
-        click.echo(f"dry run: would add {len(plan.added)} entr{'y' if len(plan.added) == 1 else 'ies'} to {target}", err=True)
-        return
-    if plan.added:
-        append_entries(target, [text for _, text in plan.added])
-    click.echo(f"added {len(plan.added)} entr{'y' if len(plan.added) == 1 else 'ies'} to {target}: "
-               f"{', '.join(key for key, _ in plan.added) or 'none'}")
+        click.echo(f"dry run: would add {count} to {target}", err=True)
+    else:
+        if plan.added:
+            append_entries(target, [text for _, text in plan.added])
+        click.echo(f"added {count} to {target}: {', '.join(key for key, _ in plan.added) or 'none'}")
+    if errors:
+        sys.exit(EXIT_WARNINGS)
 
 
 def _empty_table() -> Any:

@@ -229,6 +229,10 @@ def _math_symbol(name: str) -> str | None:
     return None
 
 
+#: The family name "and others" gets: shown as "et al.", written back as "others" by the exporters.
+ETAL = "et al."
+
+
 @dataclass(frozen=True)
 class Name:
     """One person (or organisation) from an author or editor field."""
@@ -313,7 +317,7 @@ def _person(person: str) -> Name:
     from bibtexparser.middlewares.names import parse_single_name_into_parts
 
     if person.lower() == "others":
-        return Name(family="et al.")
+        return Name(family=ETAL)
     if "=" in person and _NAME_PART.match(person):
         return _extended_name(person)
     parts = parse_single_name_into_parts(person, strict=False)
