@@ -305,3 +305,26 @@ def test_trailing_and_is_not_a_name_on_import():
     assert record.fields["author"] == "Smith, J."
     names = [n.family for n in __import__("evidence.library.normalise", fromlist=["x"]).split_names("Smith, J. and")]
     assert names == ["Smith"]
+
+
+from evidence.curation.importers import plain_to_bibtex
+from evidence.library.normalise import decode_latex
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab -`'$%&#~^_{}\\\u00e9\u2013.,;")), max_size=30))
+def test_plain_text_survives_the_trip_through_bibtex(text: str):
+    escaped = plain_to_bibtex(text)
+    parsed, problems = parse_bib_text("@misc{k, title = {" + escaped + "}}", "x")
+    assert problems == []
+    expected = " ".join(text.split()) if _balanced_braces(text) else " ".join(text.replace("{", "").replace("}", "").split())
+    assert decode_latex(parsed[0].fields["title"]) == expected
+
+
+def _balanced_braces(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0

@@ -73,6 +73,8 @@ class Record:
     raw: str | None = None  # the original BibTeX text, kept byte for byte when the key is kept
     source: str = "<input>"
     line: int | None = None
+    #: whether the values are BibTeX text already (LaTeX kept); plain text (RIS, CSL-JSON, MEDLINE) is escaped
+    latex: bool = False
 
     @property
     def label(self) -> str:
@@ -164,7 +166,7 @@ def read_bibtex(text: str, source: str) -> tuple[list[Record], list[Problem]]:
     from evidence.library.files import parse_bib_text
 
     entries, problems = parse_bib_text(text, source)
-    records = [Record(e.entry_type, dict(e.fields), e.key, e.raw, source, e.line) for e in entries]
+    records = [Record(e.entry_type, dict(e.fields), e.key, e.raw, source, e.line, latex=True) for e in entries]
     return records, problems
 
 
@@ -202,7 +204,7 @@ def read_ris(text: str, source: str) -> tuple[list[Record], list[Problem]]:
         _put(fields, "pmid", accession if accession.isdecimal() else None)
         _put(fields, "abstract", item.get("abstract"))
         _put(fields, "keywords", "; ".join(item.get("keywords") or []))
-        _put(fields, "url", (item.get("urls") or [None])[0])
+        _put(fields, "url", "; ".join(str(u).strip() for u in item.get("urls") or [] if str(u).strip()))
         _put(fields, "language", item.get("language"))
         _put(fields, "publisher", item.get("publisher"))
         _take_notes(fields, item.get("notes") or [])
@@ -228,9 +230,9 @@ def _name_from_ris(name: object) -> str:
     text = " ".join(str(name).split())
     if text.lower() in ("others", "et al.", "et al"):
         return "others"
-    if "," in text or " " not in text or text.startswith("{"):
-        return text
-    return "{" + text + "}"
+    if "," in text or " " not in text:
+        return ", ".join(plain_to_bibtex(part.strip()) for part in text.split(","))
+    return "{" + plain_to_bibtex(text) + "}"
 
 
 def _take_notes(fields: dict[str, str], notes: Iterable[object]) -> None:
@@ -316,12 +318,15 @@ def _name_from_csl(name: dict[str, Any]) -> str:
     """A CSL name as BibTeX: ``Family, Given``; a literal (an organisation) in braces; "others" as it is."""
     if name.get("literal"):
         literal = " ".join(str(name["literal"]).split())
-        return "others" if literal.lower() in ("others", "et al.") else "{" + literal + "}"
+        return "others" if literal.lower() in ("others", "et al.") else "{" + plain_to_bibtex(literal) + "}"
     particle = str(name.get("non-dropping-particle", "") or name.get("dropping-particle", "")).strip()
     family = " ".join(p for p in (particle, str(name.get("family", "")).strip()) if p)
     given, suffix = str(name.get("given", "")).strip(), str(name.get("suffix", "")).strip()
     if family == ETAL and not given:
         return "others"
+    family, given, suffix = plain_to_bibtex(family), plain_to_bibtex(given), plain_to_bibtex(suffix)
+    if "," in family:  # a family name BibTeX braced ("{Bell, II}"): keep it one name
+        family = "{" + family + "}"
     if suffix:
         return f"{family}, {suffix}, {given}"
     if given:
@@ -406,10 +411,10 @@ def _record_from_csv_row(row: dict[str, str], source: str, line: int) -> Record:
     fields: dict[str, str] = {}
     authors = [a.strip() for a in value.get("authors", "").split(";") if a.strip()]
     _put(fields, "author", " and ".join(_name_from_ris(a) for a in authors))
-    _put(fields, "title", value.get("title_raw") or _escape(value.get("title", "")))
+    _put(fields, "title", value.get("title_raw") or plain_to_bibtex(value.get("title", "")))
     container = value.get("container")
     container_field = "booktitle" if entry_type in _IN_BOOK else "publisher" if entry_type in _PUBLISHED_BY else "journal"
-    _put(fields, container_field, _escape(container or ""))
+    _put(fields, container_field, plain_to_bibtex(container or ""))
     if value.get("month", "").isdecimal() and 1 <= int(value["month"]) <= 12:
         fields_month = MONTH_NAMES[int(value["month"]) - 1]
     else:
@@ -418,7 +423,7 @@ def _record_from_csv_row(row: dict[str, str], source: str, line: int) -> Record:
     for name, cell in value.items():
         if name in _CSV_DERIVED or not cell:
             continue
-        _put(fields, _CSV_RENAMES.get(name, name), cell if name in ("url", "doi") else _escape(cell))
+        _put(fields, _CSV_RENAMES.get(name, name), cell if name in VERBATIM_FIELDS else plain_to_bibtex(cell))
     _put(fields, "month", fields_month)
     if value.get("response_rate") and value.get("rate_source") != "computed":
         bound = value.get("response_rate_bound") or "="
@@ -428,24 +433,13 @@ def _record_from_csv_row(row: dict[str, str], source: str, line: int) -> Record:
         _put(fields, "response_rate_ci", f"{low}-{high}")
     if value.get("control_response_rate"):
         fields["control_response_rate"] = _number(value["control_response_rate"])
-    return Record(entry_type, fields, value.get("key") or None, source=source, line=line)
+    # every value is BibTeX text by now: title_raw as written, the other cells escaped
+    return Record(entry_type, fields, value.get("key") or None, source=source, line=line, latex=True)
 
 
 def _number(text: str) -> str:
     """``70.0`` -> ``70``: a float written back without a decimal it never had."""
     return text[:-2] if text.endswith(".0") else text
-
-
-def _escape(text: str) -> str:
-    """Plain text as a BibTeX value: braces that would leave it unbalanced are dropped."""
-    if "{" not in text and "}" not in text:
-        return text
-    depth = 0
-    for char in text:
-        depth += 1 if char == "{" else -1 if char == "}" else 0
-        if depth < 0:
-            break
-    return text if depth == 0 else text.replace("{", "").replace("}", "")
 
 
 def _put(fields: dict[str, str], name: str, value: object) -> None:
@@ -486,13 +480,59 @@ def _suffixes() -> Iterable[str]:
             yield first + second
 
 
+#: Fields written verbatim: no LaTeX in them, and no escaping.
+VERBATIM_FIELDS = ("url", "doi", "eprint", "file")
+#: Fields whose value the readers build as a BibTeX name list (each name already escaped).
+NAME_FIELDS = ("author", "editor")
+_PLAIN_ESCAPES = (("\\", "\\textbackslash{}"), ("$", "\\$"), ("%", "\\%"), ("&", "\\&"), ("#", "\\#"),
+                  ("~", "\\textasciitilde{}"))
+#: A dash, backquote or quote followed by another: TeX would join the two into a dash or a curly quote.
+_LIGATURE_START = re.compile(r"([-`'])(?=\1)")
+
+
+def plain_to_bibtex(text: str) -> str:
+    """Plain text (from RIS, CSL-JSON, MEDLINE, a CSV cell) as a BibTeX value that decodes back to it.
+
+    Without this, ``$5`` would become math, ``--`` an en dash and ``~`` a
+    space.  Braces are escaped when they pair up and dropped when they
+    do not, since BibTeX cannot hold an unbalanced brace.
+    """
+    if not re.search(r"[\\$%&#~{}]|--|``|''", text):
+        return text
+    braces = "{" in text or "}" in text
+    balanced = _balanced(text) if braces else True
+    if braces:
+        text = text.replace("\\", "\x00")
+        text = text.replace("{", "\x01" if balanced else "").replace("}", "\x02" if balanced else "")
+        text = text.replace("\x00", "\\")
+    for char, escaped in _PLAIN_ESCAPES:
+        if char in text:
+            text = text.replace(char, escaped)
+    text = _LIGATURE_START.sub(r"\1{}", text)
+    return text.replace("\x01", "\\{").replace("\x02", "\\}")
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += 1 if char == "{" else -1 if char == "}" else 0
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def to_bibtex(record: Record, key: str) -> str:
-    """The record as a BibTeX entry; values in braces, special characters escaped."""
+    """The record as a BibTeX entry; values in braces, plain text escaped so it reads back the same."""
     from evidence.curation.edit import _brace_value
 
     lines = [f"@{record.entry_type}{{{key},"]
     for name, value in record.fields.items():
-        escaped = re.sub(r"(?<!\\)([%&#])", r"\\\1", value) if name not in ("url", "doi") else value
+        if name in VERBATIM_FIELDS:
+            escaped = value
+        elif record.latex or name in NAME_FIELDS:
+            escaped = re.sub(r"(?<!\\)([%&#])", r"\\\1", value)
+        else:
+            escaped = plain_to_bibtex(value)
         lines.append(f"  {name} = {_brace_value(escaped)},")
     lines.append("}")
     return "\n".join(lines)
