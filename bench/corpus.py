@@ -57,13 +57,17 @@ SOURCES = (
     Source("debian", "texlive-science", "science packages' examples"),
     Source("debian", "texlive-humanities", "humanities packages' examples"),
     Source("debian", "texlive-latex-extra", "LaTeX packages' examples"),
+    Source("debian", "texlive-humanities-doc", "humanities packages' documentation and examples"),
+    Source("debian", "texlive-latex-recommended-doc", "LaTeX packages' documentation and examples"),
     Source("pypi", "pybtex", "pybtex's test data"),
     Source("pypi", "sphinxcontrib-bibtex", "Sphinx extension tests"),
-    Source("pypi", "bibtexparser==1.4.3", "bibtexparser 1's test data"),
     Source("pypi", "pybtex-docutils", "tests"),
-    Source("pypi", "betterbib", "tests"),
+    Source("pypi", "bibtexparser", "bibtexparser 2's tests"),
+    Source("pypi", "papis", "papis' test resources"),
+    Source("pypi", "citeproc-py", "citeproc-py's tests"),
     Source("npm", "@retorquere/bibtex-parser", "Better BibTeX's parser"),
-    Source("npm", "bibtex-tidy", "bibtex-tidy"),
+    Source("npm", "biblatex-csl-converter", "Fidus Writer's converter"),
+    Source("npm", "@citation-js/plugin-bibtex", "Citation.js"),
     Source("git", "retorquere/zotero-better-bibtex", "Better BibTeX's import and export fixtures"),
     Source("git", "plk/biber", "biber's test files"),
     Source("git", "JabRef/jabref", "JabRef's test resources"),
@@ -80,6 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     seen: dict[str, str] = {}
     rows: list[tuple[str, str, str, str, int]] = []
+    manifest = args.out / "manifest.tsv"
+    if manifest.exists():  # a run with --only adds to the corpus it finds
+        for line in manifest.read_text(encoding="utf-8").splitlines()[1:]:
+            file, origin, original, digest, size = line.split("\t")
+            if (args.out / file).exists():
+                seen[digest] = file
+                rows.append((file, origin, original, digest, int(size)))
     done: set[tuple[str, str]] = set()
     for source in SOURCES:
         if (source.kind, source.name) in done or (args.only and source.kind not in args.only):
@@ -104,7 +115,6 @@ def main(argv: list[str] | None = None) -> int:
                              len(data)))
                 added += 1
             print(f"{source.kind}:{source.name}: {added} new .bib files ({len(found)} found)", file=sys.stderr)
-    manifest = args.out / "manifest.tsv"
     with manifest.open("w", encoding="utf-8") as out:
         out.write("file\tsource\tpath in source\tsha256\tbytes\n")
         out.writelines("\t".join(map(str, row)) + "\n" for row in rows)

@@ -36,7 +36,8 @@ sys.path.insert(0, str(ROOT))
 ROUND_TRIP_FORMATS = ("csljson", "ris", "csv")
 ROUND_TRIP_COLUMNS = ("authors", "year", "month", "title", "container", "volume", "issue", "pages", "doi", "pmid",
                       "url", "keywords", "note", "abstract", "language")
-_LEFTOVER_LATEX = re.compile(r"\\[A-Za-z]+|\\[^A-Za-z\s]|\$|(?<!\\)[{}]")
+#: What decoding should have removed: a macro, or math between two dollars.
+_LEFTOVER_LATEX = re.compile(r"\\[A-Za-z]+|\$[^$]+\$")
 
 
 @dataclass

@@ -183,3 +183,8 @@ def test_biblatex_dates():
        st.integers(min_value=0, max_value=9999))
 def test_date_ranges_give_their_start(year: int, month: int, end: int):
     assert parse_date(f"{year:04d}-{month:02d}/{end:04d}") == (year, month)
+
+
+def test_month_ranges_and_day_first_dates():
+    assert parse_month('jun # "--" # jul') == 6
+    assert parse_date("01.08.1993") == (1993, 8)

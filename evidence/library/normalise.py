@@ -364,8 +364,18 @@ def _split_top_level(text: str, separator: str) -> list[str]:
 _DATE = re.compile(r"[~?%]*(-?\d{4})(?:-(\d{2}))?")
 
 
+_DAY_FIRST_DATE = re.compile(r"\s*(\d{1,2})\.\s*(\d{1,2})\.\s*(\d{4})\s*$")
+
+
 def parse_date(raw: str) -> tuple[int | None, int | None]:
-    """The year and month a biblatex ``date`` starts with; the end of a range when its start is open."""
+    """The year and month a biblatex ``date`` starts with; the end of a range when its start is open.
+
+    ``01.08.1993`` (day first, as written in German and other libraries) is read too.
+    """
+    day_first = _DAY_FIRST_DATE.match(raw)
+    if day_first:
+        month = int(day_first.group(2))
+        return int(day_first.group(3)), month if 1 <= month <= 12 else None
     for side in raw.strip().split("/"):
         match = _DATE.match(side.strip())
         if match:
@@ -380,8 +390,12 @@ def parse_date(raw: str) -> tuple[int | None, int | None]:
 
 
 def parse_month(raw: str) -> int | None:
-    """``mar``, ``March``, ``3`` and ``03`` all give 3; anything else ``None``."""
-    value = raw.strip().strip(".").lower()
+    """``mar``, ``March``, ``3`` and ``03`` all give 3; anything else ``None``.
+
+    A range written with BibTeX's concatenation (``jun # "--" # jul``) gives its first month.
+    """
+    value = raw.split("#", 1)[0] if "#" in raw else raw
+    value = value.strip().strip(".").lower()
     if value.isdecimal():
         number = int(value)
         return number if 1 <= number <= 12 else None
