@@ -157,7 +157,9 @@ def check_round_trips(path: Path, rows: list[dict[str, Any]], figures: Figures) 
     from evidence.library.files import parse_bib_text
     from evidence.library.table import entry_record, frame_from_rows, inherit_fields
 
-    unique = list({row["key"]: row for row in rows}.values())
+    unique = list({row["key"]: row for row in rows if row["key"]}.values())  # an empty key gets a new one
+    if not unique:
+        return
     table = frame_from_rows(unique)
     empty = frame_from_rows([])
     for fmt in ROUND_TRIP_FORMATS:

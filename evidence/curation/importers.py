@@ -231,7 +231,10 @@ def _name_from_ris(name: object) -> str:
     if text.lower() in ("others", "et al.", "et al"):
         return "others"
     if "," in text or " " not in text:
-        return ", ".join(plain_to_bibtex(part.strip()) for part in text.split(","))
+        parts = [plain_to_bibtex(part.strip()) for part in text.split(",")]
+        if len(parts) == 3:  # RIS writes "Family, Given, Suffix"; BibTeX wants "Family, Suffix, Given"
+            parts = [parts[0], parts[2], parts[1]]
+        return ", ".join(parts)
     return "{" + plain_to_bibtex(text) + "}"
 
 

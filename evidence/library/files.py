@@ -126,6 +126,9 @@ def _decode_other_encoding(data: bytes) -> tuple[str, str, str] | None:
             return data.decode(utf16), utf16.upper(), "detected: UTF-16 without a byte order mark"
         except UnicodeDecodeError:
             pass
+    western = _western_european(data)
+    if western is not None:
+        return western, "cp1252", "detected: Western European letters"
     from charset_normalizer import from_bytes
 
     best = from_bytes(data[: 1 << 20]).best()
@@ -135,6 +138,37 @@ def _decode_other_encoding(data: bytes) -> tuple[str, str, str] | None:
         return data.decode(best.encoding), best.encoding.replace("_", "-"), "detected"
     except (LookupError, UnicodeDecodeError):
         return None
+
+
+#: Characters outside ASCII that a Western European library plausibly holds when read as cp1252.
+_WESTERN_PUNCTUATION = frozenset("\u2018\u2019\u201a\u201c\u201d\u201e\u2013\u2014\u2026\u00b0\u00a7\u00a0\u00b4"
+                                 "\u00a9\u00ae\u00b1\u00b5\u00b7\u00ab\u00bb\u20ac\u00bf\u00a1\u00aa\u00ba")
+
+
+def _western_european(data: bytes) -> str | None:
+    """The text as cp1252 when every character outside ASCII is then a Latin letter or common punctuation.
+
+    Most .bib files that are not UTF-8 are latin-1 or cp1252 (``Müller``,
+    ``Abschluß``); on a short file charset-normalizer may guess a Central
+    European or Japanese code page instead, which turns ``ß`` into ``ﾟ``.
+    """
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    import unicodedata
+
+    for char in set(text):
+        if char < "\x80":
+            continue
+        if char in _WESTERN_PUNCTUATION:
+            continue
+        if "\u00c0" <= char <= "\u00ff" and char not in "\u00d7\u00f7" and unicodedata.category(char).startswith("L"):
+            continue
+        if char in "\u0152\u0153\u0160\u0161\u017d\u017e\u0178":
+            continue
+        return None
+    return text
 
 
 def _utf16_without_bom(data: bytes) -> str | None:

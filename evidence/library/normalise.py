@@ -137,7 +137,8 @@ def math_to_unicode(value: str) -> str:
     ``x^{2}`` become ``x₂`` and ``x²`` when every character has a sub- or
     superscript form, and ``x_{max}``-style text otherwise (``x_max``); font
     macros (``\\mathrm{CO}``) keep their argument.  A macro with no Unicode
-    form is left to pylatexenc; the result depends only on the input.
+    form is written as its name (``\\foo`` -> ``foo``), so nothing is dropped
+    silently; the result depends only on the input.
     """
     return _MATH.sub(lambda m: _math_text(m.group(1) if m.group(1) is not None else m.group(2)), value)
 
@@ -173,6 +174,11 @@ def _math_atom(math: str, at: int) -> tuple[str, int]:
         if match is None:
             return char, at + 1
         name, after = match.group(1), match.end()
+        if name == "mathbb" and after < len(math) and math[after] == "{":
+            end = _group_end(math, after)
+            return "".join(_double_struck(c) for c in _math_text(math[after + 1 : end])), end + 1
+        if name.startswith("bbb") and len(name) == 4:  # LNCS's \bbbz, \bbbr ...
+            return _double_struck(name[3].upper()), after
         if name in _FONT_MACROS and after < len(math) and math[after] == "{":
             end = _group_end(math, after)
             return _math_text(math[after + 1 : end]), end + 1
@@ -189,8 +195,8 @@ def _math_atom(math: str, at: int) -> tuple[str, int]:
         if not name.isalpha():
             return name, after  # \{ \} \% \$ \& \# \_
         symbol = _math_symbol(name)
-        if symbol is None:  # left for pylatexenc, with the space that ends the macro name
-            return math[at:after].rstrip() + (" " if math[after - 1 : after] == " " else ""), after
+        if symbol is None:  # no Unicode form known: its name, so nothing is silently dropped
+            return name + (" " if math[after - 1 : after] == " " else ""), after
         if symbol[-1].isalnum() and math[after - 1 : after] == " " and math[after : after + 1].isalnum():
             symbol += " "  # \log n
         return symbol, after
@@ -199,6 +205,19 @@ def _math_atom(math: str, at: int) -> tuple[str, int]:
     if char == "~":
         return "\u00a0", at + 1
     return char, at + 1
+
+
+_DOUBLE_STRUCK = {"C": "\u2102", "H": "\u210d", "N": "\u2115", "P": "\u2119", "Q": "\u211a", "R": "\u211d",
+                  "Z": "\u2124"}
+
+
+def _double_struck(char: str) -> str:
+    """``\\mathbb{R}`` -> ``ℝ``: the letters Unicode has as double-struck, the others as they are."""
+    if char in _DOUBLE_STRUCK:
+        return _DOUBLE_STRUCK[char]
+    if "A" <= char <= "Z":
+        return chr(0x1D538 + ord(char) - ord("A"))
+    return char
 
 
 def _group_end(text: str, start: int) -> int:
@@ -318,7 +337,7 @@ def _person(person: str) -> Name:
 
     if person.lower() == "others":
         return Name(family=ETAL)
-    if "=" in person and _NAME_PART.match(person):
+    if "=" in person and _NAME_PART.search(person):
         return _extended_name(person)
     parts = parse_single_name_into_parts(person, strict=False)
     return Name(
@@ -328,7 +347,8 @@ def _person(person: str) -> Name:
     )
 
 
-_NAME_PART = re.compile(r"\s*(family|given|prefix|suffix|useprefix|giveni|familyi|prefixi|suffixi)\s*=", re.I)
+#: biblatex's extended name format names its parts (``given=Alfred, family=Adler``; other keys such as ``id=`` may come first).
+_NAME_PART = re.compile(r"(?:^|,)\s*(?:family|given)\s*=", re.I)
 
 
 def _extended_name(person: str) -> Name:
