@@ -328,3 +328,28 @@ def _balanced_braces(text: str) -> bool:
         if depth < 0:
             return False
     return depth == 0
+
+
+ODD = """@article{Smith&Co'99:x, author = {{Weir, Jr.}, Thomas E. and Stewart, Jr., Thomas W.}, title = {T},
+  journal = {J}, year = {380}, url = {http://x.org/a?b=1;c=2}, keywords = {Printing, Practical; Type},
+  pages = {968 - 980}, note = {line one\r\nline two}}
+"""
+
+
+@pytest.mark.parametrize("fmt", ["csljson", "ris", "csv"])
+def test_round_trip_of_odd_keys_urls_keywords_and_suffixes(write_bib, fmt):
+    from evidence.curation.export import export_table
+
+    table = load_table([write_bib(ODD)], use_cache=False).table
+    (record,) = read_records(export_table(table, fmt), fmt, "x")
+    assert record.key == "Smith&Co'99:x"
+    (key, text), = plan_import([record], empty(), allow_duplicates=True).added
+    (row,) = frame_from_rows([__import__("evidence.library.table", fromlist=["x"]).entry_record(
+        parse_bib_text(text, "y")[0][0])[0]]).to_dict("records")
+    original = table.iloc[0]
+    assert row["url"] == original["url"] == "http://x.org/a?b=1;c=2"
+    assert row["pages"] == original["pages"] == "968-980"
+    assert row["year"] == 380
+    if fmt != "csv":  # CSV writes names as "family, given"
+        assert row["authors"][1] == {"family": "Stewart", "given": "Thomas W.", "suffix": "Jr."}
+    assert list(row["keywords"]) == ["Printing, Practical", "Type"]

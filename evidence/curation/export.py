@@ -111,6 +111,9 @@ def csl_export_item(row: "pd.Series") -> dict[str, Any]:
     from evidence.pages.cite import csl_item
 
     item = csl_item(row)
+    keywords = row["keywords"] if "keywords" in row.index else None
+    if item.get("keyword") and any("," in str(k) for k in keywords):
+        item["keyword"] = "; ".join(str(k) for k in keywords)  # a keyword with a comma stays one keyword
     if item.get("author"):
         item["author"] = [_csl_export_name(name) for name in item["author"]]
     outcomes = outcome_texts(row)
@@ -168,7 +171,10 @@ def _ris_name(name: dict[str, str]) -> str:
     """``Family, Given``; an organisation stays one name (no comma), "others" stays "others"."""
     if name.get("family") == ETAL and not name.get("given"):
         return "others"
-    parts = [name.get("family", ""), name.get("given", ""), name.get("suffix", "")]
+    family, suffix = name.get("family", ""), name.get("suffix", "")
+    if "," in family and name.get("given") and not suffix:  # a braced "{Weir, Jr.}": RIS puts the suffix last
+        family, suffix = (part.strip() for part in family.split(",", 1))
+    parts = [family, name.get("given", ""), suffix]
     return ", ".join(p for p in parts if p) if parts[1] or parts[2] else parts[0] or name.get("literal", "")
 
 

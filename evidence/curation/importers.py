@@ -179,7 +179,7 @@ def read_ris(text: str, source: str) -> tuple[list[Record], list[Problem]]:
     import rispy
 
     try:
-        items = rispy.loads(text)
+        items = rispy.loads(text, delimiter_tags_mapping={})  # a URL may hold ';'; one UR line is one value
     except Exception as error:
         raise EvidenceError(f"{source}: not valid RIS: {error}") from error
     lines = _ris_lines(text)
@@ -192,7 +192,7 @@ def read_ris(text: str, source: str) -> tuple[list[Record], list[Problem]]:
         _put(fields, "title", item.get("title") or item.get("primary_title"))
         container = item.get("journal_name") or item.get("secondary_title") or item.get("alternate_title1")
         _put(fields, "booktitle" if entry_type in _IN_BOOK else "journal", container)
-        year = re.match(r"\d{4}", str(item.get("year") or item.get("publication_year") or item.get("date") or ""))
+        year = re.match(r"\d{1,4}(?!\d)", str(item.get("year") or item.get("publication_year") or item.get("date") or ""))
         _put(fields, "year", year.group() if year else None)
         _put(fields, "month", _month_from_ris_date(item.get("date") or item.get("publication_year") or ""))
         _put(fields, "volume", item.get("volume"))
@@ -214,7 +214,8 @@ def read_ris(text: str, source: str) -> tuple[list[Record], list[Problem]]:
     return records, []
 
 
-_KEY = re.compile(r"[\w:.+/-]+")
+#: What a citation key may hold: anything BibTeX accepts between ``{`` and ``,``.
+_KEY = re.compile(r"[^\s,{}()\"#%=\\]+")
 
 
 def _month_from_ris_date(value: object) -> str | None:
@@ -388,7 +389,7 @@ def read_csv(text: str, source: str) -> tuple[list[Record], list[Problem]]:
     """Rows of a CSV export (one per entry, with the table's column names) as records."""
     from evidence.library.table import COLUMNS
 
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     columns = reader.fieldnames or []
     if "key" not in columns or not {"title", "title_raw"} & set(columns):
         raise EvidenceError(f"{source}:1: not an evidence CSV export: it needs 'key' and 'title' columns")

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
-_DASHES = re.compile(r"\s*(?:--+|\u2013|\u2014)\s*")
+_DASHES = re.compile(r"\s*(?:--+|\u2013|\u2014)\s*|\s+-\s*|\s*-\s+")
 _SPACES = re.compile(r"\s+")
 
 MONTHS = {
@@ -293,7 +293,8 @@ def split_names(raw: str) -> tuple[Name, ...]:
     if raw[:4].lower() == "and " or raw[-4:].lower() == " and" or raw.lower().startswith("and\n"):
         raw = _DANGLING_AND.sub("", raw)
     persons = [person.strip() for person in split_persons(raw)]
-    return tuple(_person(person) for person in persons if person and person.lower() != "and")
+    names = (_person(person) for person in persons if person and person.lower() != "and")
+    return tuple(name for name in names if name.family or name.given)  # "{}" or "{\\relax}" is no one
 
 
 _DANGLING_AND = re.compile(r"^\s*and\s+|\s+and\s*$", re.IGNORECASE)
@@ -429,7 +430,7 @@ def parse_year(raw: str) -> int | None:
 
 
 def normalise_pages(raw: str) -> str:
-    """``13--14`` and ``13 – 14`` become ``13-14``."""
+    """``13--14``, ``13 – 14`` and ``13 - 14`` become ``13-14``."""
     if "\\" in raw or "{" in raw or "$" in raw or "~" in raw or "\n" in raw or "  " in raw:
         raw = decode_latex(raw)
     return _DASHES.sub("-", raw.strip())
