@@ -126,3 +126,13 @@ def test_fidelity_benchmark_on_the_sample(round_trip: bool):
             assert figures.round_trip_losses[fmt][column] == 0, (fmt, column, figures.round_trip_examples)
     report = fidelity.markdown(figures, CORPUS)
     assert "| crashes | 0 |" in report
+
+
+def test_ascii_utf16_without_bom_is_not_loaded_as_nothing(tmp_path: Path):
+    text = "@article{k1, title = {Plain}, year = {2001}}\n@article{k2, title = {More}, year = {2002}}\n"
+    for encoding in ("utf-16-le", "utf-16-be"):
+        path = tmp_path / f"{encoding}.bib"
+        path.write_bytes(text.encode(encoding))
+        rows, problems = read_file_rows(path)
+        assert [r["key"] for r in rows] == ["k1", "k2"]
+        assert problems[0].severity == "warning" and "UTF-16" in problems[0].message

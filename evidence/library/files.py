@@ -88,6 +88,13 @@ def decode_bib_bytes(data: bytes, file: str) -> tuple[str | None, Problem | None
         encoding, body = "utf-16", data
     else:
         encoding, body = "utf-8", data
+        utf16 = _utf16_without_bom(data) if b"\x00" in data[:4096] else None
+        if utf16 is not None:  # ASCII in UTF-16 is valid UTF-8 too, full of NULs: it would load as 0 entries
+            try:
+                message = f"not UTF-8: read as {utf16.upper()} (detected: UTF-16 without a byte order mark)"
+                return data.decode(utf16), Problem(file, None, None, "warning", message)
+            except UnicodeDecodeError:
+                pass
     try:
         return body.decode(encoding), None
     except UnicodeDecodeError as error:
