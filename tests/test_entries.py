@@ -184,3 +184,12 @@ def test_help_summaries_are_not_cut_off():
     result = CliRunner().invoke(cli, ["--help"], terminal_width=80)
     commands = result.stdout.split("Commands:")[1]
     assert "..." not in commands and "Set fields of one entry, e.g." not in commands
+
+
+def test_a_file_that_is_not_utf8_is_refused_in_one_line(tmp_path: Path):
+    bib = tmp_path / "latin.bib"
+    bib.write_bytes("@article{caf, title = {Caf\u00e9}, year = {2001}}\n".encode("latin-1"))
+    before = bib.read_bytes()
+    result = CliRunner().invoke(cli, ["rename", "--refs", str(bib), "caf", "cafe2001"])
+    assert result.exit_code == 2 and "not UTF-8" in result.stderr and "Traceback" not in result.output
+    assert bib.read_bytes() == before

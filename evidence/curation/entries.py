@@ -52,6 +52,21 @@ def _entry(entries, key: str):
     raise UnknownKeyError(key, closest(key, [e.key for e in entries], n=3))
 
 
+def locked_update(path: Path, change: Callable[[str], str]) -> str:
+    """:func:`evidence.curation.edit.locked_update`, with a file that is not UTF-8 refused in one line.
+
+    Such a file loads (with a warning), but is edited only once converted,
+    so that an edit never changes the encoding of every other byte.
+    """
+    from evidence.curation.edit import locked_update as update
+
+    try:
+        return update(path, change)
+    except UnicodeDecodeError as error:
+        raise EvidenceError(f"{path}: not UTF-8 (byte offset {error.start}); save it as UTF-8 to edit it. "
+                            "Nothing was changed") from error
+
+
 def outcome_tables(bib: Path) -> list[Path]:
     """The outcome tables that belong with ``bib``: ``*.outcomes.csv`` in its folder."""
     return sorted(p for p in bib.parent.glob(OUTCOME_TABLE_GLOB) if p.is_file())
@@ -89,8 +104,6 @@ def rename_key(refs: Iterable[Path], old: str, new: str, pages: Iterable[Path] =
     Refused (nothing changed) when ``new`` is not a valid key or is already
     taken; BibTeX keys are compared case-insensitively for that, as BibTeX does.
     """
-    from evidence.curation.edit import locked_update
-
     new = new.strip()
     if not _KEY_PATTERN.match(new):
         raise EvidenceError(f"{new!r} is not a valid citation key (no spaces, commas, braces or quotes)")
@@ -137,8 +150,6 @@ def _rename_header(text: str, old: str, new: str, file: str) -> str:
 
 def _update_references(result, old: str, new: str | None) -> list[tuple[Path, int]]:
     """Rewrite ``crossref``/``xdata``... values naming ``old`` in every file; ``None`` only counts them."""
-    from evidence.curation.edit import locked_update
-
     files: dict[str, list[str]] = {}
     for entry in result.entries:
         if any(old in _key_list(entry.fields.get(name, "")) for name in KEY_LIST_FIELDS):
@@ -182,8 +193,6 @@ def _update_outcome_rows(table: Path, key: str, rewrite: Callable[[list[str]], s
     Other rows keep their exact bytes; a rewritten row is written in the
     file's own CSV dialect.  Returns how many rows matched.
     """
-    from evidence.curation.edit import locked_update
-
     count = 0
 
     def change(text: str) -> str:
@@ -249,8 +258,6 @@ def rename_citations(text: str, old: str, new: str) -> tuple[str, int]:
 
 
 def rename_citations_in_file(page: Path, old: str, new: str) -> int:
-    from evidence.curation.edit import locked_update
-
     count = 0
 
     def change(text: str) -> str:
@@ -267,8 +274,6 @@ def rename_citations_in_file(page: Path, old: str, new: str) -> int:
 
 def remove_entry(refs: Iterable[Path], key: str) -> Change:
     """Remove entry ``key`` and its outcome rows; entries that still point at it are reported."""
-    from evidence.curation.edit import locked_update
-
     result = _library_entries(refs)
     entry = _entry(result.entries, key)
     bib = Path(entry.file)
@@ -309,7 +314,7 @@ def merge_entries(refs: Iterable[Path], keep: str, other: str, pages: Iterable[P
     lost without a word).  Outcome rows and citations of ``other`` move to
     ``keep``.
     """
-    from evidence.curation.edit import entry_bounds, locked_update, set_in_raw
+    from evidence.curation.edit import entry_bounds, set_in_raw
 
     if keep == other:
         raise EvidenceError("give two different keys to merge")
