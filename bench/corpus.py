@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -177,7 +176,8 @@ def fetch_git(source: Source, scratch: Path, mirrors: Path):
             break
     else:
         raise OSError(f"no clone or mirror of {source.name} under {mirrors}")
-    git = ["git", f"--git-dir={candidate / '.git'}"] if (candidate / ".git").exists() else ["git", f"--git-dir={candidate}"]
+    git_dir = candidate / ".git" if (candidate / ".git").exists() else candidate
+    git = ["git", f"--git-dir={git_dir}"]
     listing = subprocess.run(git + ["ls-tree", "-r", "-l", "HEAD"], check=True, capture_output=True).stdout
     for line in listing.decode("utf-8", "replace").splitlines():
         meta, _, path = line.partition("\t")

@@ -79,7 +79,8 @@ def run(corpus: Path, round_trip: bool = True, limit: int | None = None) -> Figu
             check_file(path, figures, round_trip)
         except Exception as error:  # a crash is what this benchmark is for
             where = traceback.extract_tb(error.__traceback__)[-1]
-            figures.crashes.append(f"{path}: {type(error).__name__}: {error} ({Path(where.filename).name}:{where.lineno})")
+            place = f"{Path(where.filename).name}:{where.lineno}"
+            figures.crashes.append(f"{path}: {type(error).__name__}: {error} ({place})")
         figures.seconds += time.perf_counter() - started
     return figures
 
@@ -205,13 +206,15 @@ def markdown(figures: Figures, corpus: Path) -> str:
         "|---|---|",
         f"| crashes | {len(figures.crashes)} |",
         f"| entries (evidence / bibtexparser) | {figures.entries:,} / {figures.entries_bibtexparser:,} |",
-        f"| entries lost against bibtexparser | {figures.entries_lost:,} in {len(figures.files_losing_entries)} file(s) |",
+        f"| entries lost against bibtexparser | {figures.entries_lost:,} in "
+        f"{len(figures.files_losing_entries)} file(s) |",
         f"| files read as UTF-8 | {figures.encodings.get('utf-8', 0):,} |",
         "| files read in another encoding (with a warning) | "
         + (", ".join(f"{n} {e}" for e, n in figures.encodings.most_common() if e != "utf-8") or "0") + " |",
         f"| files not decodable | {len(figures.undecodable)} |",
         f"| `date` without `year`: year found | {percent(figures.date_gave_year, figures.date_without_year)} |",
-        f"| `crossref` children with a container | {percent(figures.crossref_with_container, figures.crossref_children)} |",
+        "| `crossref` children with a container | "
+        f"{percent(figures.crossref_with_container, figures.crossref_children)} |",
         f"| `crossref` children with a year | {percent(figures.crossref_with_year, figures.crossref_children)} |",
         f"| titles with LaTeX left after decoding | {percent(figures.titles_with_latex_left, figures.titles)} |",
         f"| names with LaTeX left after decoding | {percent(figures.names_with_latex_left, figures.names)} |",

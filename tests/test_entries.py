@@ -62,7 +62,8 @@ def keys(refs: Path) -> list[str]:
 
 def test_rename_changes_key_outcome_rows_crossref_and_pages(library: Path, tmp_path: Path):
     page = tmp_path / "page.md"
-    page.write_text("Shown [@shi2003; @other] and @shi2003. Not @shi2003x or me@shi2003.org. \\citep[p. 2]{a, shi2003}\n")
+    page.write_text("Shown [@shi2003; @other] and @shi2003. Not @shi2003x or me@shi2003.org. "
+                    "\\citep[p. 2]{a, shi2003}\n")
     change = rename_key([library], "shi2003", "shi2003acupuncture", [page])
     assert keys(library) == ["shi2003acupuncture", "paper1", "dup2003"]
     text = (library / "lib.bib").read_text()
@@ -94,7 +95,8 @@ def test_remove_takes_outcome_rows_and_warns_about_references(library: Path):
     change = remove_entry([library], "shi2003")
     assert keys(library) == ["paper1", "dup2003"]
     assert (library / "lib.bib").read_text().startswith("% keep this comment\n\n@inproceedings{paper1,")
-    assert (library / "acupuncture.outcomes.csv").read_bytes() == b'key,outcome,n\n"other","a,\nb",3\ndup2003,response,9\n'
+    expected = b'key,outcome,n\n"other","a,\nb",3\ndup2003,response,9\n'
+    assert (library / "acupuncture.outcomes.csv").read_bytes() == expected
     assert change.warnings == [f"{library / 'lib.bib'}: 1 entry still refer to shi2003 (crossref/xdata)"]
 
 
@@ -140,7 +142,8 @@ def test_show_formats(tmp_path: Path):
     data = json.loads(result.stdout)
     assert data["key"] == "shi2003" and data["n"] == 40 and "raw" not in data
     result = runner.invoke(cli, ["show", "--refs", str(EXAMPLE_REFS), "--no-cache", "shi2003", "--format", "bibtex"])
-    assert result.stdout.startswith("@article{shi2003,") and result.stdout.rstrip() in (EXAMPLE_REFS / "restless-legs.bib").read_text()
+    assert result.stdout.startswith("@article{shi2003,")
+    assert result.stdout.rstrip() in (EXAMPLE_REFS / "restless-legs.bib").read_text()
 
 
 def test_colour_follows_the_option_and_no_color(library: Path, monkeypatch):

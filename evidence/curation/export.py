@@ -111,7 +111,7 @@ def csl_export_item(row: "pd.Series") -> dict[str, Any]:
     from evidence.pages.cite import csl_item
 
     item = csl_item(row)
-    keywords = row["keywords"] if "keywords" in row.index else None
+    keywords = list(row["keywords"]) if "keywords" in row.index and isinstance(row["keywords"], list) else []
     if item.get("keyword") and any("," in str(k) for k in keywords):
         item["keyword"] = "; ".join(str(k) for k in keywords)  # a keyword with a comma stays one keyword
     if item.get("author"):
@@ -190,7 +190,7 @@ def ris_text(table: "pd.DataFrame") -> str:
     records = []
     for _, row in table.iterrows():
         item = ris_item(row)
-        lines = []
+        lines: list[str] = []
         for tag, name in _RIS_ORDER:
             values = item.get(name)
             for value in values if isinstance(values, list) else [values] if values is not None else []:

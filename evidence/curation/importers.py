@@ -192,7 +192,8 @@ def read_ris(text: str, source: str) -> tuple[list[Record], list[Problem]]:
         _put(fields, "title", item.get("title") or item.get("primary_title"))
         container = item.get("journal_name") or item.get("secondary_title") or item.get("alternate_title1")
         _put(fields, "booktitle" if entry_type in _IN_BOOK else "journal", container)
-        year = re.match(r"\d{1,4}(?!\d)", str(item.get("year") or item.get("publication_year") or item.get("date") or ""))
+        published = item.get("year") or item.get("publication_year") or item.get("date") or ""
+        year = re.match(r"\d{1,4}(?!\d)", str(published))
         _put(fields, "year", year.group() if year else None)
         _put(fields, "month", _month_from_ris_date(item.get("date") or item.get("publication_year") or ""))
         _put(fields, "volume", item.get("volume"))
@@ -286,7 +287,7 @@ def record_from_csl(item: dict[str, Any]) -> Record:
 
     entry_type = CSL_TO_BIBTEX.get(str(item.get("type", "")), "misc")
     fields: dict[str, str] = {}
-    authors = item.get("author") if isinstance(item.get("author"), list) else []
+    authors: list[Any] = item["author"] if isinstance(item.get("author"), list) else []
     names = [_name_from_csl(a) for a in authors if isinstance(a, dict)]
     _put(fields, "author", " and ".join(n for n in names if n))
     _put(fields, "title", text("title"))
@@ -339,7 +340,7 @@ def _name_from_csl(name: dict[str, Any]) -> str:
 
 
 def read_medline(text: str, source: str) -> tuple[list[Record], list[Problem]]:
-    records = []
+    records: list[Record] = []
     starts = [text.count("\n", 0, m.start()) + 1 for m in re.finditer(r"^PMID- ", text, re.M)]
     for block in re.split(r"\n\s*\n(?=PMID- )", text.strip()):
         tags: dict[str, list[str]] = {}
@@ -355,25 +356,30 @@ def read_medline(text: str, source: str) -> tuple[list[Record], list[Problem]]:
             continue
         fields: dict[str, str] = {}
         _put(fields, "author", " and ".join(tags.get("FAU") or tags.get("AU") or []))
-        _put(fields, "title", (tags.get("TI") or [None])[0])
-        _put(fields, "journal", (tags.get("JT") or tags.get("TA") or [None])[0])
+        _put(fields, "title", _first(tags, "TI"))
+        _put(fields, "journal", _first(tags, "JT", "TA"))
         date_parts = ((tags.get("DP") or [""])[0]).split()
         if date_parts and date_parts[0][:4].isdecimal():
             fields["year"] = date_parts[0][:4]
             if len(date_parts) > 1 and date_parts[1][:3].lower() in MONTH_NAMES:
                 fields["month"] = date_parts[1][:3].lower()
-        _put(fields, "volume", (tags.get("VI") or [None])[0])
-        _put(fields, "number", (tags.get("IP") or [None])[0])
+        _put(fields, "volume", _first(tags, "VI"))
+        _put(fields, "number", _first(tags, "IP"))
         _put(fields, "pages", ((tags.get("PG") or [""])[0]).replace("-", "--") or None)
         _put(fields, "pmid", tags["PMID"][0])
         doi = next((v.split()[0] for v in tags.get("LID", []) + tags.get("AID", []) if v.endswith("[doi]")), None)
         _put(fields, "doi", doi)
-        _put(fields, "abstract", (tags.get("AB") or [None])[0])
-        _put(fields, "language", (tags.get("LA") or [None])[0])
+        _put(fields, "abstract", _first(tags, "AB"))
+        _put(fields, "language", _first(tags, "LA"))
         _put(fields, "keywords", "; ".join(tags.get("OT") or tags.get("MH") or []))
         line = starts[len(records)] if len(records) < len(starts) else None
         records.append(Record("article", fields, source=source, line=line))
     return records, []
+
+
+def _first(tags: dict[str, list[str]], *names: str) -> str | None:
+    """The first value of the first of ``names`` present among a MEDLINE record's tags."""
+    return next((tags[name][0] for name in names if tags.get(name)), None)
 
 
 #: CSV columns (as ``evidence export --format csv`` writes them) that are BibTeX fields under another name.
@@ -417,12 +423,13 @@ def _record_from_csv_row(row: dict[str, str], source: str, line: int) -> Record:
     _put(fields, "author", " and ".join(_name_from_ris(a) for a in authors))
     _put(fields, "title", value.get("title_raw") or plain_to_bibtex(value.get("title", "")))
     container = value.get("container")
-    container_field = "booktitle" if entry_type in _IN_BOOK else "publisher" if entry_type in _PUBLISHED_BY else "journal"
+    container_field = (
+        "booktitle" if entry_type in _IN_BOOK else "publisher" if entry_type in _PUBLISHED_BY else "journal"
+    )
     _put(fields, container_field, plain_to_bibtex(container or ""))
+    fields_month: str | None = None
     if value.get("month", "").isdecimal() and 1 <= int(value["month"]) <= 12:
         fields_month = MONTH_NAMES[int(value["month"]) - 1]
-    else:
-        fields_month = None
     _put(fields, "pages", re.sub(r"\s*-\s*", "--", value.get("pages", "")))
     for name, cell in value.items():
         if name in _CSV_DERIVED or not cell:

@@ -348,7 +348,8 @@ def _person(person: str) -> Name:
     )
 
 
-#: biblatex's extended name format names its parts (``given=Alfred, family=Adler``; other keys such as ``id=`` may come first).
+#: biblatex's extended name format names its parts (``given=Alfred, family=Adler``);
+#: other keys such as ``id=`` may come first.
 _NAME_PART = re.compile(r"(?:^|,)\s*(?:family|given)\s*=", re.I)
 
 
@@ -381,7 +382,8 @@ def _split_top_level(text: str, separator: str) -> list[str]:
     return items
 
 
-#: biblatex (EDTF) dates: ``2006``, ``2006-02``, ``2006-02-13``, ``1998/1999``, ``../1999``, ``2004?``, ``2004-04-05T14:34``.
+#: biblatex (EDTF) dates: ``2006``, ``2006-02``, ``2006-02-13``, ``1998/1999``, ``../1999``, ``2004?``,
+#: ``2004-04-05T14:34``.
 _DATE = re.compile(r"[~?%]*(-?\d{4})(?:-(\d{2}))?")
 
 
@@ -395,8 +397,8 @@ def parse_date(raw: str) -> tuple[int | None, int | None]:
     """
     day_first = _DAY_FIRST_DATE.match(raw)
     if day_first:
-        month = int(day_first.group(2))
-        return int(day_first.group(3)), month if 1 <= month <= 12 else None
+        day_month = int(day_first.group(2))
+        return int(day_first.group(3)), day_month if 1 <= day_month <= 12 else None
     for side in raw.strip().split("/"):
         match = _DATE.match(side.strip())
         if match:
