@@ -357,3 +357,22 @@ def test_round_trip_of_odd_keys_urls_keywords_and_suffixes(write_bib, fmt):
     if fmt != "csv":  # CSV writes names as "family, given"
         assert row["authors"][1] == {"family": "Stewart", "given": "Thomas W.", "suffix": "Jr."}
     assert list(row["keywords"]) == ["Printing, Practical", "Type"]
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                                      max_size=3), max_leaves=8)
+csl_keys = st.sampled_from(["id", "type", "author", "title", "issued", "page", "custom", "note", "container-title",
+                            "DOI", "keyword"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.dictionaries(csl_keys, json_values, max_size=6), min_size=1, max_size=3))
+def test_csl_items_of_any_shape_are_read_or_reported(items):
+    try:
+        records, problems = __import__("evidence.curation.importers", fromlist=["x"]).read_source_records(
+            json.dumps(items), "csljson", "x.json")
+    except EvidenceError:
+        return
+    assert len(records) + len(problems) == len(items)
+    plan_import(records, empty(), allow_duplicates=True)

@@ -268,7 +268,12 @@ def read_csljson(text: str, source: str) -> tuple[list[Record], list[Problem]]:
         if not isinstance(item, dict):
             problems.append(Problem(source, None, None, "error", f"item {number} is not a CSL-JSON object; skipped"))
             continue
-        record = record_from_csl(item)
+        try:
+            record = record_from_csl(item)
+        except (TypeError, ValueError, AttributeError, IndexError) as error:  # a value of the wrong JSON type
+            label = str(item.get("id") or f"item {number}")[:80]
+            problems.append(Problem(source, None, label, "error", f"not a valid CSL-JSON item ({error}); skipped"))
+            continue
         record.source = source
         records.append(record)
     return records, problems
