@@ -188,3 +188,18 @@ def test_date_ranges_give_their_start(year: int, month: int, end: int):
 def test_month_ranges_and_day_first_dates():
     assert parse_month('jun # "--" # jul') == 6
     assert parse_date("01.08.1993") == (1993, 8)
+
+
+def test_years_as_real_libraries_write_them():
+    assert parse_year("1991--1992") == 1991 and parse_year("1987--date{}") == 1987
+    assert parse_year("{\\noopsort{1973b}}1973") == 1973
+    assert parse_year('"1989" # "\\unskip--"') == 1989
+    assert parse_year("1994 (to appear)") == 1994 and parse_year("June 1980") == 1980
+    assert parse_year("1989 [1987]") == 1989 and parse_year("2005/2006") == 2005
+    assert [parse_year(v) for v in ("1994a", "19xx", "198?", "unknown", "12345")] == [None] * 5
+
+
+@given(st.integers(min_value=0, max_value=9999), st.integers(min_value=0, max_value=9999),
+       st.sampled_from(["--", "-", "\u2013", "/", ", "]))
+def test_a_year_range_gives_its_first_year(first: int, last: int, separator: str):
+    assert parse_year(f"{first:04d}{separator}{last:04d}") == first

@@ -426,9 +426,30 @@ def parse_month(raw: str) -> int | None:
 
 
 def parse_year(raw: str) -> int | None:
-    """The year as an integer; ``None`` when it is not a plain 1-4 digit number."""
+    """The year as an integer; ``None`` when no year can be read.
+
+    Besides a plain 1-4 digit number, the forms real libraries use for one
+    year: a range (``1991--1992``, ``1987--date``: its first year), a note
+    after it (``1994 (to appear)``, ``1989 [1987]``), a month before it
+    (``June 1980``), the ``{\\noopsort{1973b}}1973`` sorting trick, and a
+    concatenation (``"1989" # "\\unskip--"``).  ``1994a`` and ``19xx`` are
+    not years.
+    """
     value = raw.strip()
-    return int(value) if value.isdecimal() and len(value) <= 4 else None
+    if value.isdecimal():
+        return int(value) if len(value) <= 4 else None
+    if "#" in value:
+        value = value.split("#", 1)[0].strip().strip('"')
+    if "noopsort" in value:
+        value = _NOOPSORT.sub("", value)
+    value = value.strip().strip("{}").strip()
+    match = _YEAR_FIRST.match(value) or _MONTH_YEAR.match(value)
+    return int(match.group(1)) if match else None
+
+
+_NOOPSORT = re.compile(r"\\noopsort\s*\{[^{}]*\}")
+_YEAR_FIRST = re.compile(r"(\d{4})(?:\s*(?:-+|\u2013|\u2014|/|,)|\s*[(\[]|\s*$|\s+(?=[A-Za-z]))")
+_MONTH_YEAR = re.compile(r"[A-Za-z]{3,9}\.?\s+(\d{4})$")
 
 
 def normalise_pages(raw: str) -> str:
