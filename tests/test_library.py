@@ -67,18 +67,31 @@ def test_supported_encodings(tmp_path: Path, encoding: str, prefix: bytes):
     assert result.entries[0].fields["title"] == "Müller"
 
 
-def test_undecodable_file_names_byte_offset_and_other_files_still_load(tmp_path: Path):
-    bad = tmp_path / "bad.bib"
-    bad.write_bytes(b"@article{x, title = {caf\xe9}}\n")
+def test_latin1_file_loads_with_a_warning_naming_its_encoding(tmp_path: Path):
+    latin = tmp_path / "latin.bib"
+    latin.write_bytes("@article{x, title = {Le café de la gare à Montréal}}\n".encode("latin-1"))
     (tmp_path / "good.bib").write_text(GOOD)
     result = load_entries([tmp_path])
-    assert [e.key for e in result.entries] == ["a2000"]
+    assert [e.key for e in result.entries] == ["a2000", "x"]
+    assert result.entries[1].fields["title"] == "Le café de la gare à Montréal"
     (problem,) = result.problems
-    assert problem.file == str(bad) and problem.line == 1
+    assert problem.file == str(latin) and problem.severity == "warning"
+    assert "not UTF-8: read as" in problem.message
+
+
+def test_undecodable_bytes_name_the_byte_offset(monkeypatch):
+    import evidence.library.files as files
+
+    monkeypatch.setattr(files, "_decode_other_encoding", lambda data: None)
+    text, problem = decode_bib_bytes(b"@article{x, title = {caf\xe9}}\n", "bad.bib")
+    assert text is None and problem is not None and problem.line == 1
     assert "byte offset 24" in problem.message and "0xe9" in problem.message
 
 
-def test_decode_reports_line_of_bad_byte():
+def test_decode_reports_line_of_bad_byte(monkeypatch):
+    import evidence.library.files as files
+
+    monkeypatch.setattr(files, "_decode_other_encoding", lambda data: None)
     text, problem = decode_bib_bytes(b"ok\nok\n\xff", "f.bib")
     assert text is None and problem is not None and problem.line == 3
 

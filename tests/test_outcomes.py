@@ -350,7 +350,9 @@ def test_unreadable_files_are_problems_not_tracebacks(tmp_path):
     (tmp_path / "nul.outcomes.csv").write_bytes(b"key,outcome,arm,role\na2020,o,a\x00b,control\n")
     result = CliRunner().invoke(cli, ["check", "--no-cache", "--refs", str(tmp_path)])
     assert result.exit_code == 2 and "Traceback" not in result.stderr
-    assert f"{tmp_path / 'latin1.outcomes.csv'}:2: error: cannot decode as UTF-8 at byte offset 22" in result.stderr
+    # a file that is not UTF-8 is read in the encoding detected, with a warning naming it, and checked as any other
+    assert f"{tmp_path / 'latin1.outcomes.csv'}: warning: not UTF-8: read as cp1252" in result.stderr
+    assert f"{tmp_path / 'latin1.outcomes.csv'}:2: m\u00fcller: error: unknown key" in result.stderr
     assert f"{tmp_path / 'nul.outcomes.csv'}:2: a2020: error: better missing" in result.stderr  # a NUL is just text
 
 

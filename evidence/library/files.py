@@ -79,10 +79,16 @@ def find_bib_files(paths: Iterable[Path | str]) -> list[Path]:
 
 
 def decode_bib_bytes(data: bytes, file: str) -> tuple[str | None, Problem | None]:
-    """Decode UTF-8 (with or without BOM) or UTF-16 with a BOM.
+    """Decode a .bib file's bytes; the problem is a warning when the text was still recovered.
 
-    Anything else is reported with the byte offset of the first undecodable
-    byte and the line it falls on, rather than guessed at.
+    UTF-8 (with or without BOM) and UTF-16 with a BOM decode silently.  Other
+    files are not refused, since older tools (JabRef, Windows editors) still
+    write them: a declared encoding (JabRef's ``% Encoding: ...`` line) is
+    used first, then UTF-16 without a BOM (recognised by its zero bytes),
+    then charset-normalizer's guess.  Each of these comes back with a warning
+    naming the encoding, so the user knows the text was guessed at and can
+    convert the file.  Only bytes nothing can decode are an error, with the
+    offset and line of the first undecodable byte.
     """
     if data.startswith(codecs.BOM_UTF8):
         encoding, body = "utf-8", data[len(codecs.BOM_UTF8) :]
@@ -90,16 +96,108 @@ def decode_bib_bytes(data: bytes, file: str) -> tuple[str | None, Problem | None
         encoding, body = "utf-16", data
     else:
         encoding, body = "utf-8", data
+        utf16 = _utf16_without_bom(data) if b"\x00" in data[:4096] else None
+        if utf16 is not None:  # ASCII in UTF-16 is valid UTF-8 too, full of NULs: it would load as 0 entries
+            try:
+                message = f"not UTF-8: read as {utf16.upper()} (detected: UTF-16 without a byte order mark)"
+                return data.decode(utf16), Problem(file, None, None, "warning", message)
+            except UnicodeDecodeError:
+                pass
     try:
         return body.decode(encoding), None
     except UnicodeDecodeError as error:
-        offset = error.start + (len(data) - len(body))
-        line = data[:offset].count(b"\n") + 1
-        message = (
-            f"cannot decode as {encoding.upper()} at byte offset {offset} "
-            f"(byte 0x{data[offset]:02x}); save the file as UTF-8"
-        )
-        return None, Problem(file, line, None, "error", message)
+        failure = error
+    if encoding == "utf-8":
+        recovered = _decode_other_encoding(data)
+        if recovered is not None:
+            text, name, how = recovered
+            message = f"not UTF-8: read as {name} ({how}); save the file as UTF-8 to be sure of its text"
+            return text, Problem(file, None, None, "warning", message)
+    offset = failure.start + (len(data) - len(body))
+    line = data[:offset].count(b"\n") + 1
+    message = (
+        f"cannot decode as {encoding.upper()} at byte offset {offset} "
+        f"(byte 0x{data[offset]:02x}); save the file as UTF-8"
+    )
+    return None, Problem(file, line, None, "error", message)
+
+
+#: JabRef's header (``% Encoding: windows-1252``) and Emacs' ``-*- coding: latin-1 -*-``, near the top.
+_DECLARED_ENCODING = re.compile(rb"(?:%\s*Encoding:|-\*-.*?coding:)\s*([A-Za-z0-9_.:-]+)", re.IGNORECASE)
+
+
+def _decode_other_encoding(data: bytes) -> tuple[str, str, str] | None:
+    """Text, encoding name and how it was found, for bytes that are not UTF-8; ``None`` if nothing fits."""
+    declared = _DECLARED_ENCODING.search(data[:4096])
+    if declared:
+        name = declared.group(1).decode("ascii").rstrip(".:;")
+        try:
+            return data.decode(codecs.lookup(name).name), name, "declared in the file"
+        except (LookupError, UnicodeDecodeError):
+            pass
+    utf16 = _utf16_without_bom(data)
+    if utf16 is not None:
+        try:
+            return data.decode(utf16), utf16.upper(), "detected: UTF-16 without a byte order mark"
+        except UnicodeDecodeError:
+            pass
+    western = _western_european(data)
+    if western is not None:
+        return western, "cp1252", "detected: Western European letters"
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[: 1 << 20]).best()
+    if best is None or best.encoding in ("utf_8", "ascii"):
+        return None
+    try:
+        return data.decode(best.encoding), best.encoding.replace("_", "-"), "detected"
+    except (LookupError, UnicodeDecodeError):
+        return None
+
+
+#: Characters outside ASCII that a Western European library plausibly holds when read as cp1252.
+_WESTERN_PUNCTUATION = frozenset("\u2018\u2019\u201a\u201c\u201d\u201e\u2013\u2014\u2026\u00b0\u00a7\u00a0\u00b4"
+                                 "\u00a9\u00ae\u00b1\u00b5\u00b7\u00ab\u00bb\u20ac\u00bf\u00a1\u00aa\u00ba")
+
+
+def _western_european(data: bytes) -> str | None:
+    """The text as cp1252 when every character outside ASCII is then a Latin letter or common punctuation.
+
+    Most .bib files that are not UTF-8 are latin-1 or cp1252 (``Müller``,
+    ``Abschluß``); on a short file charset-normalizer may guess a Central
+    European or Japanese code page instead, which turns ``ß`` into ``ﾟ``.
+    """
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    import unicodedata
+
+    for char in set(text):
+        if char < "\x80":
+            continue
+        if char in _WESTERN_PUNCTUATION:
+            continue
+        if "\u00c0" <= char <= "\u00ff" and char not in "\u00d7\u00f7" and unicodedata.category(char).startswith("L"):
+            continue
+        if char in "\u0152\u0153\u0160\u0161\u017d\u017e\u0178":
+            continue
+        return None
+    return text
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` when most ASCII characters come with a zero byte beside them."""
+    sample = data[:4096]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    half = len(sample) // 2
+    if odd > 0.3 * half and even < 0.05 * half:
+        return "utf-16-le"
+    if even > 0.3 * half and odd < 0.05 * half:
+        return "utf-16-be"
+    return None
 
 
 def read_bib_file(path: Path) -> tuple[str | None, Problem | None]:
@@ -284,6 +382,7 @@ def load_entries(paths: Iterable[Path | str]) -> LoadResult:
         text, problem = read_bib_file(path)
         if problem:
             result.problems.append(problem)
+        if text is None:
             continue
         file_entries, problems = parse_bib_text(text or "", str(path))
         result.problems.extend(problems)

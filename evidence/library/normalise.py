@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
-_DASHES = re.compile(r"\s*(?:--+|\u2013|\u2014)\s*")
+_DASHES = re.compile(r"\s*(?:--+|\u2013|\u2014)\s*|\s+-\s*|\s*-\s+")
 _SPACES = re.compile(r"\s+")
 
 MONTHS = {
@@ -52,36 +52,52 @@ def _decoder():  # pragma: no cover - trivial factory
 
 @lru_cache(maxsize=1 << 16)
 def _decode_with_pylatexenc(value: str) -> str:
+    """The full decoding: math to Unicode first, then pylatexenc (which leaves math as written)."""
+    if "$" in value or "\\(" in value:
+        value = math_to_unicode(value)
     return _decoder().latex_to_text(value)
 
 
 #: Characters that ``\\`` merely escapes; every other backslash starts a macro.
 _SIMPLE_ESCAPES = frozenset("%&_#$")
+#: TeX ligatures pylatexenc turns into typographic characters, in the order it applies them.
+_LIGATURES = (("---", "\u2014"), ("--", "\u2013"), ("``", "\u201c"), ("''", "\u201d"))
 
 
 def decode_latex(value: str) -> str:
     """Return ``value`` as Unicode text, with white space folded.
 
     Three paths, cheapest first: no markup passes through; protective braces
-    (``{RLS} in {C}hina``) and the escaped characters ``\\% \\& \\_ \\#``
+    (``{RLS} in {C}hina``), the escaped characters ``\\% \\& \\_ \\#``
     (common in abstracts, and unique per entry, so a cache would not help)
-    are handled with string replacements; anything else (accents, macros,
-    math, ties) goes to pylatexenc, once per distinct value.  Every test is
-    ``in`` or ``find``: a regular expression over each abstract cost more
-    than the decoding.
+    and the ligatures ``--``, ``---``, ````` and ``''`` are handled with
+    string replacements; anything else (accents, macros, math, ties) goes to
+    pylatexenc, once per distinct value.  Every test is ``in`` or ``find``:
+    a regular expression over each abstract cost more than the decoding.
+    Property tests hold the fast paths to pylatexenc's result.
     """
     if "\\" in value or "$" in value or "~" in value or "^" in value:
         if _needs_decoder(value):
             value = _decode_with_pylatexenc(value)
         else:
-            value = value.replace("{", "").replace("}", "")
+            value = _replace_ligatures(value).replace("{", "").replace("}", "")
             for char in "%&_#":
                 value = value.replace("\\" + char, char)
-    elif "{" in value or "}" in value:
-        value = value.replace("{", "").replace("}", "")
+    else:
+        if "-" in value or "`" in value or "'" in value:
+            value = _replace_ligatures(value)
+        if "{" in value or "}" in value:
+            value = value.replace("{", "").replace("}", "")
     if "\n" in value or "  " in value or "\t" in value:
         value = _SPACES.sub(" ", value)
     return value.strip()
+
+
+def _replace_ligatures(value: str) -> str:
+    for ligature, character in _LIGATURES:
+        if ligature in value:
+            value = value.replace(ligature, character)
+    return value
 
 
 def _needs_decoder(value: str) -> bool:
@@ -94,6 +110,146 @@ def _needs_decoder(value: str) -> bool:
             return True
         at = value.find("\\", at + 2)
     return False
+
+
+# --- math -------------------------------------------------------------------
+
+_SUPERSCRIPTS = dict(zip("0123456789+-=()abcdefghijklmnoprstuvwxyzABDEGHIJKLMNOPRTUVWαβγδεθιφχ",
+                         "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵀᵁⱽᵂᵅᵝᵞᵟᵋᶿᶥᵠᵡ"))
+_SUPERSCRIPTS.update({"\u2212": "⁻", "*": "*", "\u2032": "\u2032", "'": "\u2032", "∘": "°", "°": "°"})
+_SUBSCRIPTS = dict(zip("0123456789+-=()aehijklmnoprstuvxβγρφχ", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵪ"))
+_SUBSCRIPTS["\u2212"] = "₋"
+#: Macros whose argument is shown as it is (fonts and text inside math).
+_FONT_MACROS = frozenset(
+    "mathrm mathit mathbf mathsf mathtt mathnormal mathcal mathbb mathfrak mathscr boldsymbol bm text textrm "
+    "textit textbf textsf texttt textup textnormal mbox hbox operatorname rm it bf cal mathup emph".split()
+)
+_SPACING_MACROS = {",": "\u2009", ";": " ", ":": " ", "!": "", " ": " ", "quad": " ", "qquad": " ",
+                   "left": "", "right": "", "big": "", "Big": "", "bigg": "", "Bigg": "", "displaystyle": "",
+                   "textstyle": "", "limits": "", "nolimits": ""}
+_MATH = re.compile(r"(?<!\\)\$\$?((?:[^$\\]|\\.)+?)\$\$?|\\\((.+?)\\\)", re.S)
+
+
+def math_to_unicode(value: str) -> str:
+    """Replace each ``$...$`` (and ``\\(...\\)``) in ``value`` with Unicode text where Unicode has the characters.
+
+    Greek letters and symbols come from pylatexenc's table; ``x_2`` and
+    ``x^{2}`` become ``x₂`` and ``x²`` when every character has a sub- or
+    superscript form, and ``x_{max}``-style text otherwise (``x_max``); font
+    macros (``\\mathrm{CO}``) keep their argument.  A macro with no Unicode
+    form is written as its name (``\\foo`` -> ``foo``), so nothing is dropped
+    silently; the result depends only on the input.
+    """
+    return _MATH.sub(lambda m: _math_text(m.group(1) if m.group(1) is not None else m.group(2)), value)
+
+
+def _math_text(math: str) -> str:
+    out: list[str] = []
+    position = 0
+    while position < len(math):
+        piece, position = _math_atom(math, position)
+        out.append(piece)
+    return "".join(out)
+
+
+def _math_atom(math: str, at: int) -> tuple[str, int]:
+    """The Unicode text of the atom starting at ``at``, and where the next one starts."""
+    char = math[at]
+    if char == "{":
+        end = _group_end(math, at)
+        return _math_text(math[at + 1 : end]), end + 1
+    if char in "_^":
+        at += 1
+        while at < len(math) and math[at] == " ":
+            at += 1
+        if at >= len(math):
+            return char, at
+        argument, after = _math_atom(math, at)
+        table = _SUBSCRIPTS if char == "_" else _SUPERSCRIPTS
+        if argument and all(c in table for c in argument):
+            return "".join(table[c] for c in argument), after
+        return char + argument, after
+    if char == "\\":
+        match = re.compile(r"\\([A-Za-z]+|.)\s*").match(math, at)
+        if match is None:
+            return char, at + 1
+        name, after = match.group(1), match.end()
+        if name == "mathbb" and after < len(math) and math[after] == "{":
+            end = _group_end(math, after)
+            return "".join(_double_struck(c) for c in _math_text(math[after + 1 : end])), end + 1
+        if name.startswith("bbb") and len(name) == 4:  # LNCS's \bbbz, \bbbr ...
+            return _double_struck(name[3].upper()), after
+        if name in _FONT_MACROS and after < len(math) and math[after] == "{":
+            end = _group_end(math, after)
+            return _math_text(math[after + 1 : end]), end + 1
+        if name in ("sqrt", "frac", "dfrac", "tfrac") and after < len(math) and math[after] == "{":
+            first, after = _math_atom(math, after)
+            if name == "sqrt":
+                return "\u221a" + (first if len(first) == 1 else f"({first})"), after
+            while after < len(math) and math[after] == " ":
+                after += 1
+            second, after = _math_atom(math, after) if after < len(math) else ("", after)
+            return f"{first}/{second}", after
+        if name in _SPACING_MACROS:
+            return _SPACING_MACROS[name], after
+        if not name.isalpha():
+            return name, after  # \{ \} \% \$ \& \# \_
+        symbol = _math_symbol(name)
+        if symbol is None:  # no Unicode form known: its name, so nothing is silently dropped
+            return name + (" " if math[after - 1 : after] == " " else ""), after
+        if symbol[-1].isalnum() and math[after - 1 : after] == " " and math[after : after + 1].isalnum():
+            symbol += " "  # \log n
+        return symbol, after
+    if char == "-":
+        return "\u2212" if at + 1 < len(math) or at > 0 else "-", at + 1
+    if char == "~":
+        return "\u00a0", at + 1
+    return char, at + 1
+
+
+_DOUBLE_STRUCK = {"C": "\u2102", "H": "\u210d", "N": "\u2115", "P": "\u2119", "Q": "\u211a", "R": "\u211d",
+                  "Z": "\u2124"}
+
+
+def _double_struck(char: str) -> str:
+    """``\\mathbb{R}`` -> ``ℝ``: the letters Unicode has as double-struck, the others as they are."""
+    if char in _DOUBLE_STRUCK:
+        return _DOUBLE_STRUCK[char]
+    if "A" <= char <= "Z":
+        return chr(0x1D538 + ord(char) - ord("A"))
+    return char
+
+
+def _group_end(text: str, start: int) -> int:
+    """Index of the brace closing the group opened at ``start`` (the end of the text if unbalanced)."""
+    depth = 0
+    index = start
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            index += 2
+            continue
+        depth += 1 if char == "{" else -1 if char == "}" else 0
+        if depth == 0:
+            return index
+        index += 1
+    return len(text) - 1 if text.endswith("}") else len(text)
+
+
+@lru_cache(maxsize=1024)
+def _math_symbol(name: str) -> str | None:
+    """The Unicode character pylatexenc's table gives macro ``\\name``, if it is a plain symbol."""
+    from pylatexenc.latex2text import get_default_latex_context_db
+
+    spec = get_default_latex_context_db().get_macro_spec(name)
+    replacement = getattr(spec, "simplify_repl", None)
+    if isinstance(replacement, str) and "%" not in replacement and replacement.strip():
+        return replacement
+    return None
+
+
+#: The family name "and others" gets: shown as "et al.", written back as "others" by the exporters.
+ETAL = "et al."
 
 
 @dataclass(frozen=True)
@@ -126,8 +282,33 @@ class Name:
 
 @lru_cache(maxsize=1 << 16)
 def split_names(raw: str) -> tuple[Name, ...]:
-    """Split a BibTeX name list (``Wang, D. Y. and M{\\"u}ller, Hans``) into names."""
-    return tuple(_person(person.strip()) for person in split_persons(raw) if person.strip())
+    """Split a BibTeX name list (``Wang, D. Y. and M{\\"u}ller, Hans``) into names.
+
+    Accents written without braces (``Mu\\~noz``) are decoded first: the name
+    parser would take the ``~`` for a tie and split the name there.  A
+    dangling ``and`` at either end is a typo, not a person.
+    """
+    if "\\" in raw:
+        raw = decode_unbraced_accents(raw)
+    if raw[:4].lower() == "and " or raw[-4:].lower() == " and" or raw.lower().startswith("and\n"):
+        raw = _DANGLING_AND.sub("", raw)
+    persons = [person.strip() for person in split_persons(raw)]
+    names = (_person(person) for person in persons if person and person.lower() != "and")
+    return tuple(name for name in names if name.family or name.given)  # "{}" or "{\\relax}" is no one
+
+
+_DANGLING_AND = re.compile(r"^\s*and\s+|\s+and\s*$", re.IGNORECASE)
+#: ``\\~n``, ``\\'{e}``, ``\\v c``, ``\\ss{}``: accents and special letters outside a brace group of their own.
+_UNBRACED_ACCENT = re.compile(
+    r"""(?<!\{)\\(?:([`'^"~=.])\s*(\{[A-Za-z]\}|\\[ij](?![A-Za-z])|[A-Za-z])"""
+    r"""|([uvHckbdr])(?:\s*(\{[A-Za-z]\})|\s+([A-Za-z]))"""
+    r"""|(ss|ae|AE|oe|OE|aa|AA|o|O|l|L|i|j)(?:\{\}|(?![A-Za-z])\s?))"""
+)
+
+
+def decode_unbraced_accents(raw: str) -> str:
+    """Replace accent commands that stand outside braces with their Unicode letters."""
+    return _UNBRACED_ACCENT.sub(lambda m: _decode_with_pylatexenc("{" + m.group() + "}").strip() or m.group(), raw)
 
 
 _AND = re.compile(r"[ \r\n\t]+[aA][nN][dD][ \r\n\t]+(?=[^ \r\n\t])")
@@ -156,7 +337,9 @@ def _person(person: str) -> Name:
     from bibtexparser.middlewares.names import parse_single_name_into_parts
 
     if person.lower() == "others":
-        return Name(family="et al.")
+        return Name(family=ETAL)
+    if "=" in person and _NAME_PART.search(person):
+        return _extended_name(person)
     parts = parse_single_name_into_parts(person, strict=False)
     return Name(
         family=decode_latex(" ".join(parts.von + parts.last)),
@@ -165,9 +348,77 @@ def _person(person: str) -> Name:
     )
 
 
+#: biblatex's extended name format names its parts (``given=Alfred, family=Adler``);
+#: other keys such as ``id=`` may come first.
+_NAME_PART = re.compile(r"(?:^|,)\s*(?:family|given)\s*=", re.I)
+
+
+def _extended_name(person: str) -> Name:
+    """biblatex's extended name format: ``family=Gogh, given=Vincent, prefix=van, useprefix=true``."""
+    parts: dict[str, str] = {}
+    for item in _split_top_level(person, ","):
+        name, sep, value = item.partition("=")
+        if sep:
+            value = value.strip()
+            if value.startswith('"') and value.endswith('"') and len(value) >= 2:
+                value = value[1:-1]
+            parts[name.strip().lower()] = decode_latex(value)
+    family = " ".join(p for p in (parts.get("prefix", ""), parts.get("family", "")) if p)
+    return Name(family=family, given=parts.get("given", ""), suffix=parts.get("suffix", ""))
+
+
+def _split_top_level(text: str, separator: str) -> list[str]:
+    """``text`` split at ``separator`` outside braces."""
+    items, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth = max(depth - 1, 0)
+        elif char == separator and depth == 0:
+            items.append(text[start:index])
+            start = index + 1
+    items.append(text[start:])
+    return items
+
+
+#: biblatex (EDTF) dates: ``2006``, ``2006-02``, ``2006-02-13``, ``1998/1999``, ``../1999``, ``2004?``,
+#: ``2004-04-05T14:34``.
+_DATE = re.compile(r"[~?%]*(-?\d{4})(?:-(\d{2}))?")
+
+
+_DAY_FIRST_DATE = re.compile(r"\s*(\d{1,2})\.\s*(\d{1,2})\.\s*(\d{4})\s*$")
+
+
+def parse_date(raw: str) -> tuple[int | None, int | None]:
+    """The year and month a biblatex ``date`` starts with; the end of a range when its start is open.
+
+    ``01.08.1993`` (day first, as written in German and other libraries) is read too.
+    """
+    day_first = _DAY_FIRST_DATE.match(raw)
+    if day_first:
+        day_month = int(day_first.group(2))
+        return int(day_first.group(3)), day_month if 1 <= day_month <= 12 else None
+    for side in raw.strip().split("/"):
+        match = _DATE.match(side.strip())
+        if match:
+            year, month = int(match.group(1)), match.group(2)
+            if not 0 <= year <= 9999:
+                return None, None
+            number = int(month) if month else None
+            return year, number if number and 1 <= number <= 12 else None
+        if side.strip() not in ("", ".."):
+            return None, None
+    return None, None
+
+
 def parse_month(raw: str) -> int | None:
-    """``mar``, ``March``, ``3`` and ``03`` all give 3; anything else ``None``."""
-    value = raw.strip().strip(".").lower()
+    """``mar``, ``March``, ``3`` and ``03`` all give 3; anything else ``None``.
+
+    A range written with BibTeX's concatenation (``jun # "--" # jul``) gives its first month.
+    """
+    value = raw.split("#", 1)[0] if "#" in raw else raw
+    value = value.strip().strip(".").lower()
     if value.isdecimal() and len(value) <= 2:
         number = int(value)
         return number if 1 <= number <= 12 else None
@@ -175,14 +426,37 @@ def parse_month(raw: str) -> int | None:
 
 
 def parse_year(raw: str) -> int | None:
-    """The year as an integer; ``None`` when it is not a plain 1-4 digit number."""
+    """The year as an integer; ``None`` when no year can be read.
+
+    Besides a plain 1-4 digit number, the forms real libraries use for one
+    year: a range (``1991--1992``, ``1987--date``: its first year), a note
+    after it (``1994 (to appear)``, ``1989 [1987]``), a month before it
+    (``June 1980``), the ``{\\noopsort{1973b}}1973`` sorting trick, and a
+    concatenation (``"1989" # "\\unskip--"``).  ``1994a`` and ``19xx`` are
+    not years.
+    """
     value = raw.strip()
-    return int(value) if value.isdecimal() and len(value) <= 4 else None
+    if value.isdecimal():
+        return int(value) if len(value) <= 4 else None
+    if "#" in value:
+        value = value.split("#", 1)[0].strip().strip('"')
+    if "noopsort" in value:
+        value = _NOOPSORT.sub("", value)
+    value = value.strip().strip("{}").strip()
+    match = _YEAR_FIRST.match(value) or _MONTH_YEAR.match(value)
+    return int(match.group(1)) if match else None
+
+
+_NOOPSORT = re.compile(r"\\noopsort\s*\{[^{}]*\}")
+_YEAR_FIRST = re.compile(r"(\d{4})(?:\s*(?:-+|\u2013|\u2014|/|,)|\s*[(\[]|\s*$|\s+(?=[A-Za-z]))")
+_MONTH_YEAR = re.compile(r"[A-Za-z]{3,9}\.?\s+(\d{4})$")
 
 
 def normalise_pages(raw: str) -> str:
-    """``13--14`` and ``13 – 14`` become ``13-14``."""
-    return _DASHES.sub("-", decode_latex(raw))
+    """``13--14``, ``13 – 14`` and ``13 - 14`` become ``13-14``."""
+    if "\\" in raw or "{" in raw or "$" in raw or "~" in raw or "\n" in raw or "  " in raw:
+        raw = decode_latex(raw)
+    return _DASHES.sub("-", raw.strip())
 
 
 def split_list(raw: str, separator: str = ";") -> list[str]:

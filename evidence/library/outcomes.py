@@ -116,9 +116,10 @@ def read_outcome_file(path: Path) -> tuple[list[OutcomeRow], list[Problem]]:
     except OSError as error:
         return [], [Problem(file, None, None, "error", f"cannot read: {error.strerror}")]
     text, problem = decode_bib_bytes(data, file)
-    if problem or text is None:
+    if text is None:  # undecodable: the problem says where
         return [], [problem] if problem else []
-    return parse_outcome_text(text, file)
+    rows, problems = parse_outcome_text(text, file)
+    return rows, ([problem] if problem else []) + problems  # a warning naming the encoding the text was read in
 
 
 def outcome_table_keys(paths: Iterable[Path | str]) -> frozenset[str]:

@@ -92,18 +92,26 @@ Record = Callable[[BibEntry], "tuple[dict[str, Any], list[Problem]]"]
 
 
 def file_rows(
-    text: str, file: str, record: Record, progress: "ProgressCallback | None" = None
+    text: str,
+    file: str,
+    record: Record,
+    progress: "ProgressCallback | None" = None,
+    prepare: "Callable[[list[BibEntry]], list[BibEntry]] | None" = None,
 ) -> tuple[list[dict[str, Any]], list[Problem]]:
     """Each entry of one file's text through ``record`` (a table row and its problems), large files in two processes.
 
     The problems come as the serial loop gives them: the parse's, then each
     entry's in order.  ``record`` must be a module-level function (it is
-    sent to the other process by name).
+    sent to the other process by name).  ``prepare`` runs over all of the
+    file's entries before any becomes a row (crossref inheritance needs every
+    parent in view), so a file that needs it is parsed in one process.
     """
-    if _worth_it(text):
+    if prepare is None and _worth_it(text):
         rows, problems, _ = parse_bib_text_parallel(text, file, parts=2, record=record)
         return rows, problems
     entries, problems = parse_bib_text(text, file)
+    if prepare is not None:
+        entries = prepare(entries)
     rows = []
     name = Path(file).name
     for number, entry in enumerate(entries, start=1):

@@ -33,7 +33,9 @@ raw                       str         the entry's exact text
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -51,7 +53,15 @@ from evidence.library.fields import (
     parse_field,
 )
 from evidence.library.files import BibEntry, find_bib_files, first_definitions, parse_bib_text, read_bib_file
-from evidence.library.normalise import decode_latex, normalise_pages, parse_month, parse_year, split_keywords, split_names
+from evidence.library.normalise import (
+    decode_latex,
+    normalise_pages,
+    parse_date,
+    parse_month,
+    parse_year,
+    split_keywords,
+    split_names,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -181,6 +191,13 @@ def entry_record(entry: BibEntry) -> tuple[dict[str, Any], list[Problem]]:
         row["month"] = parse_month(fields["month"])
         if row["month"] is None:
             report("warning", f"month not recognised: {_shown(fields['month'])}")
+    if fields.get("date") and (row["year"] is None or row["month"] is None) and not fields.get("year", "").strip():
+        year, month = parse_date(fields["date"])
+        if year is None:
+            report("warning", f"date not recognised: {_shown(fields['date'])}")
+        else:
+            row["year"] = year
+            row["month"] = row["month"] if row["month"] is not None else month
 
     if not _OUTCOME_FIELD_NAMES.isdisjoint(fields):
         values: dict[str, Any] = {}
@@ -199,6 +216,74 @@ def entry_record(entry: BibEntry) -> tuple[dict[str, Any], list[Problem]]:
     for missing in missing_required_fields(entry.entry_type, fields):
         report("warning", f"missing required field for @{entry.entry_type}: {missing}")
     return row, problems
+
+
+#: Fields biblatex never copies from a parent (``crossref``/``xdata``): they belong to the entry itself.
+_NOT_INHERITED = frozenset(
+    "ids crossref xref xdata entryset entrysubtype execute label options presort related relatedoptions "
+    "relatedstring relatedtype shorthand shorthandintro sortkey".split()
+)
+#: biblatex's default inheritance: a parent's title is the child's booktitle (or journaltitle).
+_BOOK_PARENTS = frozenset("book mvbook collection mvcollection proceedings mvproceedings reference mvreference".split())
+_BOOK_CHILDREN = frozenset(
+    "inbook bookinbook suppbook incollection suppcollection inproceedings inreference conference".split()
+)
+_TITLE_AS_BOOKTITLE = {"title": "booktitle", "subtitle": "booksubtitle", "titleaddon": "booktitleaddon"}
+_TITLE_AS_JOURNAL = {"title": "journaltitle", "subtitle": "journalsubtitle"}
+_INHERITANCE_DEPTH = 8
+
+
+def inherit_fields(entries: list[BibEntry]) -> list[BibEntry]:
+    """Entries with the fields they inherit through ``crossref`` and ``xdata``, as biblatex resolves them.
+
+    The entry's own fields win; the parent's ``title`` becomes the child's
+    ``booktitle`` when a paper or chapter points at its proceedings or
+    book (and ``journaltitle`` for an article in a ``periodical``); other
+    fields (year, publisher, editor, ...) are copied as they are.  Parents
+    are looked up in the same file (the unit the cache keeps), by exact key
+    and then case-insensitively as BibTeX does; a parent that itself has
+    a ``crossref`` is resolved first, and a loop stops after a few steps.
+    ``raw`` stays the entry's own text.
+    """
+    if not any("crossref" in e.fields or "xdata" in e.fields for e in entries):
+        return entries
+    by_key = {e.key: e for e in entries}
+    by_lower = {e.key.lower(): e for e in reversed(entries)}
+
+    def parent(key: str) -> BibEntry | None:
+        key = key.strip()
+        return by_key.get(key) or by_lower.get(key.lower())
+
+    def resolved(entry: BibEntry, depth: int) -> dict[str, str]:
+        fields = entry.fields
+        if depth >= _INHERITANCE_DEPTH or ("crossref" not in fields and "xdata" not in fields):
+            return fields
+        inherited: dict[str, str] = {}
+        for xdata_key in fields.get("xdata", "").split(","):
+            source = parent(xdata_key) if xdata_key.strip() else None
+            if source is not None and source is not entry:
+                for name, value in resolved(source, depth + 1).items():
+                    if name not in _NOT_INHERITED:
+                        inherited.setdefault(name, value)
+        source = parent(fields["crossref"]) if fields.get("crossref", "").strip() else None
+        if source is not None and source is not entry:
+            renames = {}
+            if entry.entry_type in _BOOK_CHILDREN and source.entry_type in _BOOK_PARENTS:
+                renames = _TITLE_AS_BOOKTITLE
+            elif entry.entry_type in ("article", "suppperiodical") and source.entry_type == "periodical":
+                renames = _TITLE_AS_JOURNAL
+            for name, value in resolved(source, depth + 1).items():
+                if name in _NOT_INHERITED or (renames and name in ("shorttitle", "sorttitle", "indextitle")):
+                    continue
+                inherited.setdefault(renames.get(name, name), value)
+        if not inherited:
+            return fields
+        return {**inherited, **fields}
+
+    return [
+        dataclasses.replace(entry, fields=fields) if (fields := resolved(entry, 0)) is not entry.fields else entry
+        for entry in entries
+    ]
 
 
 def outcome_columns(values: dict[str, Any]) -> dict[str, Any]:
@@ -365,18 +450,26 @@ def _only(result: TableResult, wanted: list[str]) -> TableResult:
     return result
 
 
+_INHERITS = re.compile(r"^\s*(?:crossref|xdata)\s*=", re.IGNORECASE | re.MULTILINE)
+
+
 def read_file_rows(
     path: Path, progress: "ProgressCallback | None" = None
 ) -> tuple[list[dict[str, Any]], list[Problem]]:
     """One file's rows and problems: the unit the cache keeps per file."""
     text, problem = read_bib_file(path)
-    if problem:
-        return [], [problem]
+    if text is None:
+        return [], [problem] if problem else []
     if progress:
         progress(f"parsing {path.name}", 0, None)
     from evidence.library.parallel import file_rows  # a large file in two processes
 
-    return file_rows(text or "", str(path), entry_record, progress)
+    # crossref/xdata parents must be seen by their children, so such a file is prepared whole
+    prepare = inherit_fields if _INHERITS.search(text) else None
+    rows, problems = file_rows(text, str(path), entry_record, progress, prepare=prepare)
+    if problem:  # a warning, e.g. the encoding the text was read in
+        problems.insert(0, problem)
+    return rows, problems
 
 
 def _merge(
