@@ -110,8 +110,9 @@ def main(argv: list[str] | None = None) -> int:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
                 seen[digest] = str(target)
-                rows.append((str(target.relative_to(args.out)), f"{source.kind}:{source.name}", original, digest,
-                             len(data)))
+                rows.append(
+                    (str(target.relative_to(args.out)), f"{source.kind}:{source.name}", original, digest, len(data))
+                )
                 added += 1
             print(f"{source.kind}:{source.name}: {added} new .bib files ({len(found)} found)", file=sys.stderr)
     with manifest.open("w", encoding="utf-8") as out:
@@ -140,8 +141,19 @@ def fetch_debian(source: Source, scratch: Path, mirrors: Path):
 
 
 def fetch_pypi(source: Source, scratch: Path, mirrors: Path):
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-q", "-d",
-               str(scratch), source.name]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--no-binary",
+        ":all:",
+        "-q",
+        "-d",
+        str(scratch),
+        source.name,
+    ]
     subprocess.run(command, check=True, capture_output=True)
     for archive in scratch.iterdir():
         if archive.name.endswith((".tar.gz", ".tgz", ".tar.bz2")):

@@ -34,8 +34,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 ROUND_TRIP_FORMATS = ("csljson", "ris", "csv")
-ROUND_TRIP_COLUMNS = ("authors", "year", "month", "title", "container", "volume", "issue", "pages", "doi", "pmid",
-                      "url", "keywords", "note", "abstract", "language")
+ROUND_TRIP_COLUMNS = (
+    "authors",
+    "year",
+    "month",
+    "title",
+    "container",
+    "volume",
+    "issue",
+    "pages",
+    "doi",
+    "pmid",
+    "url",
+    "keywords",
+    "note",
+    "abstract",
+    "language",
+)
 #: What decoding should have removed: a macro, or math between two dollars.
 _LEFTOVER_LATEX = re.compile(r"\\[A-Za-z]+|\$[^$]+\$")
 
@@ -210,7 +225,8 @@ def markdown(figures: Figures, corpus: Path) -> str:
         f"{len(figures.files_losing_entries)} file(s) |",
         f"| files read as UTF-8 | {figures.encodings.get('utf-8', 0):,} |",
         "| files read in another encoding (with a warning) | "
-        + (", ".join(f"{n} {e}" for e, n in figures.encodings.most_common() if e != "utf-8") or "0") + " |",
+        + (", ".join(f"{n} {e}" for e, n in figures.encodings.most_common() if e != "utf-8") or "0")
+        + " |",
         f"| files not decodable | {len(figures.undecodable)} |",
         f"| `date` without `year`: year found | {percent(figures.date_gave_year, figures.date_without_year)} |",
         "| `crossref` children with a container | "
@@ -220,19 +236,35 @@ def markdown(figures: Figures, corpus: Path) -> str:
         f"| names with LaTeX left after decoding | {percent(figures.names_with_latex_left, figures.names)} |",
     ]
     if figures.round_trip_entries:
-        lines += ["", "Round trips (export, `add`, load again): entries whose field came back different.", "",
-                  "| field | " + " | ".join(ROUND_TRIP_FORMATS) + " |", "|---|" + "---|" * len(ROUND_TRIP_FORMATS)]
-        lines.append("| keys lost | " + " | ".join(
-            percent(figures.round_trip_keys_lost[f], figures.round_trip_entries[f]) for f in ROUND_TRIP_FORMATS) + " |")
+        lines += [
+            "",
+            "Round trips (export, `add`, load again): entries whose field came back different.",
+            "",
+            "| field | " + " | ".join(ROUND_TRIP_FORMATS) + " |",
+            "|---|" + "---|" * len(ROUND_TRIP_FORMATS),
+        ]
+        lines.append(
+            "| keys lost | "
+            + " | ".join(
+                percent(figures.round_trip_keys_lost[f], figures.round_trip_entries[f]) for f in ROUND_TRIP_FORMATS
+            )
+            + " |"
+        )
         for column in ROUND_TRIP_COLUMNS:
-            lines.append(f"| {column} | " + " | ".join(
-                f"{figures.round_trip_losses[f][column]:,}" for f in ROUND_TRIP_FORMATS) + " |")
-    sections = [("Crashes", figures.crashes), ("Files losing entries", figures.files_losing_entries),
-                ("Undecodable files", figures.undecodable), ("Titles with LaTeX left", figures.title_examples),
-                ("Names with LaTeX left", figures.name_examples),
-                ("Round-trip differences", [f"{k}: {v}" for k, vs in sorted(figures.round_trip_examples.items())
-                                            for v in vs]),
-                ("Problems reported, by kind", [f"{n:,} {kind}" for kind, n in figures.problems.most_common(15)])]
+            lines.append(
+                f"| {column} | "
+                + " | ".join(f"{figures.round_trip_losses[f][column]:,}" for f in ROUND_TRIP_FORMATS)
+                + " |"
+            )
+    sections = [
+        ("Crashes", figures.crashes),
+        ("Files losing entries", figures.files_losing_entries),
+        ("Undecodable files", figures.undecodable),
+        ("Titles with LaTeX left", figures.title_examples),
+        ("Names with LaTeX left", figures.name_examples),
+        ("Round-trip differences", [f"{k}: {v}" for k, vs in sorted(figures.round_trip_examples.items()) for v in vs]),
+        ("Problems reported, by kind", [f"{n:,} {kind}" for kind, n in figures.problems.most_common(15)]),
+    ]
     for title, items in sections:
         if items:
             lines += ["", f"{title}:", ""] + [f"- {item}" for item in items[:40]]

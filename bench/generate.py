@@ -14,11 +14,51 @@ import argparse
 import random
 from pathlib import Path
 
-FAMILIES = ["Wang", "Yang", "Li", "Zhang", "Chen", "Smith", "Jones", "M{\\\"u}ller", "Garc{\\'\\i}a", "Nu{\\~n}ez",
-            "{\\O}stergaard", "Dvo{\\v{r}}{\\'a}k", "Lef{\\`e}vre", "Kim", "Park", "Nguyen", "Rossi", "Brown", "Sato", "Silva"]
+FAMILIES = [
+    "Wang",
+    "Yang",
+    "Li",
+    "Zhang",
+    "Chen",
+    "Smith",
+    "Jones",
+    'M{\\"u}ller',
+    "Garc{\\'\\i}a",
+    "Nu{\\~n}ez",
+    "{\\O}stergaard",
+    "Dvo{\\v{r}}{\\'a}k",
+    "Lef{\\`e}vre",
+    "Kim",
+    "Park",
+    "Nguyen",
+    "Rossi",
+    "Brown",
+    "Sato",
+    "Silva",
+]
 GIVEN = ["D. Y.", "Y. D.", "Hans", "Mar{\\'\\i}a", "J. P.", "Anne-Marie", "Lars", "S.", "K. L.", "Jos{\\'e}"]
-WORDS = ["acupuncture", "restless", "legs", "syndrome", "trial", "randomised", "effect", "sleep", "therapy", "outcomes",
-         "patients", "electroacupuncture", "herbal", "massage", "placebo", "controlled", "pilot", "study", "pain", "dopamine"]
+WORDS = [
+    "acupuncture",
+    "restless",
+    "legs",
+    "syndrome",
+    "trial",
+    "randomised",
+    "effect",
+    "sleep",
+    "therapy",
+    "outcomes",
+    "patients",
+    "electroacupuncture",
+    "herbal",
+    "massage",
+    "placebo",
+    "controlled",
+    "pilot",
+    "study",
+    "pain",
+    "dopamine",
+]
 JOURNALS = ["zgzj", "sleepmed", "cochrane", "{Journal of {TCM}}", "{Annals of Palliative Medicine}", "{BMJ Open}"]
 CONDITIONS = ["restless legs syndrome", "insomnia", "chronic pain", "migraine", "tinnitus"]
 INTERVENTIONS = ["acupuncture", "electroacupuncture", "massage", "herbal medicine", "exercise"]
@@ -41,7 +81,11 @@ def entry(index: int, rng: random.Random) -> str:
     if rng.random() < 0.4:
         words[rng.randrange(len(words))] = "{RLS}"
     year = rng.randint(1970, 2025)
-    lines = [f"@{kind}{{{rng.choice(WORDS)[:4]}{year}n{index},", f"  author = {{{authors}}},", f"  title = {{{' '.join(words)}}},"]
+    lines = [
+        f"@{kind}{{{rng.choice(WORDS)[:4]}{year}n{index},",
+        f"  author = {{{authors}}},",
+        f"  title = {{{' '.join(words)}}},",
+    ]
     container = {"article": "journal", "inproceedings": "booktitle", "book": "publisher", "misc": "howpublished"}[kind]
     lines.append(f"  {container} = {rng.choice(JOURNALS)},")
     lines.append(f"  year = {year},")

@@ -161,8 +161,11 @@ def bench_real(folder: Path, repeat: int) -> None:
         bare, serial = in_process_ratio(path, repeat, SERIAL_PARSE)
         _, full = in_process_ratio(path, repeat, {PARALLEL_FROM: "0"})
         entries = path.read_text(encoding="utf-8", errors="replace").count("\n@")
-        print(f"| {path.name} | {path.stat().st_size / 1e6:.1f} | ~{entries:,} | {bare:.2f} | {serial:.2f} "
-              f"| {serial / bare:.2f} | {full:.2f} | {full / bare:.2f} |", flush=True)
+        print(
+            f"| {path.name} | {path.stat().st_size / 1e6:.1f} | ~{entries:,} | {bare:.2f} | {serial:.2f} "
+            f"| {serial / bare:.2f} | {full:.2f} | {full / bare:.2f} |",
+            flush=True,
+        )
     print()
 
 
@@ -196,8 +199,13 @@ def bench_pages(repeat: int, work: Path) -> None:
         for number in range(max(1, repeat)):
             env = {"EVIDENCE_CACHE_DIR": str(fresh / f"{jobs}-{number}")}  # nothing formatted yet
             times.append(run_once([*everything, "--jobs", jobs], env))
-        rows.append((f"evidence render --all --jobs {jobs} (10,000 entries, citation cache empty)",
-                     statistics.median(t for t, _ in times), max(m for _, m in times)))
+        rows.append(
+            (
+                f"evidence render --all --jobs {jobs} (10,000 entries, citation cache empty)",
+                statistics.median(t for t, _ in times),
+                max(m for _, m in times),
+            )
+        )
     print("## render --all, one process and two (10,000 entries, 5 pages)\n")
     _print_rows(rows)
 
@@ -213,30 +221,45 @@ def bench_scale(repeat: int, work: Path, sizes: tuple[int, int] = (50000, 200000
             [
                 (f"evidence check (warm cache), {size:,} entries", [*CLI, "check", *refs]),
                 (f"evidence query (cold, --no-cache), {size:,} entries", [*CLI, "query", *refs, "--no-cache"]),
-                (f"evidence query (cold, --no-cache, serial parse), {size:,} entries",
-                 [*CLI, "query", *refs, "--no-cache"], SERIAL_PARSE),
+                (
+                    f"evidence query (cold, --no-cache, serial parse), {size:,} entries",
+                    [*CLI, "query", *refs, "--no-cache"],
+                    SERIAL_PARSE,
+                ),
             ],
             repeat,
         )
     print(f"## {sizes[0]:,} against {sizes[1]:,} entries\n")
     _print_rows(rows)
     small, large = rows[0][1] / sizes[0], rows[3][1] / sizes[1]
-    print(f"\n`check` per entry: {small * 1e6:.1f} us at {sizes[0]:,}, {large * 1e6:.1f} us at {sizes[1]:,} "
-          f"({large / small:.2f} x).\n")
+    print(
+        f"\n`check` per entry: {small * 1e6:.1f} us at {sizes[0]:,}, {large * 1e6:.1f} us at {sizes[1]:,} "
+        f"({large / small:.2f} x).\n"
+    )
     inner = []
     for size in sizes:
-        done = subprocess.run([sys.executable, __file__, "--time-check", str(generate(size, work))],
-                              capture_output=True, text=True, check=True, cwd=ROOT)
+        done = subprocess.run(
+            [sys.executable, __file__, "--time-check", str(generate(size, work))],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
         inner.append(float(done.stdout))
-    print(f"Inside the process (the table loaded, then `check_library` timed): {inner[0]:.2f} s and {inner[1]:.2f} s, "
-          f"{inner[0] / sizes[0] * 1e6:.1f} and {inner[1] / sizes[1] * 1e6:.1f} us per entry "
-          f"({inner[1] / sizes[1] / (inner[0] / sizes[0]):.2f} x).\n")
+    print(
+        f"Inside the process (the table loaded, then `check_library` timed): {inner[0]:.2f} s and {inner[1]:.2f} s, "
+        f"{inner[0] / sizes[0] * 1e6:.1f} and {inner[1] / sizes[1] * 1e6:.1f} us per entry "
+        f"({inner[1] / sizes[1] / (inner[0] / sizes[0]):.2f} x).\n"
+    )
     for size in sizes:
         bare, full = in_process_ratio(generate(size, work), repeat)
         _, serial = in_process_ratio(generate(size, work), repeat, SERIAL_PARSE)
-        print(f"{size:,} entries, inside the process: bare parse {bare:.2f} s, "
-              f"cold load {full:.2f} s ({full / bare:.2f} x), "
-              f"cold load with the serial parse {serial:.2f} s ({serial / bare:.2f} x).\n", flush=True)
+        print(
+            f"{size:,} entries, inside the process: bare parse {bare:.2f} s, "
+            f"cold load {full:.2f} s ({full / bare:.2f} x), "
+            f"cold load with the serial parse {serial:.2f} s ({serial / bare:.2f} x).\n",
+            flush=True,
+        )
 
 
 def bench_citations(work: Path) -> None:
@@ -346,8 +369,10 @@ def main() -> None:
             for name, seconds, memory in rows:
                 print(f"| {name} | {seconds:.3f} | {seconds / baseline:.2f} | {memory} |")
             bare, full = in_process_ratio(work / f"lib-{size}" / "library.bib", args.repeat)
-            print(f"\nInside the process, imports excluded: bare parse {bare:.2f} s, full load into the typed table {full:.2f} s "
-                  f"({full / bare:.2f} x).\n")
+            print(
+                f"\nInside the process, imports excluded: bare parse {bare:.2f} s, full load into the typed table {full:.2f} s "
+                f"({full / bare:.2f} x).\n"
+            )
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from evidence.audit.run import AuditRun
     from evidence.curation.entries import Change
     from evidence.curation.extract import ExtractRun
-    from evidence.curation.importers import ImportPlan, Record
+    from evidence.curation.importers import ImportPlan
     from evidence.library.table import TableResult
     from evidence.progress import ProgressCallback
 

@@ -51,8 +51,15 @@ class EvidenceGroup(click.Group):
 
 @click.group(cls=EvidenceGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="evidence")
-@click.option("--color", "--colour", "color", type=click.Choice(["auto", "always", "never"]), default="auto",
-              show_default=True, help="Colour output: auto (on a terminal, unless NO_COLOR is set), always or never.")
+@click.option(
+    "--color",
+    "--colour",
+    "color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour output: auto (on a terminal, unless NO_COLOR is set), always or never.",
+)
 @click.pass_context
 def cli(ctx: click.Context, color: str) -> None:
     """Manage the studies behind health claims: references with outcome data,
@@ -175,7 +182,9 @@ def query_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--year-from", type=int, help="Published in or after this year."),
         click.option("--year-to", type=int, help="Published in or before this year."),
         click.option("--min-n", type=click.IntRange(min=0), help="At least this many participants analysed (n)."),
-        click.option("--has-outcome", is_flag=True, help="Only entries with outcome numbers (n, responders or a rate)."),
+        click.option(
+            "--has-outcome", is_flag=True, help="Only entries with outcome numbers (n, responders or a rate)."
+        ),
         click.option("--search", metavar="TEXT", help="Words in the title, abstract or keywords (case-insensitive)."),
     ]
     for option in reversed(options):
@@ -277,13 +286,17 @@ def query(
 @cli.command(short_help="Print one entry in full (text, json or bibtex).")
 @library_options
 @click.argument("key", shell_complete=complete_keys)
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "bibtex"]), default="text", show_default=True,
-              help="json has every column of the table; bibtex is the entry exactly as written.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "bibtex"]),
+    default="text",
+    show_default=True,
+    help="json has every column of the table; bibtex is the entry exactly as written.",
+)
 def show(refs: tuple[Path, ...], no_cache: bool, quiet: bool, key: str, fmt: str) -> None:
     """Print one entry in full: reference, outcome data and where it is written."""
-    from evidence.analysis.formats import format_entry
-
-    from evidence.analysis.formats import format_arms, records
+    from evidence.analysis.formats import format_arms, format_entry, records
 
     library = load_library(refs, no_cache, quiet)
     entry, arms = library.entry(key), library.arms(key)
@@ -318,7 +331,6 @@ def styles(search: str | None) -> None:
 
 def _split_commas(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
-
 
 
 # --- writers: summarize, render ----------------------------------------------
@@ -417,8 +429,17 @@ def summarize_command(
     """
     library = load_library(refs, no_cache, quiet)
     text = library.paragraph(
-        condition, fmt, templates=templates, intervention=intervention, method=method, style=style,
-        citations=citations, outcome=outcome, comparator=comparator, measure=measure, hksj=hksj,
+        condition,
+        fmt,
+        templates=templates,
+        intervention=intervention,
+        method=method,
+        style=style,
+        citations=citations,
+        outcome=outcome,
+        comparator=comparator,
+        measure=measure,
+        hksj=hksj,
     )
     click.echo(text, nl=False)
 
@@ -435,7 +456,10 @@ def summarize_command(
     help="Folder for the pages.",
 )
 @click.option(
-    "--jobs", type=click.IntRange(min=1), default=None, help="Processes rendering pages at once [default: one per core]."
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes rendering pages at once [default: one per core].",
 )
 @writer_options
 def render_command(
@@ -476,8 +500,17 @@ def render_command(
     with Progress(enabled=False if quiet else None) as progress:
         library.progress = progress
         written = library.render(
-            None if all_conditions else conditions, out, templates=templates, method=method, style=style,
-            citations=citations, outcome=outcome, comparator=comparator, measure=measure, hksj=hksj, jobs=jobs,
+            None if all_conditions else conditions,
+            out,
+            templates=templates,
+            method=method,
+            style=style,
+            citations=citations,
+            outcome=outcome,
+            comparator=comparator,
+            measure=measure,
+            hksj=hksj,
+            jobs=jobs,
         )
     if not quiet:
         for path in written:
@@ -492,8 +525,9 @@ FAIL_ON_CHOICES = ("unverifiable", "unverified", "uncited")
 @cli.command(short_help="Check citations and numbers in pages against the library.")
 @library_options
 @click.argument("pages", nargs=-1, required=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text", show_default=True
+)
 @click.option(
     "--fail-on",
     metavar="VERDICT,...",
@@ -506,14 +540,28 @@ FAIL_ON_CHOICES = ("unverifiable", "unverified", "uncited")
     type=click.Path(file_okay=False, path_type=Path),
     help="Write a dated JSON audit record per page into this folder, naming the library state audited.",
 )
-@click.option("--fetch-missing", is_flag=True,
-              help="Fetch cited studies with a PMID or DOI that the library lacks (PubMed, Crossref), extract their "
-                   "abstracts into --to, and audit against them as unverified data.")
-@click.option("--to", "fetch_to", type=click.Path(dir_okay=False, path_type=Path),
-              help="The .bib file --fetch-missing writes (its outcome CSV goes beside it).")
+@click.option(
+    "--fetch-missing",
+    is_flag=True,
+    help="Fetch cited studies with a PMID or DOI that the library lacks (PubMed, Crossref), extract their "
+    "abstracts into --to, and audit against them as unverified data.",
+)
+@click.option(
+    "--to",
+    "fetch_to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The .bib file --fetch-missing writes (its outcome CSV goes beside it).",
+)
 def audit(
-    refs: tuple[Path, ...], no_cache: bool, quiet: bool, pages: tuple[str, ...], fmt: str, fail_on: str,
-    record_dir: Path | None, fetch_missing: bool, fetch_to: Path | None,
+    refs: tuple[Path, ...],
+    no_cache: bool,
+    quiet: bool,
+    pages: tuple[str, ...],
+    fmt: str,
+    fail_on: str,
+    record_dir: Path | None,
+    fetch_missing: bool,
+    fetch_to: Path | None,
 ) -> None:
     """Check every citation and number in condition pages against the library.
 
@@ -564,7 +612,6 @@ def audit(
         if not quiet:
             click.echo(f"recorded {path}", err=True)
     sys.exit(run.exit_status(extra))
-
 
 
 # --- curation: add, set, unset, verify, export -------------------------------
@@ -627,25 +674,60 @@ def verify(refs: tuple[Path, ...], key: str, by: str, fields: str | None) -> Non
 @cli.command(short_help="Import references from files, by DOI or by PMID.")
 @library_options
 @click.argument("sources", nargs=-1, type=click.Path(allow_dash=True, path_type=Path))
-@click.option("--to", "target", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The .bib file to add the entries to (created if missing).")
-@click.option("--format", "fmt", type=click.Choice(["auto", "bibtex", "ris", "csljson", "medline", "csv"]),
-              default="auto", show_default=True, help="Format of the sources; auto detects it from the content.")
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The .bib file to add the entries to (created if missing).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "bibtex", "ris", "csljson", "medline", "csv"]),
+    default="auto",
+    show_default=True,
+    help="Format of the sources; auto detects it from the content.",
+)
 @click.option("--doi", "dois", multiple=True, help="Fetch this DOI from Crossref; repeat for more.")
-@click.option("--crossref-url", envvar="EVIDENCE_CROSSREF_URL", default=CROSSREF_URL, show_default=True,
-              help="Base URL of the Crossref REST API.")
+@click.option(
+    "--crossref-url",
+    envvar="EVIDENCE_CROSSREF_URL",
+    default=CROSSREF_URL,
+    show_default=True,
+    help="Base URL of the Crossref REST API.",
+)
 @click.option("--pmid", "pmids", multiple=True, help="Fetch this PMID from PubMed (E-utilities); repeat for more.")
-@click.option("--pmid-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Fetch every PMID in this file (one or more a line; '#' starts a comment).")
-@click.option("--pubmed-url", envvar="EVIDENCE_PUBMED_URL", default=PUBMED_URL,
-              show_default=True, help="Base URL of NCBI E-utilities; NCBI_API_KEY is sent when set.")
+@click.option(
+    "--pmid-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Fetch every PMID in this file (one or more a line; '#' starts a comment).",
+)
+@click.option(
+    "--pubmed-url",
+    envvar="EVIDENCE_PUBMED_URL",
+    default=PUBMED_URL,
+    show_default=True,
+    help="Base URL of NCBI E-utilities; NCBI_API_KEY is sent when set.",
+)
 @click.option("--allow-duplicates", is_flag=True, help="Add entries even when the library already has them.")
 @click.option("--all-or-nothing", is_flag=True, help="Add nothing if any entry is invalid.")
 @click.option("--dry-run", is_flag=True, help="Print exactly what would be added, and write nothing.")
 def add(
-    refs: tuple[Path, ...], no_cache: bool, quiet: bool, sources: tuple[Path, ...], target: Path, fmt: str,
-    dois: tuple[str, ...], crossref_url: str, pmids: tuple[str, ...], pmid_file: Path | None, pubmed_url: str,
-    allow_duplicates: bool, all_or_nothing: bool, dry_run: bool,
+    refs: tuple[Path, ...],
+    no_cache: bool,
+    quiet: bool,
+    sources: tuple[Path, ...],
+    target: Path,
+    fmt: str,
+    dois: tuple[str, ...],
+    crossref_url: str,
+    pmids: tuple[str, ...],
+    pmid_file: Path | None,
+    pubmed_url: str,
+    allow_duplicates: bool,
+    all_or_nothing: bool,
+    dry_run: bool,
 ) -> None:
     """Import references from BibTeX, RIS, CSL-JSON, PubMed MEDLINE or CSV files ('-' for stdin), by DOI or PMID.
 
@@ -663,8 +745,17 @@ def add(
         raise EvidenceError("give files to import, '-' for standard input, --doi, --pmid or --pmid-file")
     with Progress(enabled=False if quiet else None) as progress:
         plan = open_library(refs, no_cache, progress).add(
-            sources, target, fmt=fmt, dois=dois, crossref_url=crossref_url, pmids=pmids, pmid_file=pmid_file,
-            pubmed_url=pubmed_url, allow_duplicates=allow_duplicates, all_or_nothing=all_or_nothing, dry_run=dry_run,
+            sources,
+            target,
+            fmt=fmt,
+            dois=dois,
+            crossref_url=crossref_url,
+            pmids=pmids,
+            pmid_file=pmid_file,
+            pubmed_url=pubmed_url,
+            allow_duplicates=allow_duplicates,
+            all_or_nothing=all_or_nothing,
+            dry_run=dry_run,
         )
     for note in plan.notes:
         click.echo(note, err=True)
@@ -686,11 +777,19 @@ def add(
 @click.argument("keys", nargs=-1)
 @click.option("--all", "all_entries", is_flag=True, help="Every entry of the library that has an abstract.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--write", is_flag=True,
-              help="Append the arms with a count or a mean and SD to <bib stem>.outcomes.csv beside each entry "
-                   "(data_source = abstract, not verified).")
+@click.option(
+    "--write",
+    is_flag=True,
+    help="Append the arms with a count or a mean and SD to <bib stem>.outcomes.csv beside each entry "
+    "(data_source = abstract, not verified).",
+)
 def extract_command(
-    refs: tuple[Path, ...], no_cache: bool, quiet: bool, keys: tuple[str, ...], all_entries: bool, fmt: str,
+    refs: tuple[Path, ...],
+    no_cache: bool,
+    quiet: bool,
+    keys: tuple[str, ...],
+    all_entries: bool,
+    fmt: str,
     write: bool,
 ) -> None:
     """Propose outcome data from entries' abstracts, every number with the words it came from.
@@ -723,9 +822,12 @@ def extract_command(
 @cli.command()
 @library_options
 @query_options
-@click.option("--format", "fmt", type=click.Choice(["csljson", "ris", "bibtex", "csv"]), default="csljson",
-              show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file. [default: stdout]")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csljson", "ris", "bibtex", "csv"]), default="csljson", show_default=True
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file. [default: stdout]"
+)
 def export(refs: tuple[Path, ...], no_cache: bool, quiet: bool, fmt: str, output: Path | None, **filters: Any) -> None:
     """Export the entries that match the filters for other tools.
 
@@ -742,7 +844,6 @@ def export(refs: tuple[Path, ...], no_cache: bool, quiet: bool, fmt: str, output
         click.echo(text, nl=False)
 
 
-
 # --- curation of whole entries: rename, remove, merge, init -------------------
 
 
@@ -755,7 +856,10 @@ def echo_change(change: Any) -> None:
 
 
 pages_option = click.option(
-    "--in", "pages", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    "--in",
+    "pages",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A page whose [@KEY] and \\cite{KEY} citations change too; repeat for more.",
 )
 

@@ -7,12 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 import evidence
 from evidence import EvidenceError, Library
 from evidence.errors import UnknownKeyError
-
-from conftest import ROOT
 
 EXAMPLE = ROOT / "refs"
 

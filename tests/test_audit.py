@@ -8,17 +8,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import DATA, EXAMPLE_REFS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from evidence.audit.claims import Claim, ListedReference, parse_page, read_page
 from evidence.audit.judge import audit_page, claim_interval
 from evidence.audit.match import build_index, match_reference
 from evidence.audit.records import library_state, write_record
-from evidence.audit.claims import Claim, ListedReference, parse_page, read_page
 from evidence.cli import cli
 from evidence.library.table import load_table
-
-from conftest import DATA, EXAMPLE_REFS
 
 SEED = DATA / "audit" / "condition-page.txt"
 SEED_TEXT = SEED.read_text()

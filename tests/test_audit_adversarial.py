@@ -11,14 +11,13 @@ import time
 
 import pytest
 from click.testing import CliRunner
+from conftest import EXAMPLE_REFS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from evidence.audit.claims import parse_page
 from evidence.audit.judge import audit_page
 from evidence.cli import cli
-
-from conftest import EXAMPLE_REFS
 
 MB = 1_000_000
 

@@ -14,11 +14,13 @@ import re
 import shutil
 import subprocess
 import threading
+from datetime import UTC
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from click.testing import CliRunner
+from conftest import DATA, EXAMPLE_REFS
 
 from evidence.audit import report
 from evidence.audit.claims import parse_page
@@ -26,8 +28,6 @@ from evidence.audit.judge import audit_page
 from evidence.audit.run import audit_pages
 from evidence.cli import cli
 from evidence.library.table import load_table
-
-from conftest import DATA, EXAMPLE_REFS
 
 CHROMIUM = shutil.which("chromium")
 SEED = DATA / "audit" / "condition-page.txt"
@@ -90,11 +90,11 @@ def test_html_report_escapes_the_page_and_marks_every_claim(table):
 
 
 def test_same_named_pages_recorded_in_one_second_keep_both_records(tmp_path, table):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from evidence.audit.records import write_record
 
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     paths = []
     for folder in ("one", "two"):
         (tmp_path / folder).mkdir()
@@ -132,7 +132,7 @@ document.getElementById("page").addEventListener("load", function () {
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - keep the test output quiet
+    def log_message(self, format, *args):
         pass
 
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
+from conftest import EXAMPLE_REFS
 
-from evidence.audit.judge import audit_page
 from evidence.audit.claims import parse_page, read_page
+from evidence.audit.judge import audit_page
 from evidence.cli import cli
 from evidence.library.table import load_table
-
-from conftest import EXAMPLE_REFS
 
 
 @pytest.fixture(scope="module")

@@ -285,6 +285,10 @@ def test_author_year_without_a_list_and_a_meta_analysis_claim(tmp_path):
 
 
 def test_a_general_figure_is_no_result_of_the_study(tmp_path):
-    verdict, reason = one(tmp_path, "The placebo rate [@t2007] was double the usual placebo effect of 30%.",
-                          comparator="placebo", control_response_rate=60.1)
+    verdict, reason = one(
+        tmp_path,
+        "The placebo rate [@t2007] was double the usual placebo effect of 30%.",
+        comparator="placebo",
+        control_response_rate=60.1,
+    )
     assert verdict == "unverifiable" and "a general figure" in reason

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import EXAMPLE_REFS, RENDER_LIBRARY
 
 from evidence.errors import EvidenceError
 from evidence.pages import batch
 from evidence.pages.render import render_conditions
-
-from conftest import EXAMPLE_REFS, RENDER_LIBRARY
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -46,7 +45,9 @@ def test_an_error_in_one_page_stops_the_run(table, tmp_path):
     templates.mkdir()
     (templates / "page.md.j2").write_text("{{ no_such_variable }}\n", encoding="utf-8")
     with pytest.raises(EvidenceError, match="page.md.j2"):
-        batch.render_conditions_parallel(table, ["tinnitus", "migraine"], tmp_path / "out", workers=2, templates=templates)
+        batch.render_conditions_parallel(
+            table, ["tinnitus", "migraine"], tmp_path / "out", workers=2, templates=templates
+        )
 
 
 def test_one_worker_or_one_page_runs_serially(table, tmp_path, monkeypatch):
@@ -67,7 +68,18 @@ def test_render_all_with_jobs_matches_one_job(tmp_path):
     runner = CliRunner()
     for jobs in ("1", "2"):
         result = runner.invoke(
-            cli, ["render", "--refs", str(RENDER_LIBRARY), "--all", "--jobs", jobs, "--out", str(tmp_path / jobs), "--quiet"]
+            cli,
+            [
+                "render",
+                "--refs",
+                str(RENDER_LIBRARY),
+                "--all",
+                "--jobs",
+                jobs,
+                "--out",
+                str(tmp_path / jobs),
+                "--quiet",
+            ],
         )
         assert result.exit_code == 0, result.output
     assert _files(tmp_path / "2") == _files(tmp_path / "1") and len(_files(tmp_path / "1")) >= 4

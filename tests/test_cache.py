@@ -8,12 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 import evidence.library.table as table_module
-from evidence.progress import Progress
 from evidence.library.table import load_table
-
-from conftest import ROOT
+from evidence.progress import Progress
 
 ENTRY = "@article{{k{n}, author = {{Li, X.}}, title = {{T{n}}}, journal = {{J}}, year = 2000, n = {{{value}}}}}\n"
 
@@ -103,7 +102,9 @@ def test_cache_of_another_format_version_is_rebuilt(tmp_path, monkeypatch):
     write(tmp_path, "a.bib", 5)
     load_table([tmp_path])
     monkeypatch.setattr(evidence.library.cache, "FORMAT", evidence.library.cache.FORMAT + 1)
-    monkeypatch.setattr(evidence.library.cache.Cache, "_path", lambda self, kind, signatures: next(self.folder.glob(f"{kind}-*")))
+    monkeypatch.setattr(
+        evidence.library.cache.Cache, "_path", lambda self, kind, signatures: next(self.folder.glob(f"{kind}-*"))
+    )
     result = load_table([tmp_path])
     assert result.table["n"].tolist() == [5]
     assert "stale format" in result.notes[0]
@@ -177,7 +178,9 @@ def test_cli_no_cache_option(tmp_path, private_cache_dir):
     from evidence.cli import cli
 
     write(tmp_path, "a.bib", 5)
-    result = CliRunner().invoke(cli, ["query", "--refs", str(tmp_path), "--no-cache", "--format", "csv", "--columns", "n"])
+    result = CliRunner().invoke(
+        cli, ["query", "--refs", str(tmp_path), "--no-cache", "--format", "csv", "--columns", "n"]
+    )
     assert result.stdout.splitlines() == ["n", "5"]
     assert list(private_cache_dir.iterdir()) == []
 
@@ -270,8 +273,8 @@ def test_the_least_recently_used_cache_files_go_past_the_limit(tmp_path, monkeyp
     assert parsed == [files[3], files[4]]  # a.bib still cached; b and c went first
 
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 library_shapes = st.lists(
     st.tuples(st.integers(0, 3), st.sampled_from(["a", "b", "c", "d", "e"]), st.integers(0, 99)), max_size=12

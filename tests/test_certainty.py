@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from evidence.analysis.certainty import (
     LEVELS,
     Thresholds,
-    important_bounds,
     importance,
+    important_bounds,
     pooled_sd,
     rate,
 )
@@ -20,29 +20,65 @@ from evidence.analysis.comparisons import Arm, Comparison, StudyComparison
 from evidence.analysis.stats import PooledEffect, StudyEffect
 
 
-def study(key: str = "t1", design: str | None = "rct", *, blinding: str | None = "double", verified: bool = True,
-          data_source: str | None = "primary", n: int = 300, events: int = 150, kind: str = "dichotomous",
-          sd: float | None = None) -> StudyComparison:
-    arm = Arm("acupuncture", "intervention", n, events if kind == "dichotomous" else None,
-              10.0 if sd else None, sd)
-    control = Arm("sham acupuncture", "control", n, events if kind == "dichotomous" else None,
-                  10.0 if sd else None, sd)
-    return StudyComparison(key, "response", "", kind, "higher", arm, control, False, design, verified,
-                           data_source, blinding)
+def study(
+    key: str = "t1",
+    design: str | None = "rct",
+    *,
+    blinding: str | None = "double",
+    verified: bool = True,
+    data_source: str | None = "primary",
+    n: int = 300,
+    events: int = 150,
+    kind: str = "dichotomous",
+    sd: float | None = None,
+) -> StudyComparison:
+    arm = Arm("acupuncture", "intervention", n, events if kind == "dichotomous" else None, 10.0 if sd else None, sd)
+    control = Arm("sham acupuncture", "control", n, events if kind == "dichotomous" else None, 10.0 if sd else None, sd)
+    return StudyComparison(
+        key, "response", "", kind, "higher", arm, control, False, design, verified, data_source, blinding
+    )
 
 
 def comparison(*studies: StudyComparison, kind: str = "dichotomous") -> Comparison:
     return Comparison("response", "", kind, "higher", "acupuncture", "sham acupuncture", tuple(studies), (), ())
 
 
-def pooled(estimate: float, ci: tuple[float, float], *, pi: tuple[float, float] | None = None, k: int = 2,
-           i2: float = 0.0, measure: str = "rr", events: int | None = 600, participants: int = 1200,
-           keys: tuple[str, ...] = ("t1", "t2")) -> PooledEffect:
-    effects = tuple(StudyEffect(key, 0.0, 0.01, estimate, ci[0], ci[1], 100 / len(keys), participants // len(keys))
-                    for key in keys)
+def pooled(
+    estimate: float,
+    ci: tuple[float, float],
+    *,
+    pi: tuple[float, float] | None = None,
+    k: int = 2,
+    i2: float = 0.0,
+    measure: str = "rr",
+    events: int | None = 600,
+    participants: int = 1200,
+    keys: tuple[str, ...] = ("t1", "t2"),
+) -> PooledEffect:
+    effects = tuple(
+        StudyEffect(key, 0.0, 0.01, estimate, ci[0], ci[1], 100 / len(keys), participants // len(keys)) for key in keys
+    )
     pi_lb, pi_ub = pi or ci
-    return PooledEffect(measure, "reml", False, estimate, ci[0], ci[1], pi_lb, pi_ub, 0.0, i2, 1.0, 0.5, k,
-                        participants, events, effects, (), ())
+    return PooledEffect(
+        measure,
+        "reml",
+        False,
+        estimate,
+        ci[0],
+        ci[1],
+        pi_lb,
+        pi_ub,
+        0.0,
+        i2,
+        1.0,
+        0.5,
+        k,
+        participants,
+        events,
+        effects,
+        (),
+        (),
+    )
 
 
 def rules(rating) -> list[str]:
@@ -115,8 +151,9 @@ def test_imprecision_below_the_optimal_information_size():
     assert rules(few_events) == ["few-events"] and few_events.reasons[0].value == 299
     unknown = rate(TWO_TRIALS, pooled(1.5, (1.3, 1.7), events=None))
     assert rules(unknown) == ["few-events"] and unknown.reasons[0].value is None
-    continuous = comparison(study("t1", kind="continuous", sd=2.0), study("t2", kind="continuous", sd=2.0),
-                            kind="continuous")
+    continuous = comparison(
+        study("t1", kind="continuous", sd=2.0), study("t2", kind="continuous", sd=2.0), kind="continuous"
+    )
     small = rate(continuous, pooled(2.0, (1.0, 3.0), measure="md", participants=399, events=None))
     assert rules(small) == ["few-participants"] and small.reasons[0].value == 399
 
@@ -148,22 +185,43 @@ def test_importance_by_measure():
 
 
 def test_pooled_sd_weights_each_arm_by_its_degrees_of_freedom():
-    body = comparison(study("a", kind="continuous", sd=2.0, n=11), study("b", kind="continuous", sd=4.0, n=31),
-                      kind="continuous")
+    body = comparison(
+        study("a", kind="continuous", sd=2.0, n=11), study("b", kind="continuous", sd=4.0, n=31), kind="continuous"
+    )
     assert pooled_sd(body) == pytest.approx(math.sqrt((2 * 10 * 4 + 2 * 30 * 16) / 80))
     assert pooled_sd(TWO_TRIALS) is None
 
 
 def test_linde_two_sham_controlled_trials_are_never_high_certainty_of_benefit():
     # Linde 2005: 74/145 acupuncture vs 43/81 sham; a second, made-up trial of the same size and result.
-    linde = StudyComparison("linde2005", "response", "", "dichotomous", "higher",
-                            Arm("acupuncture", "intervention", 145, 74, None, None),
-                            Arm("sham acupuncture", "control", 81, 43, None, None), False, "rct", True, "primary",
-                            "double")
-    second = StudyComparison("second2006", "response", "", "dichotomous", "higher",
-                             Arm("acupuncture", "intervention", 150, 77, None, None),
-                             Arm("sham acupuncture", "control", 80, 42, None, None), False, "rct", True, "primary",
-                             "double")
+    linde = StudyComparison(
+        "linde2005",
+        "response",
+        "",
+        "dichotomous",
+        "higher",
+        Arm("acupuncture", "intervention", 145, 74, None, None),
+        Arm("sham acupuncture", "control", 81, 43, None, None),
+        False,
+        "rct",
+        True,
+        "primary",
+        "double",
+    )
+    second = StudyComparison(
+        "second2006",
+        "response",
+        "",
+        "dichotomous",
+        "higher",
+        Arm("acupuncture", "intervention", 150, 77, None, None),
+        Arm("sham acupuncture", "control", 80, 42, None, None),
+        False,
+        "rct",
+        True,
+        "primary",
+        "double",
+    )
     body = comparison(linde, second)
     rating = rate(body, pooled(0.97, (0.80, 1.18), events=236, participants=456, keys=("linde2005", "second2006")))
     assert rating.level != "high"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from evidence.library.check import check_library, exit_status
-from evidence.errors import Problem
-from evidence.library.table import load_table
-
 from conftest import EXAMPLE_REFS
+
+from evidence.errors import Problem
+from evidence.library.check import check_library, exit_status
+from evidence.library.table import load_table
 
 DUPLICATES = """
 @article{a1, author = {Li, X.}, title = {Acupuncture for restless legs: a trial}, journal = {J}, year = 2004, doi = {10.1/ABC}}
@@ -40,20 +40,28 @@ def test_exit_status():
 
 # --- the likely-duplicate search: the word index against every pair -------------------------------
 
-import pandas as pd  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from unittest import mock  # noqa: E402
+from unittest import mock
 
-from evidence.library import check  # noqa: E402
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evidence.library import check
 
 titles = st.one_of(
     st.text(alphabet=st.sampled_from(list("ab -:.é_")), max_size=14),
     st.lists(st.sampled_from(["acupuncture", "legs", "trial", "restless", "a", "pain", "RLS", "the"]), max_size=6).map(
         " ".join
     ),
-    st.sampled_from(["Acupuncture for restless legs: a trial", "Acupuncture for restless legs - a trial.",
-                     "Acupuncture for restless leg: a trial", "???", ""]),
+    st.sampled_from(
+        [
+            "Acupuncture for restless legs: a trial",
+            "Acupuncture for restless legs - a trial.",
+            "Acupuncture for restless leg: a trial",
+            "???",
+            "",
+        ]
+    ),
     st.none(),
 )
 rows = st.lists(
@@ -70,8 +78,16 @@ rows = st.lists(
 
 def _table(drawn: list[tuple]) -> pd.DataFrame:
     records = [
-        {"key": f"k{i}", "first_author": author, "year": year, "title": title, "doi": doi, "pmid": pmid,
-         "source_file": "refs/a.bib", "source_line": 3 * i + 1}
+        {
+            "key": f"k{i}",
+            "first_author": author,
+            "year": year,
+            "title": title,
+            "doi": doi,
+            "pmid": pmid,
+            "source_file": "refs/a.bib",
+            "source_line": 3 * i + 1,
+        }
         for i, (author, year, title, doi, pmid) in enumerate(drawn)
     ]
     columns = ["key", "first_author", "year", "title", "doi", "pmid", "source_file", "source_line"]
@@ -90,15 +106,17 @@ def test_word_index_finds_exactly_what_comparing_every_pair_finds(drawn, limits)
 
 
 def test_likely_duplicates_reports_the_first_earlier_match_once():
-    table = _table([
-        ("Li", 2004, "Acupuncture for restless legs: a trial", None, None),
-        ("Wu", 2004, "Acupuncture for restless legs: a trial", None, None),
-        ("li", 2004, "Acupuncture for restless legs - a trial.", None, None),
-        ("Li", 2004, "Acupuncture for restless leg: a trial", None, None),
-        ("Li", 2004, "???", None, None),
-        ("Li", 2004, "", None, None),
-        ("Li", 2004, "Acupuncture for restless legs: a trial", "10.1/a", None),
-    ])
+    table = _table(
+        [
+            ("Li", 2004, "Acupuncture for restless legs: a trial", None, None),
+            ("Wu", 2004, "Acupuncture for restless legs: a trial", None, None),
+            ("li", 2004, "Acupuncture for restless legs - a trial.", None, None),
+            ("Li", 2004, "Acupuncture for restless leg: a trial", None, None),
+            ("Li", 2004, "???", None, None),
+            ("Li", 2004, "", None, None),
+            ("Li", 2004, "Acupuncture for restless legs: a trial", "10.1/a", None),
+        ]
+    )
     found = [(p.key, p.line, p.message) for p in check.likely_duplicates(table)]
     assert [key for key, _, _ in found] == ["k2", "k3", "k5", "k6"]
     assert found[0][2] == "likely duplicate of k0 (refs/a.bib:1): same first author and year, titles 100% alike"

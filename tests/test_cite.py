@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import DATA, EXAMPLE_REFS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from evidence.errors import EvidenceError
+from evidence.library.table import load_table
 from evidence.pages.cite import (
     CSL_TYPES,
     available_styles,
@@ -20,10 +23,6 @@ from evidence.pages.cite import (
     format_bibliography,
     resolve_style_name,
 )
-from evidence.errors import EvidenceError
-from evidence.library.table import load_table
-
-from conftest import DATA, EXAMPLE_REFS
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +35,11 @@ def test_csl_item_for_a_journal_article(table):
     assert item == {
         "id": "cui2008",
         "type": "article-journal",
-        "author": [{"family": "Cui", "given": "Y."}, {"family": "Wang", "given": "Y."}, {"family": "Liu", "given": "Z."}],
+        "author": [
+            {"family": "Cui", "given": "Y."},
+            {"family": "Wang", "given": "Y."},
+            {"family": "Liu", "given": "Z."},
+        ],
         "issued": {"date-parts": [[2008]]},
         "title": "Acupuncture for restless legs syndrome",
         "container-title": "Cochrane Database of Systematic Reviews",
@@ -51,9 +54,16 @@ def test_csl_item_for_a_journal_article(table):
 
 @pytest.mark.parametrize(
     "entry_type,csl_type",
-    [("article", "article-journal"), ("book", "book"), ("inproceedings", "paper-conference"),
-     ("incollection", "chapter"), ("phdthesis", "thesis"), ("techreport", "report"), ("misc", "document"),
-     ("whatever", "document")],
+    [
+        ("article", "article-journal"),
+        ("book", "book"),
+        ("inproceedings", "paper-conference"),
+        ("incollection", "chapter"),
+        ("phdthesis", "thesis"),
+        ("techreport", "report"),
+        ("misc", "document"),
+        ("whatever", "document"),
+    ],
 )
 def test_entry_type_mapping(entry_type, csl_type):
     assert csl_item({"key": "k", "entry_type": entry_type})["type"] == csl_type
@@ -88,10 +98,25 @@ def test_condition_page_style_reproduces_the_pages_reference_list(table):
 
 def test_condition_page_style_without_month_volume_or_issue():
     items = [
-        {"id": "a", "type": "article-journal", "author": [{"family": "Cui", "given": "Y."}, {"family": "Liu", "given": "Z."}],
-         "title": "T", "container-title": "J", "issued": {"date-parts": [[2008]]}, "issue": "4", "page": "CD006457"},
-        {"id": "b", "type": "article-journal", "author": [{"family": "Ma", "given": "H. X."}], "title": "T",
-         "container-title": "J", "issued": {"date-parts": [[2001]]}, "page": "42-3"},
+        {
+            "id": "a",
+            "type": "article-journal",
+            "author": [{"family": "Cui", "given": "Y."}, {"family": "Liu", "given": "Z."}],
+            "title": "T",
+            "container-title": "J",
+            "issued": {"date-parts": [[2008]]},
+            "issue": "4",
+            "page": "CD006457",
+        },
+        {
+            "id": "b",
+            "type": "article-journal",
+            "author": [{"family": "Ma", "given": "H. X."}],
+            "title": "T",
+            "container-title": "J",
+            "issued": {"date-parts": [[2001]]},
+            "page": "42-3",
+        },
     ]
     assert format_bibliography(items, style="condition-page") == [
         "Cui Y, Liu Z (2008) T J. 2008; (4): CD006457",
@@ -109,8 +134,13 @@ def test_unknown_style_names_closest_and_paths_work(tmp_path):
 
 
 def test_html_escapes_field_text():
-    item = {"id": "x", "type": "article-journal", "title": "<script>alert(1)</script>", "container-title": "A & B",
-            "issued": {"date-parts": [[2000]]}}
+    item = {
+        "id": "x",
+        "type": "article-journal",
+        "title": "<script>alert(1)</script>",
+        "container-title": "A & B",
+        "issued": {"date-parts": [[2000]]},
+    }
     (html,) = format_bibliography([item], fmt="html")
     assert "<script>" not in html and "&lt;script&gt;" in html and "A &amp; B" in html
     (text,) = format_bibliography([item], fmt="text")
@@ -121,31 +151,69 @@ def test_labels_numbered_and_author_year_with_collisions():
     items = [
         {"id": "a", "author": [{"family": "Wang"}], "issued": {"date-parts": [[1994]]}},
         {"id": "b", "author": [{"family": "Shi"}, {"family": "Wang"}], "issued": {"date-parts": [[2003]]}},
-        {"id": "c", "author": [{"family": "Cui"}, {"family": "Wang"}, {"family": "Liu"}], "issued": {"date-parts": [[2008]]}},
+        {
+            "id": "c",
+            "author": [{"family": "Cui"}, {"family": "Wang"}, {"family": "Liu"}],
+            "issued": {"date-parts": [[2008]]},
+        },
         {"id": "d", "author": [{"family": "Wang"}], "issued": {"date-parts": [[1994]]}},
         {"id": "e", "title": "Anonymous report"},
     ]
     assert citation_labels(items) == {"a": "1", "b": "2", "c": "3", "d": "4", "e": "5"}
     assert citation_labels(items, "author-year") == {
-        "a": "Wang 1994a", "b": "Shi and Wang 2003", "c": "Cui et al. 2008", "d": "Wang 1994b", "e": "Anonymous report n.d."
+        "a": "Wang 1994a",
+        "b": "Shi and Wang 2003",
+        "c": "Cui et al. 2008",
+        "d": "Wang 1994b",
+        "e": "Anonymous report n.d.",
     }
 
 
 missing = st.sampled_from([None, float("nan"), pd.NA, "", "   "])
-row_values = st.one_of(missing, st.text(max_size=20), st.integers(-5, 3000), st.floats(allow_nan=True),
-                       st.lists(st.one_of(missing, st.text(max_size=5)), max_size=3))
+row_values = st.one_of(
+    missing,
+    st.text(max_size=20),
+    st.integers(-5, 3000),
+    st.floats(allow_nan=True),
+    st.lists(st.one_of(missing, st.text(max_size=5)), max_size=3),
+)
 name_parts = st.one_of(missing, st.text(max_size=10))
-names = st.one_of(st.fixed_dictionaries({"family": name_parts, "given": name_parts},
-                                        optional={"suffix": name_parts, "other": name_parts}),
-                  st.text(max_size=10), missing)
+names = st.one_of(
+    st.fixed_dictionaries(
+        {"family": name_parts, "given": name_parts}, optional={"suffix": name_parts, "other": name_parts}
+    ),
+    st.text(max_size=10),
+    missing,
+)
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.dictionaries(st.sampled_from(["title", "container", "volume", "issue", "pages", "doi", "pmid", "url",
-                                        "language", "abstract", "note", "year", "month", "entry_type", "keywords"]),
-                       row_values),
-       st.one_of(missing, st.lists(names, max_size=4)),
-       st.booleans())
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "title",
+                "container",
+                "volume",
+                "issue",
+                "pages",
+                "doi",
+                "pmid",
+                "url",
+                "language",
+                "abstract",
+                "note",
+                "year",
+                "month",
+                "entry_type",
+                "keywords",
+            ]
+        ),
+        row_values,
+    ),
+    st.one_of(missing, st.lists(names, max_size=4)),
+    st.booleans(),
+)
 def test_csl_item_is_valid_json_without_missing_values(row, authors, as_series):
     row = dict(row, key="k", authors=authors)
     if as_series:
@@ -175,9 +243,18 @@ def types_table():
 
 @pytest.mark.parametrize(
     "entry_type,csl_type",
-    [("mastersthesis", "thesis"), ("inbook", "chapter"), ("conference", "paper-conference"), ("booklet", "pamphlet"),
-     ("manual", "report"), ("unpublished", "manuscript"), ("online", "webpage"), ("proceedings", "book"),
-     ("ARTICLE", "article-journal"), ("", "document")],
+    [
+        ("mastersthesis", "thesis"),
+        ("inbook", "chapter"),
+        ("conference", "paper-conference"),
+        ("booklet", "pamphlet"),
+        ("manual", "report"),
+        ("unpublished", "manuscript"),
+        ("online", "webpage"),
+        ("proceedings", "book"),
+        ("ARTICLE", "article-journal"),
+        ("", "document"),
+    ],
 )
 def test_more_entry_types(entry_type, csl_type):
     assert csl_item({"key": "k", "entry_type": entry_type})["type"] == csl_type
@@ -187,36 +264,58 @@ def test_books_reports_and_theses_name_their_publisher(types_table):
     items = {item["id"]: item for item in csl_items(types_table)}
     assert items["book2001"]["publisher"] == "Churchill Livingstone" and "container-title" not in items["book2001"]
     assert items["thesis2010"] == {
-        "id": "thesis2010", "type": "thesis", "author": [{"family": "Li", "given": "Wei"}],
-        "issued": {"date-parts": [[2010, 9]]}, "title": "Needling depth and response",
-        "publisher": "Beijing University of Chinese Medicine", "genre": "PhD thesis",
+        "id": "thesis2010",
+        "type": "thesis",
+        "author": [{"family": "Li", "given": "Wei"}],
+        "issued": {"date-parts": [[2010, 9]]},
+        "title": "Needling depth and response",
+        "publisher": "Beijing University of Chinese Medicine",
+        "genre": "PhD thesis",
     }
     assert items["report2015"]["publisher"] == "NHS Scotland"
     assert items["report2015"]["keyword"] == "acupuncture, audit"
     assert items["conf2019"]["container-title"] == "Proceedings of the Society for Acupuncture Research"
     assert items["conf2019"]["page"] == "101-104"
-    assert items["web2020"] == {"id": "web2020", "type": "document", "issued": {"date-parts": [[2020]]},
-                                "title": "Restless legs syndrome", "URL": "https://example.org/rls?a=1&b=2"}
+    assert items["web2020"] == {
+        "id": "web2020",
+        "type": "document",
+        "issued": {"date-parts": [[2020]]},
+        "title": "Restless legs syndrome",
+        "URL": "https://example.org/rls?a=1&b=2",
+    }
     assert [item["id"] for item in csl_items(types_table)] == list(types_table.index)
 
 
 def test_names_keep_csl_parts_and_drop_empty_ones():
-    item = csl_item({"key": "k", "authors": [
+    item = csl_item(
+        {
+            "key": "k",
+            "authors": [
+                {"family": "Wang", "given": "D. Y."},
+                {"family": "King", "given": float("nan"), "suffix": "Jr", "orcid": "0000"},
+                {"family": "", "given": ""},
+                "World Health Organization",
+            ],
+        }
+    )
+    assert item["author"] == [
         {"family": "Wang", "given": "D. Y."},
-        {"family": "King", "given": float("nan"), "suffix": "Jr", "orcid": "0000"},
-        {"family": "", "given": ""},
-        "World Health Organization",
-    ]})
-    assert item["author"] == [{"family": "Wang", "given": "D. Y."}, {"family": "King", "suffix": "Jr"},
-                              {"literal": "World Health Organization"}]
+        {"family": "King", "suffix": "Jr"},
+        {"literal": "World Health Organization"},
+    ]
     assert "author" not in csl_item({"key": "k", "authors": float("nan")})
     assert "author" not in csl_item({"key": "k", "authors": []})
 
 
 @pytest.mark.parametrize(
     "year,month,issued",
-    [(1994, 3, {"date-parts": [[1994, 3]]}), (2008, pd.NA, {"date-parts": [[2008]]}),
-     (2008, 13, {"date-parts": [[2008]]}), (pd.NA, 3, None), (None, None, None)],
+    [
+        (1994, 3, {"date-parts": [[1994, 3]]}),
+        (2008, pd.NA, {"date-parts": [[2008]]}),
+        (2008, 13, {"date-parts": [[2008]]}),
+        (pd.NA, 3, None),
+        (None, None, None),
+    ],
 )
 def test_dates_with_and_without_month(year, month, issued):
     item = csl_item(pd.Series({"key": "k", "year": year, "month": month}, dtype=object))
@@ -224,9 +323,24 @@ def test_dates_with_and_without_month(year, month, issued):
 
 
 def test_missing_fields_are_left_out():
-    row = pd.Series({"key": "k", "entry_type": "article", "title": float("nan"), "container": pd.NA, "volume": "  ",
-                     "pages": None, "doi": float("nan"), "keywords": [], "authors": None, "year": pd.NA, "month": pd.NA,
-                     "abstract": "", "note": pd.NA}, dtype=object)
+    row = pd.Series(
+        {
+            "key": "k",
+            "entry_type": "article",
+            "title": float("nan"),
+            "container": pd.NA,
+            "volume": "  ",
+            "pages": None,
+            "doi": float("nan"),
+            "keywords": [],
+            "authors": None,
+            "year": pd.NA,
+            "month": pd.NA,
+            "abstract": "",
+            "note": pd.NA,
+        },
+        dtype=object,
+    )
     assert csl_item(row) == {"id": "k", "type": "article-journal"}
     assert csl_item(pd.Series({"title": "T"}, name="wang1994"))["id"] == "wang1994"
     assert csl_item({"key": float("nan")})["id"] == ""
@@ -247,17 +361,26 @@ def test_reference_order_is_citation_order_even_for_sorting_styles(table):
 
 
 def test_keys_differing_in_case_or_repeated_stay_apart():
-    items = [{"id": "Wang1994", "type": "article-journal", "title": "First"},
-             {"id": "wang1994", "type": "article-journal", "title": "Second"},
-             {"id": "wang1994", "type": "article-journal", "title": "Second"}]
+    items = [
+        {"id": "Wang1994", "type": "article-journal", "title": "First"},
+        {"id": "wang1994", "type": "article-journal", "title": "Second"},
+        {"id": "wang1994", "type": "article-journal", "title": "Second"},
+    ]
     refs = format_bibliography(items)
     assert [ref.split(".")[0] for ref in refs] == ["First", "Second", "Second"]
 
 
 def test_numbered_styles_lose_their_number_and_unformattable_items_fall_back():
-    items = [{"id": "a", "type": "article-journal", "title": "Alpha", "author": [{"family": "Wang", "given": "D"}],
-              "issued": {"date-parts": [[1994]]}},
-             {"id": "no-type-at-all"}]
+    items = [
+        {
+            "id": "a",
+            "type": "article-journal",
+            "title": "Alpha",
+            "author": [{"family": "Wang", "given": "D"}],
+            "issued": {"date-parts": [[1994]]},
+        },
+        {"id": "no-type-at-all"},
+    ]
     for style in ("vancouver-nlm", "ieee", "american-medical-association"):
         refs = format_bibliography(items, style=style)
         assert refs[0].startswith("Wang D") or refs[0].startswith("D. Wang"), (style, refs)
@@ -265,8 +388,16 @@ def test_numbered_styles_lose_their_number_and_unformattable_items_fall_back():
 
 
 def test_page_ranges_with_ampersands_stay_valid_html():
-    item = {"id": "x", "type": "article-journal", "title": "T", "container-title": "J", "volume": "3<",
-            "page": "1-2&3", "author": [{"family": "O'Brien <b>", "given": "A & B"}], "issued": {"date-parts": [[2000]]}}
+    item = {
+        "id": "x",
+        "type": "article-journal",
+        "title": "T",
+        "container-title": "J",
+        "volume": "3<",
+        "page": "1-2&3",
+        "author": [{"family": "O'Brien <b>", "given": "A & B"}],
+        "issued": {"date-parts": [[2000]]},
+    }
     for style in ("american-medical-association", "apa", "ieee", "condition-page"):
         (html,) = format_bibliography([item], style=style, fmt="html")
         assert "&amp; amp;" not in html and "&amp; lt;" not in html and "<b>," not in html, (style, html)
@@ -320,8 +451,15 @@ def test_html_is_the_text_escaped(title, container, family, page):
     import html
     import re
 
-    item = {"id": "x", "type": "article-journal", "title": title, "container-title": container, "page": page,
-            "author": [{"family": family, "given": "A"}], "issued": {"date-parts": [[2000]]}}
+    item = {
+        "id": "x",
+        "type": "article-journal",
+        "title": title,
+        "container-title": container,
+        "page": page,
+        "author": [{"family": family, "given": "A"}],
+        "issued": {"date-parts": [[2000]]},
+    }
     (as_html,) = format_bibliography([item], fmt="html")
     (as_text,) = format_bibliography([item], fmt="text")
     bare = re.sub(r"</?(i|b)>", "", as_html)
@@ -345,12 +483,19 @@ def test_styles_command_lists_matching_names():
 
 # --- one formatting pass per reference, and the cache of formatted references ---------------------
 
-from evidence.pages import cite  # noqa: E402
-from evidence.pages.cite import CitationCache, FormattedReference, format_references  # noqa: E402
+from evidence.pages import cite
+from evidence.pages.cite import CitationCache, FormattedReference, format_references
 
-ARTICLE = {"id": "wang1994", "type": "article-journal", "title": "Galvano-acupuncture & RLS",
-           "author": [{"family": "Wang", "given": "D. Y."}], "container-title": "J <TCM>",
-           "issued": {"date-parts": [[1994, 3]]}, "volume": "11", "page": "46"}
+ARTICLE = {
+    "id": "wang1994",
+    "type": "article-journal",
+    "title": "Galvano-acupuncture & RLS",
+    "author": [{"family": "Wang", "given": "D. Y."}],
+    "container-title": "J <TCM>",
+    "issued": {"date-parts": [[1994, 3]]},
+    "volume": "11",
+    "page": "46",
+}
 
 
 @pytest.fixture
@@ -395,12 +540,15 @@ def test_the_disk_cache_formats_each_reference_once_per_style(tmp_path, passes):
     assert store.notes == []
 
 
-@pytest.mark.parametrize("content", [
-    b"\x80\x04\x95 not json, perhaps a pickle",
-    b'{"format": 1, "style": "x", "references": {}}',
-    b"[1, 2, 3]",
-    "TAMPERED",
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\x80\x04\x95 not json, perhaps a pickle",
+        b'{"format": 1, "style": "x", "references": {}}',
+        b"[1, 2, 3]",
+        "TAMPERED",
+    ],
+)
 def test_a_corrupt_or_tampered_cache_file_is_ignored_and_rewritten(tmp_path, passes, content):
     store = CitationCache(tmp_path)
     expected = format_references([ARTICLE], cache=store)
@@ -451,8 +599,16 @@ def test_cache_folder_from_the_environment_or_the_users_cache(monkeypatch, tmp_p
 
 def test_a_repeated_full_stop_after_a_tag_is_dropped_from_html_and_text():
     authors = [{"family": f"Author{i}", "given": "A"} for i in range(8)]
-    item = {"id": "x", "type": "article-journal", "title": "T", "container-title": "J", "author": authors,
-            "issued": {"date-parts": [[2000]]}, "volume": "3", "page": "1-2"}
+    item = {
+        "id": "x",
+        "type": "article-journal",
+        "title": "T",
+        "container-title": "J",
+        "author": authors,
+        "issued": {"date-parts": [[2000]]},
+        "volume": "3",
+        "page": "1-2",
+    }
     (reference,) = format_references([item], style="nature", cache=False)
     assert "<i>et al.</i> T." in reference.html and "et al. T." in reference.text
     assert cite._html_and_text("A <i>et al.</i>. B") == ("A <i>et al.</i> B", "A et al. B")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from conftest import DATA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evidence.audit.claims import html_to_text, parse_page, read_page, split_references
-
-from conftest import DATA
 
 SEED = DATA / "audit" / "condition-page.txt"
 

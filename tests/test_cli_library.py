@@ -7,10 +7,9 @@ import subprocess
 import sys
 
 from click.testing import CliRunner
+from conftest import DATA, EXAMPLE_REFS, ROOT
 
 from evidence.cli import cli
-
-from conftest import DATA, EXAMPLE_REFS, ROOT
 
 MESSY = str(DATA / "library" / "messy.bib")
 
@@ -55,11 +54,28 @@ def test_query_json_lists_restless_legs_studies_with_fields():
 
 def test_query_filters_columns_sort_and_formats():
     result = run(
-        "query", "--refs", str(EXAMPLE_REFS), "--has-outcome", "--sort", "-year", "--columns", "key,year", "--format", "csv"
+        "query",
+        "--refs",
+        str(EXAMPLE_REFS),
+        "--has-outcome",
+        "--sort",
+        "-year",
+        "--columns",
+        "key,year",
+        "--format",
+        "csv",
     )
-    assert result.stdout.splitlines() == ["key,year", "huang2021,2021", "shi2003,2003", "wang1994,1994", "yang1993,1993"]
+    assert result.stdout.splitlines() == [
+        "key,year",
+        "huang2021,2021",
+        "shi2003,2003",
+        "wang1994,1994",
+        "yang1993,1993",
+    ]
     bib = run("query", "--refs", str(EXAMPLE_REFS), "--design", "quasi-rct", "--format", "bibtex").stdout
-    assert bib.startswith("@article{shi2003,") and (EXAMPLE_REFS / "restless-legs.bib").read_text().count(bib.strip()) == 1
+    assert (
+        bib.startswith("@article{shi2003,") and (EXAMPLE_REFS / "restless-legs.bib").read_text().count(bib.strip()) == 1
+    )
     md = run("query", "--refs", str(EXAMPLE_REFS), "--min-n", "100", "--format", "markdown").stdout
     assert md.splitlines()[2].startswith("| huang2021 | 2021 | meta-analysis | 640 |")
 

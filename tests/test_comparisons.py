@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import DATA, EXAMPLE_REFS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,8 +19,6 @@ from evidence.analysis.stats import pool
 from evidence.errors import EvidenceError
 from evidence.library.outcomes import OutcomeRow, load_outcomes, outcome_frame
 from evidence.library.table import load_table
-
-from conftest import DATA, EXAMPLE_REFS
 
 METAFOR = DATA / "metafor"
 REFERENCE = json.loads((METAFOR / "reference.json").read_text())["values"]

@@ -52,7 +52,7 @@ BAD = {
 
 
 class Handler(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - http.server's name
+    def do_GET(self):
         if self.path == "/works/10.1000/test.1":
             body, status = json.dumps(WORK).encode(), 200
         elif self.path == "/works/10.1000/broken":
@@ -98,16 +98,31 @@ def test_errors_are_plain_and_nothing_is_written(server, tmp_path):
     with pytest.raises(EvidenceError, match="not a DOI"):
         fetch_doi("wang1994", server)
     target = tmp_path / "lib.bib"
-    offline = CliRunner().invoke(cli, ["add", "--refs", str(tmp_path), "--doi", "10.1000/test.1", "--to", str(target),
-                                       "--crossref-url", "http://127.0.0.1:9"])
+    offline = CliRunner().invoke(
+        cli,
+        [
+            "add",
+            "--refs",
+            str(tmp_path),
+            "--doi",
+            "10.1000/test.1",
+            "--to",
+            str(target),
+            "--crossref-url",
+            "http://127.0.0.1:9",
+        ],
+    )
     assert offline.exit_code == 2 and "cannot reach Crossref" in offline.stderr and "offline" in offline.stderr
     assert not target.exists()
 
 
 def test_cli_add_by_doi(server, tmp_path):
     target = tmp_path / "lib.bib"
-    result = CliRunner().invoke(cli, ["add", "--refs", str(tmp_path), "--doi", "10.1000/test.1", "--to", str(target)],
-                                env={"EVIDENCE_CROSSREF_URL": server})
+    result = CliRunner().invoke(
+        cli,
+        ["add", "--refs", str(tmp_path), "--doi", "10.1000/test.1", "--to", str(target)],
+        env={"EVIDENCE_CROSSREF_URL": server},
+    )
     assert result.exit_code == 0, result.output
     assert "wang2020acupuncture" in result.stdout
     assert "title = {Acupuncture \\& sleep: a trial}" in target.read_text()
@@ -136,26 +151,43 @@ def test_untrusted_answers_are_one_line_errors_and_nothing_is_written(server, tm
         fetch_doi(f"10.1000/bad-{case}", server)
     assert "\n" not in str(caught.value) and "nothing was added" in str(caught.value)
     target = tmp_path / "lib.bib"
-    result = CliRunner().invoke(cli, ["add", "--refs", str(tmp_path), "--doi", f"10.1000/bad-{case}", "--to",
-                                      str(target), "--crossref-url", server])
+    result = CliRunner().invoke(
+        cli,
+        ["add", "--refs", str(tmp_path), "--doi", f"10.1000/bad-{case}", "--to", str(target), "--crossref-url", server],
+    )
     assert result.exit_code == 2 and message in result.stderr
     assert "Traceback" not in result.output + result.stderr and not target.exists()
 
 
 # --- any answer at all: a checked record or one line -----------------------------------------------
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from evidence.curation.crossref import check_record, record_from_answer  # noqa: E402
+from evidence.curation.crossref import check_record, record_from_answer
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=20,
 )
-fields = st.sampled_from(["title", "author", "issued", "volume", "page", "DOI", "type", "container-title",
-                          "abstract", "issue", "published-print", "id", "keyword"])
+fields = st.sampled_from(
+    [
+        "title",
+        "author",
+        "issued",
+        "volume",
+        "page",
+        "DOI",
+        "type",
+        "container-title",
+        "abstract",
+        "issue",
+        "published-print",
+        "id",
+        "keyword",
+    ]
+)
 messages = st.dictionaries(fields, json_values, max_size=8)
 
 
@@ -169,7 +201,7 @@ def test_any_message_gives_a_checked_record_or_one_line(message):
         assert "\n" not in str(error) and str(error).startswith("Crossref's answer for 10.1000/x")
         return
     check_record(record, "again")
-    assert all(isinstance(value, str) and "None" != value for value in record.fields.values())
+    assert all(isinstance(value, str) and value != "None" for value in record.fields.values())
 
 
 @settings(max_examples=200, deadline=None)

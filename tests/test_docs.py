@@ -9,10 +9,9 @@ import os
 
 import click
 from click.testing import CliRunner
+from conftest import ROOT
 
 from evidence.cli import cli
-
-from conftest import ROOT
 
 COMMANDS_DOC = ROOT / "docs" / "commands.md"
 HEADER = """# Command reference

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import DATA, ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,8 +21,6 @@ from evidence.cli import cli
 from evidence.curation.edit import field_spans, set_fields, set_in_raw, unset_fields, unset_in_raw, verify_entry
 from evidence.errors import EvidenceError
 from evidence.library.files import load_entries
-
-from conftest import DATA, ROOT
 
 SOURCE = DATA / "curation" / "real-world.bib"
 
@@ -46,7 +45,10 @@ def test_set_changes_only_the_entry(bib):
     set_fields(bib, "plain2010", {"n": "12", "condition": "insomnia"})
     after = bib.read_text()
     assert outside(after, "plain2010") == outside(before, "plain2010")
-    assert "@misc{plain2010,  title={Plain}, year=2010,\n  note = {odd    spacing   kept},\n  n = {12},\n  condition = {insomnia}}" in after
+    assert (
+        "@misc{plain2010,  title={Plain}, year=2010,\n  note = {odd    spacing   kept},\n  n = {12},\n  condition = {insomnia}}"
+        in after
+    )
     assert load_entries([bib]).entries[1].fields["n"] == "12"
 
 
@@ -170,7 +172,9 @@ def test_set_then_read_back_any_value(value, name):
     others = {k: v for k, v in entry.fields.items() if k != name}
     original = {k: v for k, v in parse_bib_text(raw, "x")[0][0].fields.items() if k != name}
     assert others == original
-    assert [s.name for s in field_spans(unset_in_raw(new, [name]))] == [n for n in ("title", "year", "note") if n != name]
+    assert [s.name for s in field_spans(unset_in_raw(new, [name]))] == [
+        n for n in ("title", "year", "note") if n != name
+    ]
 
 
 # --- edits that respect the file ------------------------------------------------------------------
@@ -249,7 +253,7 @@ def test_the_encoding_and_its_byte_order_mark_are_kept(tmp_path, encoding, bom):
     set_fields(path, "k1", {"note": "naïve"})
     data = path.read_bytes()
     assert data.startswith(bom) and data.count(bom) == 1
-    assert data[len(bom):].decode(encoding) == text.replace("n = {10}", "n = {10},\n  note = {naïve}")
+    assert data[len(bom) :].decode(encoding) == text.replace("n = {10}", "n = {10},\n  note = {naïve}")
     assert load_entries([path]).entries[0].fields["note"] == "naïve"
 
 
@@ -282,8 +286,12 @@ def test_leftover_temporary_files_of_killed_runs_are_removed_and_nothing_else(tm
     path = tmp_path / "lib.bib"
     path.write_text(SMALL)
     ours = [tmp_path / ".lib.bib.abcd1234.evidence-tmp", tmp_path / ".lib.bib.k_9x8y7z.tmp"]
-    theirs = [tmp_path / ".other.bib.abcd1234.evidence-tmp", tmp_path / "lib.bib.tmp", tmp_path / ".lib.bib.swp",
-              tmp_path / ".lib.bib.toolong12345.evidence-tmp"]
+    theirs = [
+        tmp_path / ".other.bib.abcd1234.evidence-tmp",
+        tmp_path / "lib.bib.tmp",
+        tmp_path / ".lib.bib.swp",
+        tmp_path / ".lib.bib.toolong12345.evidence-tmp",
+    ]
     for leftover in ours + theirs:
         leftover.write_text("half")
     victim = tmp_path / "victim.txt"
@@ -305,8 +313,11 @@ def test_a_folder_where_the_lock_cannot_be_made_is_one_line(tmp_path, monkeypatc
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(FileLock, "acquire", read_only_folder)
-    with pytest.raises(EvidenceError, match=r"cannot create the lock file .*lib.bib.lock \(Permission denied\); "
-                                            "is the folder read-only\\? Nothing was changed"):
+    with pytest.raises(
+        EvidenceError,
+        match=r"cannot create the lock file .*lib.bib.lock \(Permission denied\); "
+        "is the folder read-only\\? Nothing was changed",
+    ):
         set_fields(path, "k1", {"n": "12"})
     result = CliRunner().invoke(cli, ["set", "--refs", str(path), "k1", "n=12"])
     assert result.exit_code == 2 and "cannot create the lock file" in result.stderr
@@ -442,8 +453,11 @@ def test_writers_killed_at_random_leave_an_intact_file_and_no_temporaries(tmp_pa
     rng = random.Random(1)
     started = time.monotonic()
     for _ in range(runs):
-        process = subprocess.Popen([sys.executable, "-c", KILLED_WRITER.format(root=str(ROOT), path=str(path))],
-                                   stdout=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            [sys.executable, "-c", KILLED_WRITER.format(root=str(ROOT), path=str(path))],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert process.stdout is not None and process.stdout.readline() == "writing\n"
         time.sleep(rng.random() * 0.2)
         process.send_signal(signal.SIGKILL)

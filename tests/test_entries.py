@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import EXAMPLE_REFS
 
 from evidence.cli import cli
 from evidence.curation.entries import (
@@ -19,8 +20,6 @@ from evidence.curation.entries import (
 )
 from evidence.errors import EvidenceError, UnknownKeyError
 from evidence.library.files import load_entries
-
-from conftest import EXAMPLE_REFS
 
 LIBRARY = """% keep this comment
 
@@ -44,7 +43,7 @@ LIBRARY = """% keep this comment
   pmid = {123},
 }
 """
-OUTCOMES = "key,outcome,n\nshi2003,response,40\n\"other\",\"a,\nb\",3\nshi2003,relapse,12\ndup2003,response,9\n"
+OUTCOMES = 'key,outcome,n\nshi2003,response,40\n"other","a,\nb",3\nshi2003,relapse,12\ndup2003,response,9\n'
 
 
 @pytest.fixture
@@ -62,16 +61,19 @@ def keys(refs: Path) -> list[str]:
 
 def test_rename_changes_key_outcome_rows_crossref_and_pages(library: Path, tmp_path: Path):
     page = tmp_path / "page.md"
-    page.write_text("Shown [@shi2003; @other] and @shi2003. Not @shi2003x or me@shi2003.org. "
-                    "\\citep[p. 2]{a, shi2003}\n")
+    page.write_text(
+        "Shown [@shi2003; @other] and @shi2003. Not @shi2003x or me@shi2003.org. \\citep[p. 2]{a, shi2003}\n"
+    )
     change = rename_key([library], "shi2003", "shi2003acupuncture", [page])
     assert keys(library) == ["shi2003acupuncture", "paper1", "dup2003"]
     text = (library / "lib.bib").read_text()
     assert "crossref = {shi2003acupuncture}" in text and text.startswith("% keep this comment\n\n@article{shi2003acu")
     csv_bytes = (library / "acupuncture.outcomes.csv").read_bytes().decode()
     assert csv_bytes == OUTCOMES.replace("shi2003,", "shi2003acupuncture,")  # other rows byte for byte
-    assert page.read_text() == ("Shown [@shi2003acupuncture; @other] and @shi2003acupuncture. Not @shi2003x or "
-                                "me@shi2003.org. \\citep[p. 2]{a, shi2003acupuncture}\n")
+    assert page.read_text() == (
+        "Shown [@shi2003acupuncture; @other] and @shi2003acupuncture. Not @shi2003x or "
+        "me@shi2003.org. \\citep[p. 2]{a, shi2003acupuncture}\n"
+    )
     assert any("2 outcome row(s)" in m for m in change.messages)
     assert any("3 citation(s)" in m for m in change.messages)
 
@@ -142,8 +144,11 @@ def test_show_formats(tmp_path: Path):
     data = json.loads(result.stdout)
     assert data["key"] == "shi2003" and data["year"] == 2003 and "raw" not in data
     cured = {(arm["arm"], arm["events"], arm["n"]) for arm in data["outcomes"] if arm["outcome"] == "cure"}
-    assert cured == {("acupuncture plus herbal steaming washing", 27, 40), ("oryzanol plus diazepam", 18, 40),
-                     ("acupuncture", 19, 40)}
+    assert cured == {
+        ("acupuncture plus herbal steaming washing", 27, 40),
+        ("oryzanol plus diazepam", 18, 40),
+        ("acupuncture", 19, 40),
+    }
     result = runner.invoke(cli, ["show", "--refs", str(EXAMPLE_REFS), "--no-cache", "shi2003", "--format", "bibtex"])
     assert result.stdout.startswith("@article{shi2003,")
     assert result.stdout.rstrip() in (EXAMPLE_REFS / "restless-legs.bib").read_text()
@@ -197,5 +202,10 @@ def test_a_file_that_is_not_utf8_is_refused_in_one_line(tmp_path: Path):
     bib.write_bytes("@article{caf, title = {Caf\u00e9}, year = {2001}}\n".encode("latin-1"))
     before = bib.read_bytes()
     result = CliRunner().invoke(cli, ["rename", "--refs", str(bib), "caf", "cafe2001"])
-    assert result.exit_code == 2 and "as UTF-8" in result.stderr and "nothing was changed" in result.stderr and "Traceback" not in result.output
+    assert (
+        result.exit_code == 2
+        and "as UTF-8" in result.stderr
+        and "nothing was changed" in result.stderr
+        and "Traceback" not in result.output
+    )
     assert bib.read_bytes() == before

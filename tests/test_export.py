@@ -7,12 +7,11 @@ import io
 import json
 
 from click.testing import CliRunner
+from conftest import EXAMPLE_REFS
 
 from evidence.cli import cli
 from evidence.curation.export import export_table, ris_item
 from evidence.library.table import load_table
-
-from conftest import EXAMPLE_REFS
 
 
 def test_csljson_has_pandoc_conventions():

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bench.extract_accuracy import load_cases, score
 from evidence.cli import cli
@@ -338,8 +339,10 @@ def test_write_twice_adds_nothing_the_second_time(tmp_path):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.sampled_from(["key", "outcome", "timepoint", "arm", "n", "x"]), min_size=1, max_size=6, unique=True),
-       st.lists(st.lists(st.text(alphabet="ab,\"1 ", max_size=6), min_size=6, max_size=6), max_size=4))
+@given(
+    st.lists(st.sampled_from(["key", "outcome", "timepoint", "arm", "n", "x"]), min_size=1, max_size=6, unique=True),
+    st.lists(st.lists(st.text(alphabet='ab,"1 ', max_size=6), min_size=6, max_size=6), max_size=4),
+)
 def test_appending_keeps_every_existing_byte(header, body):
     import csv
     import io
@@ -362,8 +365,10 @@ def test_appending_keeps_every_existing_byte(header, body):
 
 def test_respectively_pairs_rates_with_arms_in_the_order_named():
     # constructed from the common wording; no real abstract in the set says it this way
-    text = ("Patients were randomly assigned to an acupuncture group (n = 40) or a sham group (n = 40). "
-            "The response rates were 65.0% and 40.0% in the acupuncture and sham groups, respectively.")
+    text = (
+        "Patients were randomly assigned to an acupuncture group (n = 40) or a sham group (n = 40). "
+        "The response rates were 65.0% and 40.0% in the acupuncture and sham groups, respectively."
+    )
     proposal = extract_abstract("resp", text)
     rates = {(a.label, a.percent.value, a.events.value if a.events else None) for a in proposal.arms if a.percent}
     assert rates == {("acupuncture group", 65.0, 26), ("sham group", 40.0, 16)}
@@ -375,9 +380,19 @@ def test_respectively_pairs_rates_with_arms_in_the_order_named():
 
 @pytest.mark.parametrize(
     ("outcome", "better"),
-    [("total effective rate", "higher"), ("cured", "higher"), ("responder rates", "higher"), ("relapsed", "lower"),
-     ("adverse events", "lower"), ("migraine days", "lower"), ("ineffective", "lower"), ("no improvement", "lower"),
-     ("quality of life", ""), ("", ""), ("difference in effective rate", "higher")],
+    [
+        ("total effective rate", "higher"),
+        ("cured", "higher"),
+        ("responder rates", "higher"),
+        ("relapsed", "lower"),
+        ("adverse events", "lower"),
+        ("migraine days", "lower"),
+        ("ineffective", "lower"),
+        ("no improvement", "lower"),
+        ("quality of life", ""),
+        ("", ""),
+        ("difference in effective rate", "higher"),
+    ],
 )
 def test_better_comes_only_from_the_outcome_words(outcome, better):
     assert better_of(outcome) == better
@@ -386,12 +401,16 @@ def test_better_comes_only_from_the_outcome_words(outcome, better):
 def test_mean_sd_is_read_when_declared_and_never_from_se_or_undeclared_brackets():
     # constructed from common wordings
     base = "Patients were randomly assigned to an acupuncture group (n = 30) or a sham group (n = 31). "
-    declared = extract_abstract("a", base + "At week 8 the pain score, mean (SD), was 3.1 (1.2) in the acupuncture "
-                                "group and 4.6 (1.5) in the sham group.")
+    declared = extract_abstract(
+        "a",
+        base + "At week 8 the pain score, mean (SD), was 3.1 (1.2) in the acupuncture "
+        "group and 4.6 (1.5) in the sham group.",
+    )
     got = {(a.label, a.mean.value, a.sd.value) for a in declared.arms if a.mean}
     assert got == {("acupuncture group", 3.1, 1.2), ("sham group", 4.6, 1.5)}
-    undeclared = extract_abstract("b", base + "At week 8 the pain score was 3.1 (1.2) in the acupuncture group and "
-                                  "4.6 (1.5) in the sham group.")
+    undeclared = extract_abstract(
+        "b", base + "At week 8 the pain score was 3.1 (1.2) in the acupuncture group and 4.6 (1.5) in the sham group."
+    )
     assert not any(a.mean for a in undeclared.arms)
     se = extract_abstract("c", base + "At week 8 the pain score, mean (SE), was 3.1 (1.2) in the acupuncture group.")
     assert not any(a.mean for a in se.arms)
@@ -412,16 +431,21 @@ def test_the_first_value_of_a_versus_pair_belongs_to_the_arm_before_the_bracket(
     assert not any(a.mean and a.mean.value == 41.13 for a in proposal.arms)  # a dose, not an outcome
 
 
-CHEN2014 = json.loads((Path(__file__).parent / "data" / "extract" / "heldout" /
-                       "chen2014_heat_sensitive_moxibustion_threearm.json").read_text(encoding="utf-8"))["abstract"]
+CHEN2014 = json.loads(
+    (
+        Path(__file__).parent / "data" / "extract" / "heldout" / "chen2014_heat_sensitive_moxibustion_threearm.json"
+    ).read_text(encoding="utf-8")
+)["abstract"]
 
 
 def test_counts_written_n_of_m_and_n_over_m():
     # constructed from common wordings
-    text = ("Eighty patients were randomly assigned to an acupuncture group (n = 40) or a sham group (n = 40). "
-            "Response occurred in 27 of 40 patients in the acupuncture group and in 18 of 40 patients in the sham "
-            "group. Adverse events were reported by 3/40 and 2/40 participants in the acupuncture and sham groups, "
-            "respectively.")
+    text = (
+        "Eighty patients were randomly assigned to an acupuncture group (n = 40) or a sham group (n = 40). "
+        "Response occurred in 27 of 40 patients in the acupuncture group and in 18 of 40 patients in the sham "
+        "group. Adverse events were reported by 3/40 and 2/40 participants in the acupuncture and sham groups, "
+        "respectively."
+    )
     proposal = extract_abstract("counts", text)
     got = {(a.label, a.outcome, a.events.value, a.n.value) for a in proposal.arms if a.events}
     assert ("acupuncture group", "response", 27, 40) in got and ("sham group", "response", 18, 40) in got

@@ -8,11 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import DATA, ROOT
 
 from evidence.library.files import decode_bib_bytes, parse_bib_text
 from evidence.library.table import inherit_fields, read_file_rows
-
-from conftest import DATA, ROOT
 
 CORPUS = DATA / "corpus"
 

@@ -6,10 +6,17 @@ import csv
 import io
 import json
 
-from evidence.analysis.formats import format_csv, format_entry, format_json, format_markdown, format_table, format_bibtex
-from evidence.library.table import load_table
-
 from conftest import DATA, EXAMPLE_REFS
+
+from evidence.analysis.formats import (
+    format_bibtex,
+    format_csv,
+    format_entry,
+    format_json,
+    format_markdown,
+    format_table,
+)
+from evidence.library.table import load_table
 
 COLUMNS = ["key", "year", "n", "response_rate", "condition", "title"]
 
@@ -61,7 +68,7 @@ def test_bibtex_is_byte_for_byte():
     text = format_bibtex(table.loc[["muller2001"]], [])
     original = path.read_text()
     assert text.rstrip("\n") in original
-    assert text.startswith("@Article{muller2001,\n   author    =   {M{\\\"u}ller")
+    assert text.startswith('@Article{muller2001,\n   author    =   {M{\\"u}ller')
 
 
 def test_show_lists_outcomes_and_provenance():

@@ -17,7 +17,7 @@ HITS: dict[str, int] = {}
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self):  # noqa: N802 - http.server's name
+    def do_GET(self):
         HITS[self.path] = HITS.get(self.path, 0) + 1
         if self.path == "/ok":
             self._send(200, b'{"ok": true}')
@@ -64,7 +64,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"HTTP/1.1 200 OK\r\n")
             self._drip()
 
-    def do_POST(self):  # noqa: N802 - http.server's name
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self._send(200, b"got " + body + b" as " + self.headers["Content-Type"].encode())
 

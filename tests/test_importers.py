@@ -7,16 +7,23 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
+from conftest import DATA, EXAMPLE_REFS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evidence.cli import cli
+from evidence.curation.importers import (
+    Record,
+    base_key,
+    detect_format,
+    plan_import,
+    read_records,
+    to_bibtex,
+    unique_key,
+)
 from evidence.errors import EvidenceError
-from evidence.curation.importers import Record, base_key, detect_format, plan_import, read_records, to_bibtex, unique_key
 from evidence.library.files import parse_bib_text
 from evidence.library.table import frame_from_rows, load_table
-
-from conftest import DATA, EXAMPLE_REFS
 
 CURATION = DATA / "curation"
 
@@ -57,7 +64,10 @@ def test_ris_and_csljson_fields():
 def test_keys_follow_the_pattern_and_suffix_on_collision():
     record = Record("article", {"author": "Wang, D. Y.", "year": "1994", "title": "Observation on clinic effect"})
     assert base_key(record) == "wang1994observation"
-    assert base_key(Record("article", {"author": "M{\\\"u}ller, H.", "title": "The effect", "year": "2001"})) == "muller2001effect"
+    assert (
+        base_key(Record("article", {"author": 'M{\\"u}ller, H.', "title": "The effect", "year": "2001"}))
+        == "muller2001effect"
+    )
     assert unique_key("wang1994observation", {"wang1994observation", "wang1994observationa"}) == "wang1994observationb"
 
 
@@ -79,7 +89,9 @@ def test_import_into_empty_library_and_export_back(tmp_path, name):
             if field in record.fields:
                 assert item[csl] == record.fields[field]
         families = [a.get("family") for a in item["author"]]
-        assert families[0] and families[0] in record.fields["author"].replace("\\\"u", "ü").replace("{", "").replace("}", "")
+        assert families[0] and families[0] in record.fields["author"].replace('\\"u', "ü").replace("{", "").replace(
+            "}", ""
+        )
     ris = runner.invoke(cli, ["export", "--refs", str(target), "--no-cache", "--format", "ris"]).stdout
     again = read_records(ris, "ris")
     assert [r.fields.get("title") for r in again] == [r.fields.get("title") for r in records]
@@ -87,7 +99,9 @@ def test_import_into_empty_library_and_export_back(tmp_path, name):
 
 def test_duplicates_of_library_entries_are_skipped(tmp_path):
     table = load_table([EXAMPLE_REFS], use_cache=False).table
-    records = read_records((CURATION / "pubmed.nbib").read_text()) + read_records((CURATION / "database.ris").read_text())
+    records = read_records((CURATION / "pubmed.nbib").read_text()) + read_records(
+        (CURATION / "database.ris").read_text()
+    )
     plan = plan_import(records, table)
     assert [key for key, _ in plan.added] == ["muller2020another", "park2011effect"]
     assert plan.skipped == [
@@ -112,7 +126,9 @@ def test_a_failing_source_changes_nothing(tmp_path):
     before = target.read_bytes()
     bad = tmp_path / "bad.json"
     bad.write_text('[{"title": "ok"}, ')
-    result = CliRunner().invoke(cli, ["add", "--refs", str(target), str(CURATION / "database.ris"), str(bad), "--to", str(target)])
+    result = CliRunner().invoke(
+        cli, ["add", "--refs", str(target), str(CURATION / "database.ris"), str(bad), "--to", str(target)]
+    )
     assert result.exit_code == 2 and "not valid JSON" in result.stderr
     assert target.read_bytes() == before
 
@@ -136,8 +152,12 @@ names = st.from_regex(r"[A-Z][a-z]{1,10}", fullmatch=True)
 
 
 @settings(max_examples=100, deadline=None)
-@given(names, st.integers(1900, 2030), st.lists(st.from_regex(r"[A-Za-z]{1,10}", fullmatch=True), min_size=1, max_size=6),
-       st.sets(st.from_regex(r"[a-z0-9]{3,20}", fullmatch=True), max_size=5))
+@given(
+    names,
+    st.integers(1900, 2030),
+    st.lists(st.from_regex(r"[A-Za-z]{1,10}", fullmatch=True), min_size=1, max_size=6),
+    st.sets(st.from_regex(r"[a-z0-9]{3,20}", fullmatch=True), max_size=5),
+)
 def test_keys_are_ascii_unique_and_follow_the_pattern(family, year, words, taken):
     record = Record("article", {"author": f"{family}, A.", "year": str(year), "title": " ".join(words)})
     key = unique_key(base_key(record), set(taken))
@@ -156,19 +176,46 @@ def test_readers_raise_only_evidence_errors(text, fmt):
 
 # --- round trips, partial imports, encodings ------------------------------------
 
-ROUND_TRIP_COLUMNS = ["authors", "year", "month", "title", "container", "volume", "issue", "pages", "doi", "pmid",
-                      "keywords", "note", "condition", "intervention", "comparator", "design", "country", "n",
-                      "responders", "response_rate", "response_rate_bound", "response_rate_ci_low",
-                      "response_rate_ci_high", "control_n", "control_responders", "control_response_rate",
-                      "response_definition", "extracted_from", "data_source"]
+ROUND_TRIP_COLUMNS = [
+    "authors",
+    "year",
+    "month",
+    "title",
+    "container",
+    "volume",
+    "issue",
+    "pages",
+    "doi",
+    "pmid",
+    "keywords",
+    "note",
+    "condition",
+    "intervention",
+    "comparator",
+    "design",
+    "country",
+    "n",
+    "responders",
+    "response_rate",
+    "response_rate_bound",
+    "response_rate_ci_low",
+    "response_rate_ci_high",
+    "control_n",
+    "control_responders",
+    "control_response_rate",
+    "response_definition",
+    "extracted_from",
+    "data_source",
+]
 
 
 @pytest.mark.parametrize("fmt", ["csljson", "ris", "csv"])
 def test_export_then_add_gives_back_the_same_entries(tmp_path, fmt):
     exported = tmp_path / f"out.{fmt}"
     runner = CliRunner()
-    result = runner.invoke(cli, ["export", "--refs", str(EXAMPLE_REFS), "--no-cache", "--format", fmt,
-                                 "-o", str(exported)])
+    result = runner.invoke(
+        cli, ["export", "--refs", str(EXAMPLE_REFS), "--no-cache", "--format", fmt, "-o", str(exported)]
+    )
     assert result.exit_code == 0, result.output
     target = tmp_path / "back.bib"
     added = runner.invoke(cli, ["add", "--refs", str(tmp_path / "none"), str(exported), "--to", str(target), "-q"])
@@ -195,8 +242,16 @@ def test_ris_export_has_no_numbering_and_keeps_key_pmid_month_notes(write_bib):
     ris = export_table(table, "ris")
     lines = ris.splitlines()
     assert lines[0] == "TY  - JOUR" and not any(line.rstrip(".").isdigit() for line in lines)
-    for expected in ("ID  - who2020", "AN  - 123456", "DA  - 2020/02//", "N1  - A note", "N1  - n: 40",
-                     "AU  - World Health Organization", "AU  - Smith, John", "AU  - others"):
+    for expected in (
+        "ID  - who2020",
+        "AN  - 123456",
+        "DA  - 2020/02//",
+        "N1  - A note",
+        "N1  - n: 40",
+        "AU  - World Health Organization",
+        "AU  - Smith, John",
+        "AU  - others",
+    ):
         assert expected in lines
     (record,) = read_records(ris, "ris")
     assert record.key == "who2020" and record.fields["pmid"] == "123456" and record.fields["month"] == "feb"
@@ -211,8 +266,11 @@ def test_csljson_export_keeps_outcomes_in_custom_and_note_and_names_whole(write_
     (item,) = json.loads(export_table(table, "csljson"))
     assert item["custom"] == {"n": "40", "responders": "20"}
     assert item["note"] == "A note\nn: 40\nresponders: 20"
-    assert item["author"] == [{"literal": "World Health Organization"}, {"family": "Smith", "given": "John"},
-                              {"literal": "others"}]
+    assert item["author"] == [
+        {"literal": "World Health Organization"},
+        {"family": "Smith", "given": "John"},
+        {"literal": "others"},
+    ]
     (record,) = read_records(json.dumps([item]), "csljson")
     assert record.fields["author"] == "{World Health Organization} and Smith, John and others"
     assert record.fields["note"] == "A note" and record.fields["n"] == "40"
@@ -253,8 +311,9 @@ def test_one_bad_entry_does_not_sink_an_import(tmp_path, write_bib):
 def test_all_or_nothing_keeps_the_old_behaviour(tmp_path, write_bib):
     source = write_bib(PARTLY_BAD, "source.bib")
     target = tmp_path / "lib.bib"
-    result = CliRunner().invoke(cli, ["add", "--refs", str(tmp_path / "none"), str(source), "--to", str(target),
-                                      "--all-or-nothing"])
+    result = CliRunner().invoke(
+        cli, ["add", "--refs", str(tmp_path / "none"), str(source), "--to", str(target), "--all-or-nothing"]
+    )
     assert result.exit_code == 2 and "nothing was added" in result.stderr
     assert not target.exists()
 
@@ -270,8 +329,9 @@ def test_outcome_values_are_checked_as_set_checks_them():
 
 def test_add_reads_a_latin1_file_with_a_warning(tmp_path):
     source = tmp_path / "latin.bib"
-    source.write_bytes("% Encoding: ISO8859_1\n@article{caf1, title = {Caf\u00e9 society}, year = {2001}}\n"
-                       .encode("latin-1"))
+    source.write_bytes(
+        "% Encoding: ISO8859_1\n@article{caf1, title = {Caf\u00e9 society}, year = {2001}}\n".encode("latin-1")
+    )
     target = tmp_path / "lib.bib"
     result = CliRunner().invoke(cli, ["add", "--refs", str(tmp_path / "none"), str(source), "--to", str(target)])
     assert result.exit_code == 0, result.output
@@ -287,9 +347,21 @@ def test_add_of_a_missing_file_is_one_line(tmp_path):
 
 def test_add_doi_already_in_the_library_is_not_fetched(tmp_path):
     # the Crossref URL points at a closed port: a fetch would fail with "cannot reach Crossref"
-    result = CliRunner().invoke(cli, ["add", "--refs", str(EXAMPLE_REFS), "--no-cache", "--to", str(tmp_path / "x.bib"),
-                                      "--doi", "10.1002/14651858.CD006457.PUB2",
-                                      "--crossref-url", "http://127.0.0.1:9"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "add",
+            "--refs",
+            str(EXAMPLE_REFS),
+            "--no-cache",
+            "--to",
+            str(tmp_path / "x.bib"),
+            "--doi",
+            "10.1002/14651858.CD006457.PUB2",
+            "--crossref-url",
+            "http://127.0.0.1:9",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "already in the library as cui2008; not fetched" in result.stderr
 
@@ -347,9 +419,10 @@ def test_round_trip_of_odd_keys_urls_keywords_and_suffixes(write_bib, fmt):
     table = load_table([write_bib(ODD)], use_cache=False).table
     (record,) = read_records(export_table(table, fmt), fmt, "x")
     assert record.key == "Smith&Co'99:x"
-    (key, text), = plan_import([record], empty(), allow_duplicates=True).added
-    (row,) = frame_from_rows([__import__("evidence.library.table", fromlist=["x"]).entry_record(
-        parse_bib_text(text, "y")[0][0])[0]]).to_dict("records")
+    ((key, text),) = plan_import([record], empty(), allow_duplicates=True).added
+    (row,) = frame_from_rows(
+        [__import__("evidence.library.table", fromlist=["x"]).entry_record(parse_bib_text(text, "y")[0][0])[0]]
+    ).to_dict("records")
     original = table.iloc[0]
     assert row["url"] == original["url"] == "http://x.org/a?b=1;c=2"
     assert row["pages"] == original["pages"] == "968-980"
@@ -359,11 +432,14 @@ def test_round_trip_of_odd_keys_urls_keywords_and_suffixes(write_bib, fmt):
     assert list(row["keywords"]) == ["Printing, Practical", "Type"]
 
 
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                                      max_size=3), max_leaves=8)
-csl_keys = st.sampled_from(["id", "type", "author", "title", "issued", "page", "custom", "note", "container-title",
-                            "DOI", "keyword"])
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
+csl_keys = st.sampled_from(
+    ["id", "type", "author", "title", "issued", "page", "custom", "note", "container-title", "DOI", "keyword"]
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -371,7 +447,8 @@ csl_keys = st.sampled_from(["id", "type", "author", "title", "issued", "page", "
 def test_csl_items_of_any_shape_are_read_or_reported(items):
     try:
         records, problems = __import__("evidence.curation.importers", fromlist=["x"]).read_source_records(
-            json.dumps(items), "csljson", "x.json")
+            json.dumps(items), "csljson", "x.json"
+        )
     except EvidenceError:
         return
     assert len(records) + len(problems) == len(items)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import EXAMPLE_REFS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,8 +26,6 @@ from evidence.library.outcomes import (
     parse_outcome_values,
 )
 from evidence.library.table import load_table
-
-from conftest import EXAMPLE_REFS
 
 BIB = """@article{a2020, author = {A, B}, title = {T}, journal = {J}, year = 2020, design = {rct},
   intervention = {acupuncture}, comparator = {sham acupuncture}}

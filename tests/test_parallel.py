@@ -12,29 +12,53 @@ from evidence.library.parallel import parse_bib_text_auto, parse_bib_text_parall
 
 keys = st.one_of(st.sampled_from(["wang1994", "Wang1994", "yang1993"]), st.integers(0, 10**6).map(lambda n: f"k{n}"))
 macros = st.sampled_from(["zgzj", "ZGZJ", "sleepmed", "jan", "undefined"])
-plain = st.text(alphabet=st.sampled_from(list("ab {}é\\@%\"#,=\n")), max_size=12)
+plain = st.text(alphabet=st.sampled_from(list('ab {}é\\@%"#,=\n')), max_size=12)
 values = st.one_of(
     macros,
     st.integers(1900, 2030).map(str),
     plain.map(lambda v: "{" + v.replace("{", "").replace("}", "") + "}"),
-    st.sampled_from(["{Acupuncture for {RLS}}", '"quoted {value}"', 'zgzj # " extra"', "{unclosed", "{a\n@misc{inner,}",
-                     "{M{\\\"u}ller}", "{50\\% better}",
-                     "{a line ending in a backslash \\\n counts as no line break}"]),
+    st.sampled_from(
+        [
+            "{Acupuncture for {RLS}}",
+            '"quoted {value}"',
+            'zgzj # " extra"',
+            "{unclosed",
+            "{a\n@misc{inner,}",
+            '{M{\\"u}ller}',
+            "{50\\% better}",
+            "{a line ending in a backslash \\\n counts as no line break}",
+        ]
+    ),
 )
 names = st.sampled_from(["title", "journal", "year", "month", "note", "Title"])
 fields = st.lists(st.tuples(names, values), max_size=4)
 entry = st.builds(
-    lambda kind, key, pairs, close, indent: f"{indent}@{kind}{{{key},\n"
-    + "".join(f"  {name} = {value},\n" for name, value in pairs) + close,
-    st.sampled_from(["article", "ARTICLE", "book", "misc"]), keys, fields,
-    st.sampled_from(["}"] * 8 + ["", ")"]), st.sampled_from(["", "", "  "]),
+    lambda kind, key, pairs, close, indent: (
+        f"{indent}@{kind}{{{key},\n" + "".join(f"  {name} = {value},\n" for name, value in pairs) + close
+    ),
+    st.sampled_from(["article", "ARTICLE", "book", "misc"]),
+    keys,
+    fields,
+    st.sampled_from(["}"] * 8 + ["", ")"]),
+    st.sampled_from(["", "", "  "]),
 )
-string = st.builds(lambda name, value: f"@string{{{name} = {value}}}",
-                   st.one_of(macros.filter(lambda m: m != "undefined"), st.integers(0, 10**6).map(lambda n: f"m{n}")),
-                   st.sampled_from(["{Chinese Acupuncture and Moxibustion}", '"Sleep Medicine"', "{Jan{uary}}"]))
-other = st.sampled_from(['@preamble{"\\newcommand{\\noopsort}[1]{#1}"}', "@comment{a comment {with braces}}",
-                         "% a line comment {", "% closing }", "free text between entries", "@comment{unclosed",
-                         "@misc(paren, title = {P})", "  @string(padded = {P})"])
+string = st.builds(
+    lambda name, value: f"@string{{{name} = {value}}}",
+    st.one_of(macros.filter(lambda m: m != "undefined"), st.integers(0, 10**6).map(lambda n: f"m{n}")),
+    st.sampled_from(["{Chinese Acupuncture and Moxibustion}", '"Sleep Medicine"', "{Jan{uary}}"]),
+)
+other = st.sampled_from(
+    [
+        '@preamble{"\\newcommand{\\noopsort}[1]{#1}"}',
+        "@comment{a comment {with braces}}",
+        "% a line comment {",
+        "% closing }",
+        "free text between entries",
+        "@comment{unclosed",
+        "@misc(paren, title = {P})",
+        "  @string(padded = {P})",
+    ]
+)
 blocks = st.lists(st.one_of(entry, entry, entry, string, other), min_size=1, max_size=25)
 separators = st.sampled_from(["\n", "\n\n", "\n% c\n"])
 
@@ -59,11 +83,15 @@ def test_parts_parsed_in_other_processes_are_the_serial_parse(parts, separator):
     assert (entries, problems) == parse_bib_text(text, "refs/a.bib")
 
 
-GENERATED = "@string{zgzj = {Chinese Acupuncture and Moxibustion}}\n\n" + "".join(
-    f"@article{{key{i},\n  author = {{Wang, D. Y.}},\n  title = {{Trial {{RLS}} number {i}}},\n"
-    f"  journal = zgzj,\n  year = {1990 + i % 30},\n  month = mar,\n}}\n\n"
-    for i in range(400)
-) + "@string{late = {Defined at the end}}\n@misc{last, note = late}\n"
+GENERATED = (
+    "@string{zgzj = {Chinese Acupuncture and Moxibustion}}\n\n"
+    + "".join(
+        f"@article{{key{i},\n  author = {{Wang, D. Y.}},\n  title = {{Trial {{RLS}} number {i}}},\n"
+        f"  journal = zgzj,\n  year = {1990 + i % 30},\n  month = mar,\n}}\n\n"
+        for i in range(400)
+    )
+    + "@string{late = {Defined at the end}}\n@misc{last, note = late}\n"
+)
 
 
 def test_a_clean_file_is_parsed_in_parts_with_its_macros_everywhere():
@@ -93,8 +121,11 @@ def test_files_the_parts_cannot_reproduce_are_parsed_serially(change, reason):
 
 def test_only_large_files_and_only_when_allowed(monkeypatch):
     calls = []
-    monkeypatch.setattr(parallel, "parse_bib_text_parallel",
-                        lambda text, file, parts=2: calls.append(parts) or (*parse_bib_text(text, file), None))
+    monkeypatch.setattr(
+        parallel,
+        "parse_bib_text_parallel",
+        lambda text, file, parts=2: calls.append(parts) or (*parse_bib_text(text, file), None),
+    )
     monkeypatch.setattr(parallel, "_cores", lambda: 2)
     assert parse_bib_text_auto(GENERATED, "lib.bib") == parse_bib_text(GENERATED, "lib.bib") and calls == []
     monkeypatch.setattr(parallel, "PARALLEL_MIN_CHARS", 1000)

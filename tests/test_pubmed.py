@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evidence.cli import cli
 from evidence.curation.pubmed import (
@@ -46,7 +47,7 @@ class EUtils(BaseHTTPRequestHandler):
     requests: list[dict[str, list[str]]] = []
     failures: dict[str, list[int]] = {}
 
-    def do_GET(self):  # noqa: N802 - http.server's name
+    def do_GET(self):
         url = urllib.parse.urlparse(self.path)
         query = urllib.parse.parse_qs(url.query)
         type(self).requests.append(query)
@@ -405,8 +406,13 @@ def test_fetch_missing_needs_to(tmp_path):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.one_of(st.binary(max_size=300), st.text(max_size=300).map(lambda t: t.encode("utf-8")),
-                 st.sampled_from(list(FIXTURES.values())).map(lambda b: b[: len(b) // 2])))
+@given(
+    st.one_of(
+        st.binary(max_size=300),
+        st.text(max_size=300).map(lambda t: t.encode("utf-8")),
+        st.sampled_from(list(FIXTURES.values())).map(lambda b: b[: len(b) // 2]),
+    )
+)
 def test_any_answer_parses_or_fails_with_one_line(body):
     try:
         records = parse_efetch(body)
@@ -425,21 +431,25 @@ def test_fetch_missing_falls_back_to_crossref_for_a_doi(tmp_path):
     class Ref:
         label, text, pmid, doi = "1", "Some trial. doi:10.1000/x", None, "10.1000/x"
 
-    abstract = ("Sixty patients were randomly divided into a treatment group (n = 30) and a control group (n = 30). "
-                "The total effective rate was 90.0% in the treatment group and 70.0% in the control group.")
+    abstract = (
+        "Sixty patients were randomly divided into a treatment group (n = 30) and a control group (n = 30). "
+        "The total effective rate was 90.0% in the treatment group and 70.0% in the control group."
+    )
     calls = []
 
     def crossref_stub(doi, base_url):
         calls.append(doi)
-        return Record("article", {"title": "Some trial", "year": "2020", "author": "Li, X", "doi": doi,
-                                  "abstract": abstract})
+        return Record(
+            "article", {"title": "Some trial", "year": "2020", "author": "Li, X", "doi": doi, "abstract": abstract}
+        )
 
     def pubmed_stub(*args, **kwargs):
         raise AssertionError("no PMID here")
 
     table = pd.DataFrame({"key": [], "doi": [], "pmid": [], "title": [], "year": []}).set_index("key", drop=False)
-    report = fetch_missing([Ref()], tmp_path / "f.bib", table, fetchers={"pubmed": pubmed_stub,
-                                                                          "crossref": crossref_stub})
+    report = fetch_missing(
+        [Ref()], tmp_path / "f.bib", table, fetchers={"pubmed": pubmed_stub, "crossref": crossref_stub}
+    )
     assert calls == ["10.1000/x"] and report.added == ["li2020some"]
     bib = (tmp_path / "f.bib").read_text()
     assert "design = {rct}" in bib and "participants = {60}" in bib
@@ -453,8 +463,21 @@ def test_cli_add_pmid_file(eutils, tmp_path):
     listing = tmp_path / "pmids.txt"
     listing.write_text("# cited by the page\n17133582\nPMID: 24171782\n")
     target = tmp_path / "new.bib"
-    result = CliRunner().invoke(cli, ["add", "--refs", str(tmp_path), "--to", str(target), "--pmid-file", str(listing),
-                                      "--pubmed-url", eutils, "-q"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "add",
+            "--refs",
+            str(tmp_path),
+            "--to",
+            str(target),
+            "--pmid-file",
+            str(listing),
+            "--pubmed-url",
+            eutils,
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "added 2 entries" in result.output
     assert EUtils.requests[0]["id"] == ["17133582,24171782"]

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import pytest
+from conftest import EXAMPLE_REFS
 from hypothesis import given
 from hypothesis import strategies as st
 
+from evidence.analysis.query import (
+    Filters,
+    apply_filters,
+    check_columns,
+    closest,
+    known_values,
+    sort_table,
+    text_matches,
+)
 from evidence.errors import EvidenceError
-from evidence.analysis.query import Filters, apply_filters, check_columns, closest, known_values, sort_table, text_matches
 from evidence.library.table import load_table
-
-from conftest import EXAMPLE_REFS
 
 LIBRARY = """
 @article{a2001, author = {Alpha, A.}, title = {Acupuncture for sleep}, journal = {J}, year = 2001,
@@ -100,8 +107,8 @@ def test_query_reads_only_the_columns_it_needs_and_prints_the_same(write_bib, fm
     """Each filter and format names the columns it reads; a missing one would fail here or change the output."""
     from click.testing import CliRunner
 
-    from evidence.cli import cli
     from evidence.analysis.formats import DEFAULT_COLUMNS, FORMATTERS
+    from evidence.cli import cli
     from evidence.library.table import COLUMNS
 
     path = write_bib(LIBRARY)

@@ -13,13 +13,17 @@ import os
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from conftest import EXAMPLE_REFS, RENDER_LIBRARY, ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from click.testing import CliRunner
 from markupsafe import Markup
 
+from evidence.analysis.stats import MEASURES, METHODS
+from evidence.analysis.summary import summarize
 from evidence.cli import MEASURE_CHOICES, POOLING_METHODS, cli
 from evidence.errors import EvidenceError
+from evidence.library.table import load_table
 from evidence.pages.render import (
     PLOT_FONT_SIZE,
     PLOT_WIDTH_INCHES,
@@ -36,11 +40,6 @@ from evidence.pages.render import (
     render_paragraph,
     safe_reference,
 )
-from evidence.analysis.stats import MEASURES, METHODS
-from evidence.analysis.summary import summarize
-from evidence.library.table import load_table
-
-from conftest import EXAMPLE_REFS, RENDER_LIBRARY, ROOT
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "render"
 PLACEHOLDER_SVG = '<svg xmlns="http://www.w3.org/2000/svg" id="placeholder"></svg>'
@@ -88,7 +87,9 @@ def test_committed_example_reports_are_up_to_date(example):
     page = dict(build_page(example).files)
     committed = ROOT / "reports" / "restless-legs-syndrome.md"
     assert committed.exists(), "run: evidence render --all"
-    assert committed.read_text(encoding="utf-8") == page["restless-legs-syndrome.md"], "reports/ is stale: run evidence render --all"
+    assert committed.read_text(encoding="utf-8") == page["restless-legs-syndrome.md"], (
+        "reports/ is stale: run evidence render --all"
+    )
 
 
 # --- what the paragraph must say ------------------------------------------------
@@ -208,7 +209,7 @@ def test_html_escapes_a_script_title(tinnitus):
 def test_every_field_is_autoescaped_in_html_templates(tinnitus, tmp_path):
     (tmp_path / "paragraph.html.j2").write_text("{{ summary.studies[1].title }}\n")
     html = render_paragraph(tinnitus, "html", templates=tmp_path)
-    assert html == 'Acupuncture for tinnitus &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;\n'
+    assert html == "Acupuncture for tinnitus &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;\n"
 
 
 def test_markdown_escapes_markdown_syntax_in_fields(tinnitus, tmp_path):
@@ -236,11 +237,12 @@ def test_safe_reference_keeps_formatting_and_escapes_other_tags():
 
 
 def test_a_user_template_overrides_the_packaged_one(tinnitus, tmp_path):
-    (tmp_path / "paragraph.md.j2").write_text("{{ summary.condition }}: {{ summary.counted|length|plural('study') }} with counts\n")
+    (tmp_path / "paragraph.md.j2").write_text(
+        "{{ summary.condition }}: {{ summary.counted|length|plural('study') }} with counts\n"
+    )
     assert render_paragraph(tinnitus, "markdown", templates=tmp_path) == "tinnitus: 3 studies with counts\n"
     # the other formats still come from the package
     assert "Pooling the 3 studies" in render_paragraph(tinnitus, "text", templates=tmp_path)
-
 
 
 def test_a_syntax_error_names_the_template_file_and_line(tinnitus, tmp_path):
@@ -295,8 +297,11 @@ def test_plot_text_is_at_least_the_pages_small_print(migraine):
 
 @pytest.mark.parametrize("name", ["$x$", "$" * 3 + "{" * 200 + "}" * 200 + "$", r"$\frac{a}{b}$ costs $5", "a_b^c"])
 def test_plot_text_is_literal_never_mathtext(name):
-    rows = [PlotRow(name, 1.2, 0.9, 1.6, "study", 60.0), PlotRow("Other", 0.9, 0.7, 1.2, "study", 40.0),
-            PlotRow("Pooled (DL)", 1.05, 0.9, 1.3, "pooled", pi_lb=0.6, pi_ub=1.9)]
+    rows = [
+        PlotRow(name, 1.2, 0.9, 1.6, "study", 60.0),
+        PlotRow("Other", 0.9, 0.7, 1.2, "study", 40.0),
+        PlotRow("Pooled (DL)", 1.05, 0.9, 1.3, "pooled", pi_lb=0.6, pi_ub=1.9),
+    ]
     svg = forest_plot_svg(rows, True, 1.0, "RR [95% CI]")
     from xml.sax.saxutils import escape
 
@@ -375,9 +380,9 @@ def test_cli_summarize_example():
     lead = result.stdout.split("\n\n")[0]  # Shi 2003's comparison leads: two treated arms against the drugs
     assert lead.startswith("Acupuncture plus herbal steaming washing or acupuncture may increase cure")
     assert "compared with oryzanol plus diazepam" in lead
-    assert json.loads(run("summarize", "restless legs", "--refs", str(EXAMPLE_REFS), "--format", "json").stdout)["slug"] == (
-        "restless-legs-syndrome"
-    )
+    assert json.loads(run("summarize", "restless legs", "--refs", str(EXAMPLE_REFS), "--format", "json").stdout)[
+        "slug"
+    ] == ("restless-legs-syndrome")
 
 
 def test_cli_summarize_unknown_condition_lists_known_ones():
@@ -397,8 +402,23 @@ def test_cli_render_all(tmp_path):
 
 
 def test_cli_comparison_options_reach_the_summary():
-    result = run("summarize", "migraine", "--refs", str(RENDER_LIBRARY.parent), "--comparator", "sham",
-                 "--outcome", "response", "--measure", "or", "--method", "reml", "--hksj", "--format", "json")
+    result = run(
+        "summarize",
+        "migraine",
+        "--refs",
+        str(RENDER_LIBRARY.parent),
+        "--comparator",
+        "sham",
+        "--outcome",
+        "response",
+        "--measure",
+        "or",
+        "--method",
+        "reml",
+        "--hksj",
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0, result.output
     (only,) = json.loads(result.stdout)["comparisons"]
     assert "sham" in only["comparator"]
@@ -407,8 +427,18 @@ def test_cli_comparison_options_reach_the_summary():
 
 
 def test_cli_render_takes_the_comparison_options(tmp_path):
-    result = run("render", "migraine", "--refs", str(RENDER_LIBRARY.parent), "--out", str(tmp_path),
-                 "--measure", "rd", "--method", "mh")
+    result = run(
+        "render",
+        "migraine",
+        "--refs",
+        str(RENDER_LIBRARY.parent),
+        "--out",
+        str(tmp_path),
+        "--measure",
+        "rd",
+        "--method",
+        "mh",
+    )
     assert result.exit_code == 0, result.output
     text = (tmp_path / "migraine.md").read_text()
     assert "RD " in text and "Mantel-Haenszel" in text
@@ -417,7 +447,16 @@ def test_cli_render_takes_the_comparison_options(tmp_path):
 def test_cli_render_needs_a_condition_and_reports_template_errors(tmp_path):
     assert run("render", "--refs", str(RENDER_LIBRARY)).exit_code == 2
     (tmp_path / "page.html.j2").write_text("{% for %}\n")
-    result = run("render", "tinnitus", "--refs", str(RENDER_LIBRARY), "--out", str(tmp_path / "out"), "--templates", str(tmp_path))
+    result = run(
+        "render",
+        "tinnitus",
+        "--refs",
+        str(RENDER_LIBRARY),
+        "--out",
+        str(tmp_path / "out"),
+        "--templates",
+        str(tmp_path),
+    )
     assert result.exit_code == 2
     assert f"{tmp_path / 'page.html.j2'}:1: template error" in result.stderr
 
@@ -471,18 +510,38 @@ def test_studies_left_out_and_not_compared_are_named(migraine):
     from evidence.analysis.summary import compare
 
     def trial(key, a, an, c, cn):
-        return StudyComparison(key, "response", "", "dichotomous", "higher",
-                               Arm("acupuncture", "intervention", an, a, None, None),
-                               Arm("sham acupuncture", "control", cn, c, None, None),
-                               False, "rct", True, "primary", "double")
+        return StudyComparison(
+            key,
+            "response",
+            "",
+            "dichotomous",
+            "higher",
+            Arm("acupuncture", "intervention", an, a, None, None),
+            Arm("sham acupuncture", "control", cn, c, None, None),
+            False,
+            "rct",
+            True,
+            "primary",
+            "double",
+        )
 
-    body = Comparison("response", "", "dichotomous", "higher", "acupuncture", "sham acupuncture",
-                      (trial("linde2005", 74, 145, 43, 81), trial("second2006", 0, 116, 0, 66)), (), ())
+    body = Comparison(
+        "response",
+        "",
+        "dichotomous",
+        "higher",
+        "acupuncture",
+        "sham acupuncture",
+        (trial("linde2005", 74, 145, 43, 81), trial("second2006", 0, 116, 0, 66)),
+        (),
+        (),
+    )
     labels = {s.key: s.label for s in migraine.studies}
     result = compare(body, labels, {s.key: s.citation for s in migraine.studies})
     assert [e.key for e in result.excluded] == ["second2006"]
-    summary = replace(migraine, comparisons=(result,),
-                      not_compared=(Excluded("kappa2010", "no control arm", "pain", "week 4"),))
+    summary = replace(
+        migraine, comparisons=(result,), not_compared=(Excluded("kappa2010", "no control arm", "pain", "week 4"),)
+    )
     text = render_paragraph(summary, "text")
     assert "Second 2006 is left out of this comparison: " in text
     assert "Kappa 2010 cannot be compared with a control group on pain (week 4): no control arm." in text
@@ -535,8 +594,11 @@ def test_every_reason_is_worded_in_plain_language(migraine):
     for domain, names in rules.items():
         for rule in names:
             reason = Reason(domain, rule, 0 if domain == "publication bias" else -1, ("linde2005",), 12.0)
-            rating = replace(sham.rating, reasons=() if reason.change == 0 else (reason,),
-                             notes=(reason,) if reason.change == 0 else ())
+            rating = replace(
+                sham.rating,
+                reasons=() if reason.change == 0 else (reason,),
+                notes=(reason,) if reason.change == 0 else (),
+            )
             text = render_paragraph(replace(migraine, comparisons=(replace(sham, rating=rating),)), "text")
             first = text.split("\n\n")[0]
             said = first.split("because:")[-1] if reason.change else first.split("estimate.")[-1]
@@ -557,8 +619,9 @@ def test_the_issue_example_sentence_word_for_word(migraine):
         for s, (e1, n1, e2, n2) in zip(linde_like_studies(migraine), [(300, 500, 280, 500), (130, 236, 120, 235)])
     )
     comparison = replace(as_comparison(sham), studies=studies)
-    pooled = PooledEffect("rr", "dl", False, 1.06, 0.95, 1.17, 0.95, 1.17, 0.0, 0.0, 0.1, 0.75, 2, 1471, 830,
-                          (), (), ())
+    pooled = PooledEffect(
+        "rr", "dl", False, 1.06, 0.95, 1.17, 0.95, 1.17, 0.0, 0.0, 0.1, 0.75, 2, 1471, 830, (), (), ()
+    )
     result = comparison_result(comparison, pooled, None, {}, {}, measure="rr", method="dl")
     assert result.rating.level == "high" and result.participants == 1471
     text = render_paragraph(replace(migraine, comparisons=(result,)), "text")
@@ -573,18 +636,31 @@ def linde_like_studies(summary):
     from evidence.analysis.comparisons import Arm, StudyComparison
 
     return [
-        StudyComparison(s.key, "response", "", "dichotomous", "higher",
-                        Arm("acupuncture", "intervention", 1, 0, None, None),
-                        Arm("sham acupuncture", "control", 1, 0, None, None), False, "rct", True, "primary", "double")
-        for s in summary.studies if s.key in ("linde2005", "second2006")
+        StudyComparison(
+            s.key,
+            "response",
+            "",
+            "dichotomous",
+            "higher",
+            Arm("acupuncture", "intervention", 1, 0, None, None),
+            Arm("sham acupuncture", "control", 1, 0, None, None),
+            False,
+            "rct",
+            True,
+            "primary",
+            "double",
+        )
+        for s in summary.studies
+        if s.key in ("linde2005", "second2006")
     ]
 
 
 def as_comparison(result):
     from evidence.analysis.comparisons import Comparison
 
-    return Comparison(result.outcome, result.timepoint, result.kind, result.better, result.intervention,
-                      result.comparator, (), (), ())
+    return Comparison(
+        result.outcome, result.timepoint, result.kind, result.better, result.intervention, result.comparator, (), (), ()
+    )
 
 
 def test_no_comparison_under_a_filter_names_the_filter(table):
@@ -601,13 +677,32 @@ def test_a_prediction_interval_is_drawn_and_captioned_only_when_there_is_one(mig
     from evidence.analysis.summary import compare
 
     def trial(key, a, c):
-        return StudyComparison(key, "response", "", "dichotomous", "higher",
-                               Arm("acupuncture", "intervention", 50, a, None, None),
-                               Arm("sham acupuncture", "control", 50, c, None, None),
-                               False, "rct", True, "primary", "double")
+        return StudyComparison(
+            key,
+            "response",
+            "",
+            "dichotomous",
+            "higher",
+            Arm("acupuncture", "intervention", 50, a, None, None),
+            Arm("sham acupuncture", "control", 50, c, None, None),
+            False,
+            "rct",
+            True,
+            "primary",
+            "double",
+        )
 
-    body = Comparison("response", "", "dichotomous", "higher", "acupuncture", "sham acupuncture",
-                      (trial("linde2005", 10, 30), trial("second2006", 30, 10)), (), ())
+    body = Comparison(
+        "response",
+        "",
+        "dichotomous",
+        "higher",
+        "acupuncture",
+        "sham acupuncture",
+        (trial("linde2005", 10, 30), trial("second2006", 30, 10)),
+        (),
+        (),
+    )
     labels = {s.key: s.label for s in migraine.studies}
     varied = compare(body, labels, {}, method="dl")
     assert varied.pooled.tau2 > 0 and varied.pooled.pi_lb < varied.pooled.ci_lb

@@ -22,11 +22,10 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
-from evidence.pages.render import render_conditions
-from evidence.library.table import load_table
-
 from conftest import EXAMPLE_REFS
+
+from evidence.library.table import load_table
+from evidence.pages.render import render_conditions
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(
@@ -79,10 +78,10 @@ class RecordingHandler(SimpleHTTPRequestHandler):
 
     requests: list[tuple[str, int]]
 
-    def log_request(self, code="-", size="-"):  # noqa: ANN001 - http.server's signature
+    def log_request(self, code="-", size="-"):
         self.requests.append((self.path, int(code) if str(code).isdigit() else 0))
 
-    def log_message(self, format, *args):  # noqa: A002 - keep the test output quiet
+    def log_message(self, format, *args):
         pass
 
 

@@ -112,8 +112,9 @@ def test_a_key_others_can_read_turns_the_cache_off(tmp_path, private_cache_dir):
     load_table([folder])
     (private_cache_dir / "key").chmod(0o644)
     result = load_table([folder])
-    assert result.notes == [f"cache off: the key {private_cache_dir / 'key'} is not private (chmod 600 "
-                            f"{private_cache_dir / 'key'})"]
+    assert result.notes == [
+        f"cache off: the key {private_cache_dir / 'key'} is not private (chmod 600 {private_cache_dir / 'key'})"
+    ]
     assert result.table["n"].tolist() == [10]
 
 
@@ -189,11 +190,11 @@ def test_a_symlinked_cache_folder_keeps_the_targets_files(tmp_path):
 
 # --- limits on input ---------------------------------------------------------------------------
 
-from click.testing import CliRunner  # noqa: E402
+from click.testing import CliRunner
 
-from evidence.cli import cli  # noqa: E402
-from evidence.errors import EvidenceError  # noqa: E402
-from evidence.library.files import max_input_bytes, parse_bib_text, read_input, swallowed_field  # noqa: E402
+from evidence.cli import cli
+from evidence.errors import EvidenceError
+from evidence.library.files import max_input_bytes, parse_bib_text, read_input, swallowed_field
 
 
 def run(*args: str, input: bytes | None = None):
@@ -225,8 +226,11 @@ def test_a_file_over_the_cap_is_refused_before_it_is_read(tmp_path, monkeypatch)
     big = tmp_path / "big.bib"
     with big.open("wb") as out:  # a sparse gigabyte: no disk used, and never read
         out.truncate(1024**3)
-    with pytest.raises(EvidenceError, match=r"big.bib: 1.0 GB is over the input limit of 200.0 MB "
-                                            r"\(set EVIDENCE_MAX_INPUT_MB to raise it\)"):
+    with pytest.raises(
+        EvidenceError,
+        match=r"big.bib: 1.0 GB is over the input limit of 200.0 MB "
+        r"\(set EVIDENCE_MAX_INPUT_MB to raise it\)",
+    ):
         read_input(big)
     result = run("check", "--refs", str(big))
     assert result.exit_code == 2
@@ -267,8 +271,10 @@ def test_a_missing_comma_is_an_error_at_its_line_in_check(tmp_path):
     path.write_text("% a comment\n\n" + MISSING_COMMA)
     result = run("check", "--refs", str(path))
     assert result.exit_code == 2
-    assert (f"{path}:6: k1: error: missing comma after field 'volume': 'number' was read as part of its value; "
-            "add a ',' before 'number'") in result.stderr
+    assert (
+        f"{path}:6: k1: error: missing comma after field 'volume': 'number' was read as part of its value; "
+        "add a ',' before 'number'"
+    ) in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -305,10 +311,10 @@ def test_a_5000_digit_count_is_one_problem_not_a_traceback(tmp_path):
 
 # --- properties of the parsers guarding the files ------------------------------------------------
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from evidence.curation.edit import FileFormat, file_format  # noqa: E402
+from evidence.curation.edit import FileFormat, file_format
 
 names = st.from_regex(r"[a-z][a-z_]{0,12}", fullmatch=True)
 plain = st.text(alphabet=st.characters(blacklist_characters='{}"\\', blacklist_categories=("Cs",)), max_size=40)
@@ -359,13 +365,16 @@ def test_a_template_in_a_field_is_printed_not_run(tmp_path):
     from evidence.pages.render import render_paragraph
 
     path = tmp_path / "lib.bib"
-    path.write_text("@article{k1, author = {Li, X.}, title = {\\{\\{ 7*7 \\}\\} \\{\\{ cycler.__init__ \\}\\} trial}, "
-                    "journal = {J}, year = 2000, condition = {insomnia}, intervention = {tea}, design = {rct}, "
-                    "n = {10}, responders = {5}}\n")
+    path.write_text(
+        "@article{k1, author = {Li, X.}, title = {\\{\\{ 7*7 \\}\\} \\{\\{ cycler.__init__ \\}\\} trial}, "
+        "journal = {J}, year = 2000, condition = {insomnia}, intervention = {tea}, design = {rct}, "
+        "n = {10}, responders = {5}}\n"
+    )
     summary = summarize(load_table([path]).table, "insomnia")
     for fmt in ("markdown", "html", "text"):
-        (tmp_path / f"paragraph.{ {'markdown': 'md', 'html': 'html', 'text': 'txt'}[fmt]}.j2").write_text(
-            "{{ summary.studies[0].title }}\n")
+        (tmp_path / f"paragraph.{ {'markdown': 'md', 'html': 'html', 'text': 'txt'}[fmt] }.j2").write_text(
+            "{{ summary.studies[0].title }}\n"
+        )
     assert "49" not in render_paragraph(summary, "html", templates=tmp_path)
     assert "{{ 7*7 }} {{ cycler.__init__ }} trial" in render_paragraph(summary, "text", templates=tmp_path)
 

@@ -13,7 +13,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evidence.errors import EvidenceError
 from evidence.analysis.stats import (
     PROPORTION_METHODS,
     continuous_effect,
@@ -28,6 +27,7 @@ from evidence.analysis.stats import (
     wilson_interval,
     zero_cell_corrected,
 )
+from evidence.errors import EvidenceError
 
 Z = 1.959963984540054  # the 97.5th percentile of the standard normal
 
@@ -406,7 +406,7 @@ def test_mantel_haenszel_lies_inside_its_interval(pairs, measure):
     tables = [(a, n1, c, n2) for (a, n1), (c, n2) in pairs]
     a_total, c_total = sum(t[0] for t in tables), sum(t[2] for t in tables)
     no_ratio = a_total == 0 or c_total == 0 or sum(t[1] - t[0] for t in tables) == 0
-    if measure in ("rr", "or") and no_ratio or measure == "or" and sum(t[3] - t[2] for t in tables) == 0:
+    if (measure in ("rr", "or") and no_ratio) or (measure == "or" and sum(t[3] - t[2] for t in tables) == 0):
         return
     try:
         model = fit_mantel_haenszel(measure, tables)
@@ -429,7 +429,7 @@ def test_dl_i2_is_the_q_based_i2(effects):
     # metafor's I2 = tau2 / (tau2 + s2) equals the Cochrane Handbook's (Q - df) / Q under DerSimonian-Laird
     model = fit_inverse_variance([y for y, _ in effects], [v for _, v in effects], "dl")
     q_based = max(0.0, 100 * (model.QE - (model.k - 1)) / model.QE) if model.QE > 0 else 0.0
-    assert model.I2 == pytest.approx(q_based, abs=1e-6)
+    assert pytest.approx(q_based, abs=1e-6) == model.I2
 
 
 def test_statsmodels_smd_is_not_metafors_which_is_why_we_write_escalc_out():

@@ -8,11 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evidence.errors import EvidenceError
-from evidence.analysis.stats import pool_proportions
 from evidence.analysis.comparisons import Arm, Comparison, StudyComparison
-from evidence.analysis.stats import pool
+from evidence.analysis.stats import pool, pool_proportions
 from evidence.analysis.summary import as_dict, compare, comparison_result, conditions, slugify, summarize
+from evidence.errors import EvidenceError
 
 
 def keys(studies) -> list[str]:
@@ -166,11 +165,34 @@ def arm(label, role, n, events=None, mean=None, sd=None):
 
 def linde_like(design: str = "rct", verified: bool = True) -> Comparison:
     """Linde 2005 (74/145 acupuncture, 43/81 sham) and a second made-up trial with the same result."""
+
     def trial(key, a, an, c, cn):
-        return StudyComparison(key, "response", "", "dichotomous", "higher", arm("acupuncture", "intervention", an, a),
-                               arm("sham acupuncture", "control", cn, c), False, design, verified, "primary", "double")
-    return Comparison("response", "", "dichotomous", "higher", "acupuncture", "sham acupuncture",
-                      (trial("linde2005", 74, 145, 43, 81), trial("second2006", 60, 116, 35, 66)), (), ())
+        return StudyComparison(
+            key,
+            "response",
+            "",
+            "dichotomous",
+            "higher",
+            arm("acupuncture", "intervention", an, a),
+            arm("sham acupuncture", "control", cn, c),
+            False,
+            design,
+            verified,
+            "primary",
+            "double",
+        )
+
+    return Comparison(
+        "response",
+        "",
+        "dichotomous",
+        "higher",
+        "acupuncture",
+        "sham acupuncture",
+        (trial("linde2005", 74, 145, 43, 81), trial("second2006", 60, 116, 35, 66)),
+        (),
+        (),
+    )
 
 
 LABELS = {"linde2005": "Linde et al. 2005", "second2006": "Second 2006"}
@@ -212,11 +234,32 @@ def test_hksj_and_mh_reach_the_pooling():
 
 def test_continuous_comparison_has_a_mean_difference_and_no_risks():
     def trial(key, m1, m2):
-        return StudyComparison(key, "IRLS score", "12 weeks", "continuous", "lower",
-                               arm("acupuncture", "intervention", 30, mean=m1, sd=5.0),
-                               arm("usual care", "control", 30, mean=m2, sd=5.0), False, "rct", True, "primary", "open")
-    body = Comparison("IRLS score", "12 weeks", "continuous", "lower", "acupuncture", "usual care",
-                      (trial("a", 10.0, 14.0), trial("b", 11.0, 13.0)), (), ())
+        return StudyComparison(
+            key,
+            "IRLS score",
+            "12 weeks",
+            "continuous",
+            "lower",
+            arm("acupuncture", "intervention", 30, mean=m1, sd=5.0),
+            arm("usual care", "control", 30, mean=m2, sd=5.0),
+            False,
+            "rct",
+            True,
+            "primary",
+            "open",
+        )
+
+    body = Comparison(
+        "IRLS score",
+        "12 weeks",
+        "continuous",
+        "lower",
+        "acupuncture",
+        "usual care",
+        (trial("a", 10.0, 14.0), trial("b", 11.0, 13.0)),
+        (),
+        (),
+    )
     result = compare(body, {}, {}, method="reml")
     assert result.measure == "md" and result.risk is None
     assert result.pooled.estimate == pytest.approx(-3.0, abs=0.01)
@@ -249,12 +292,52 @@ def test_risks_per_1000_stay_in_range_and_in_order(control_events, extra, estima
     from evidence.analysis.stats import PooledEffect
 
     people = control_events + extra
-    body = Comparison("response", "", "dichotomous", "higher", "a", "b", (
-        StudyComparison("s", "response", "", "dichotomous", "higher", arm("a", "intervention", 50, 10),
-                        arm("b", "control", people, control_events), False, "rct", True, "primary", "double"),
-    ), (), ())
-    pooled = PooledEffect(measure, "dl", False, estimate, estimate / spread, estimate * spread, estimate / spread,
-                          estimate * spread, 0.0, 0.0, 0.0, 1.0, 1, 50 + people, 10 + control_events, (), (), ())
+    body = Comparison(
+        "response",
+        "",
+        "dichotomous",
+        "higher",
+        "a",
+        "b",
+        (
+            StudyComparison(
+                "s",
+                "response",
+                "",
+                "dichotomous",
+                "higher",
+                arm("a", "intervention", 50, 10),
+                arm("b", "control", people, control_events),
+                False,
+                "rct",
+                True,
+                "primary",
+                "double",
+            ),
+        ),
+        (),
+        (),
+    )
+    pooled = PooledEffect(
+        measure,
+        "dl",
+        False,
+        estimate,
+        estimate / spread,
+        estimate * spread,
+        estimate / spread,
+        estimate * spread,
+        0.0,
+        0.0,
+        0.0,
+        1.0,
+        1,
+        50 + people,
+        10 + control_events,
+        (),
+        (),
+        (),
+    )
     result = comparison_result(body, pooled, None, {}, {}, measure=measure, method="dl")
     risk = result.risk
     assert risk.comparator == pytest.approx(1000 * control_events / people)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
+from conftest import DATA, EXAMPLE_REFS
 
 from evidence.library.table import COLUMNS, load_table
-
-from conftest import DATA, EXAMPLE_REFS
 
 
 def test_columns_and_dtypes():
@@ -76,8 +75,25 @@ from hypothesis import strategies as st
 from evidence.library.files import BibEntry
 from evidence.library.table import build_table
 
-field_names = st.sampled_from(["author", "editor", "title", "year", "month", "pages", "n", "responders", "response_rate",
-                               "design", "condition", "keywords", "doi", "response_rate_ci", "verified_on"])
+field_names = st.sampled_from(
+    [
+        "author",
+        "editor",
+        "title",
+        "year",
+        "month",
+        "pages",
+        "n",
+        "responders",
+        "response_rate",
+        "design",
+        "condition",
+        "keywords",
+        "doi",
+        "response_rate_ci",
+        "verified_on",
+    ]
+)
 
 
 @settings(max_examples=150, deadline=None)

@@ -124,8 +124,9 @@ class Rating:
     domains_down: tuple[str, ...] = field(default=())
 
 
-def importance(measure: str, estimate: float, thresholds: Thresholds = DEFAULT_THRESHOLDS,
-               pooled_sd: float | None = None) -> Importance:
+def importance(
+    measure: str, estimate: float, thresholds: Thresholds = DEFAULT_THRESHOLDS, pooled_sd: float | None = None
+) -> Importance:
     """Classify ``estimate`` (natural scale) as an important increase, decrease or neither."""
     null, low, high = important_bounds(measure, thresholds, pooled_sd)
     if estimate >= high:
@@ -137,8 +138,9 @@ def importance(measure: str, estimate: float, thresholds: Thresholds = DEFAULT_T
     return Importance(effect, null, low, high)
 
 
-def important_bounds(measure: str, thresholds: Thresholds = DEFAULT_THRESHOLDS,
-                     pooled_sd: float | None = None) -> tuple[float, float, float]:
+def important_bounds(
+    measure: str, thresholds: Thresholds = DEFAULT_THRESHOLDS, pooled_sd: float | None = None
+) -> tuple[float, float, float]:
     """(no effect, important decrease at or below, important increase at or above) for ``measure``."""
     if measure in RATIO_MEASURES:
         return 1.0, thresholds.ratio_low, thresholds.ratio_high
@@ -191,8 +193,14 @@ def rate(
     notes = _publication_bias(pooled, thresholds)
     down = _domain_changes(reasons)
     index = max(0, LEVELS.index(start) + sum(down.values()))
-    return Rating(LEVELS[index], start, tuple(reasons), tuple(notes), found,
-                  tuple(domain for domain in DOMAINS if down.get(domain)))
+    return Rating(
+        LEVELS[index],
+        start,
+        tuple(reasons),
+        tuple(notes),
+        found,
+        tuple(domain for domain in DOMAINS if down.get(domain)),
+    )
 
 
 def _domain_changes(reasons: Iterable[Reason]) -> dict[str, int]:
@@ -204,7 +212,7 @@ def _domain_changes(reasons: Iterable[Reason]) -> dict[str, int]:
 
 
 def _keys(studies: Iterable[object]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(getattr(s, "key") for s in studies))
+    return tuple(dict.fromkeys(s.key for s in studies))
 
 
 def _risk_of_bias(studies: list, trials: bool, subjective: bool) -> list[Reason]:
@@ -222,7 +230,7 @@ def _inconsistency(pooled: "PooledEffect", found: Importance, thresholds: Thresh
     if pooled.k < 2:
         return []
     reasons = []
-    if math.isfinite(pooled.I2) and pooled.I2 > thresholds.i2:
+    if math.isfinite(pooled.I2) and thresholds.i2 < pooled.I2:
         reasons.append(Reason("inconsistency", "heterogeneity", -1, value=pooled.I2))
     ci_crosses = pooled.ci_lb <= found.null <= pooled.ci_ub
     pi_crosses = pooled.pi_lb <= found.null <= pooled.pi_ub

@@ -218,10 +218,21 @@ def format_arms(arms: "pd.DataFrame") -> str:
     if arms.empty:
         return ""
     lines = ["Outcome table:"]
-    for row in records(arms, [c for c in ("outcome", "timepoint", "arm", "role", "n", "events", "mean", "sd",
-                                          "file", "line") if c in arms.columns]):
-        numbers = f"{row['events']}/{row['n']}" if row.get("events") is not None else (
-            f"mean {row['mean']} (SD {row['sd']}), n {row['n']}" if row.get("mean") is not None else f"n {row['n']}")
+    for row in records(
+        arms,
+        [
+            c
+            for c in ("outcome", "timepoint", "arm", "role", "n", "events", "mean", "sd", "file", "line")
+            if c in arms.columns
+        ],
+    ):
+        numbers = (
+            f"{row['events']}/{row['n']}"
+            if row.get("events") is not None
+            else (
+                f"mean {row['mean']} (SD {row['sd']}), n {row['n']}" if row.get("mean") is not None else f"n {row['n']}"
+            )
+        )
         when = f" ({row['timepoint']})" if row.get("timepoint") else ""
         lines.append(f"  {row['outcome']}{when}: {row['arm']} [{row['role']}] {numbers}  ({row['file']}:{row['line']})")
     return "\n".join(lines) + "\n"

@@ -377,8 +377,19 @@ def summarize(
     if outcomes is None:
         outcomes = outcomes_beside(rows)
     return build_summary(
-        rows, name, condition, intervention, method, style, citations,
-        outcomes=outcomes, outcome=outcome, comparator=comparator, measure=measure, hksj=hksj, thresholds=thresholds,
+        rows,
+        name,
+        condition,
+        intervention,
+        method,
+        style,
+        citations,
+        outcomes=outcomes,
+        outcome=outcome,
+        comparator=comparator,
+        measure=measure,
+        hksj=hksj,
+        thresholds=thresholds,
     )
 
 
@@ -480,12 +491,14 @@ def build_summary(
     ]
     statuses = ("compared", "counts", "rate", "bound", "no-data")
     groups = {status: [s for s in primary if s.status == status] for status in statuses}
-    order = list(dict.fromkeys(
-        [k for k in compared_keys if k in labels]
-        + [s.key for s in groups["compared"] + groups["counts"] + groups["rate"] + groups["bound"]]
-        + [r["key"] for r in review_rows]
-        + [s.key for s in groups["no-data"]]
-    ))
+    order = list(
+        dict.fromkeys(
+            [k for k in compared_keys if k in labels]
+            + [s.key for s in groups["compared"] + groups["counts"] + groups["rate"] + groups["bound"]]
+            + [r["key"] for r in review_rows]
+            + [s.key for s in groups["no-data"]]
+        )
+    )
     references = _references(rows, order, style, citations)
     cite = {ref.key: ref.label for ref in references}
 
@@ -576,8 +589,18 @@ def compare(
         problem = None
     except EvidenceError as error:
         pooled, problem = None, str(error)
-    return comparison_result(comparison, pooled, problem, labels, citations, designs,
-                             measure=chosen, method=method, hksj=hksj, thresholds=thresholds)
+    return comparison_result(
+        comparison,
+        pooled,
+        problem,
+        labels,
+        citations,
+        designs,
+        measure=chosen,
+        method=method,
+        hksj=hksj,
+        thresholds=thresholds,
+    )
 
 
 def comparison_result(
@@ -638,7 +661,6 @@ def comparison_result(
     )
 
 
-
 def _paired_effects(comparison: Comparison, pooled: PooledEffect | None) -> list[Any]:
     """Each study comparison's effect, in order; ``None`` for one left out of the pooling.
 
@@ -655,8 +677,14 @@ def _paired_effects(comparison: Comparison, pooled: PooledEffect | None) -> list
     return paired
 
 
-def _compared(study: Any, labels: dict[str, str], citations: dict[str, str],
-              designs: dict[str, str | None] | None, effect: Any, repeated: bool = False) -> ComparedStudy:
+def _compared(
+    study: Any,
+    labels: dict[str, str],
+    citations: dict[str, str],
+    designs: dict[str, str | None] | None,
+    effect: Any,
+    repeated: bool = False,
+) -> ComparedStudy:
     design = study.design if study.design is not None or not designs else designs.get(study.key)
     label = labels.get(study.key, study.key)
     return ComparedStudy(
@@ -770,7 +798,7 @@ def _study(r: dict[str, Any], label: str, compared: bool = False) -> Study:
 def _status(r: dict[str, Any]) -> tuple[str, str | None]:
     """Which group a primary study belongs to, and why it has no numbers if so."""
     n, x, rate, bound = r["n"], r["responders"], r["response_rate"], r["response_rate_bound"]
-    if n is not None and x is not None and 0 < n and 0 <= x <= n:
+    if n is not None and x is not None and n > 0 and 0 <= x <= n:
         return "counts", None
     if rate is not None and bound in (">=", "<="):
         return "bound", None
@@ -911,9 +939,7 @@ def _references(rows: "pd.DataFrame", order: list[str], style: str, citations: s
     style_name = cite.resolve_style_name(style)
     texts = cite.format_bibliography(items, style=style_name, fmt="text")
     htmls = cite.format_bibliography(items, style=style_name, fmt="html")
-    return tuple(
-        Reference(key, labels[key], text, html) for key, text, html in zip(order, texts, htmls)
-    )
+    return tuple(Reference(key, labels[key], text, html) for key, text, html in zip(order, texts, htmls))
 
 
 def _percent(interval: Interval) -> Interval:

@@ -22,6 +22,7 @@ from evidence.grammar import (
     STUDY_NOUNS,
     Bound,
     designs_of,
+    find_arms,
     find_comparisons,
     find_designs,
     find_participants,
@@ -30,7 +31,6 @@ from evidence.grammar import (
     is_schedule_or_dose,
     is_threshold,
     subgroup_cue,
-    find_arms,
 )
 
 #: Adjectives of nationality a page may put before "studies", with the country they name.

@@ -16,7 +16,7 @@ import json
 import re
 import subprocess
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -65,7 +65,7 @@ def _git_commit(folder: Path) -> str | None:
 
 def audit_record(audit: PageAudit, now: datetime | None = None) -> dict[str, Any]:
     """The audit as plain JSON-ready data: page, library state, references, claims."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return {
         "page": audit.page.path,
         "audited_at": now.isoformat(timespec="seconds"),
@@ -112,7 +112,7 @@ def write_record(audit: PageAudit, folder: Path, now: datetime | None = None) ->
     """Write the record into ``folder`` (atomically) and return its path."""
     from evidence.curation.edit import atomic_write
 
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / record_name(audit.page.path, now)
     atomic_write(target, json.dumps(audit_record(audit, now), indent=2, ensure_ascii=False) + "\n")

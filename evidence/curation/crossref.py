@@ -17,9 +17,9 @@ import re
 import urllib.parse
 from typing import Any
 
-from evidence.defaults import CROSSREF_URL
 from evidence.curation.http import FetchError, fetch
 from evidence.curation.importers import MONTH_NAMES, Record, record_from_csl
+from evidence.defaults import CROSSREF_URL
 from evidence.errors import EvidenceError
 
 DEFAULT_BASE_URL = CROSSREF_URL
@@ -27,12 +27,27 @@ TIMEOUT_SECONDS = 20
 DEADLINE_SECONDS = 60
 MAX_BYTES = 5 * 1024 * 1024
 
-TEXT_FIELDS = ("title", "container-title", "volume", "issue", "page", "DOI", "PMID", "URL", "language", "abstract",
-               "note", "publisher", "keyword", "type")
+TEXT_FIELDS = (
+    "title",
+    "container-title",
+    "volume",
+    "issue",
+    "page",
+    "DOI",
+    "PMID",
+    "URL",
+    "language",
+    "abstract",
+    "note",
+    "publisher",
+    "keyword",
+    "type",
+)
 
 
-def fetch_doi(doi: str, base_url: str = DEFAULT_BASE_URL, timeout: float = TIMEOUT_SECONDS,
-              deadline: float = DEADLINE_SECONDS) -> Record:
+def fetch_doi(
+    doi: str, base_url: str = DEFAULT_BASE_URL, timeout: float = TIMEOUT_SECONDS, deadline: float = DEADLINE_SECONDS
+) -> Record:
     """The Crossref record for ``doi`` as an import :class:`Record`, checked field by field."""
     doi = doi.strip().removeprefix("https://doi.org/").removeprefix("doi:")
     if not doi.startswith("10."):
@@ -46,8 +61,9 @@ def fetch_doi(doi: str, base_url: str = DEFAULT_BASE_URL, timeout: float = TIMEO
         if error.status is not None:
             raise EvidenceError(f"Crossref {error}; nothing was added") from None
         if error.kind == "unreachable":
-            raise EvidenceError(f"cannot reach Crossref at {base_url} ({error}); are you offline? "
-                                "Nothing was added") from None
+            raise EvidenceError(
+                f"cannot reach Crossref at {base_url} ({error}); are you offline? Nothing was added"
+            ) from None
         raise EvidenceError(f"Crossref: {error}; nothing was added") from None
     return record_from_answer(body, doi)
 
@@ -110,8 +126,11 @@ def check_message(message: dict[str, Any], where: str) -> None:
         parts = date.get("date-parts") if isinstance(date, dict) else None
         if parts is None:
             continue
-        if not (isinstance(parts, list) and all(isinstance(p, list) for p in parts)
-                and all(isinstance(n, int) and not isinstance(n, bool) or n is None for p in parts for n in p)):
+        if not (
+            isinstance(parts, list)
+            and all(isinstance(p, list) for p in parts)
+            and all((isinstance(n, int) and not isinstance(n, bool)) or n is None for p in parts for n in p)
+        ):
             raise EvidenceError(f"{where}: {name!r} is not a date; nothing was added")
 
 

@@ -80,12 +80,15 @@ def file_format(data: bytes, file: str = "") -> FileFormat:
         offset = error.start + len(fmt.bom)
         line = data[:offset].count(b"\n") + 1
         hint = "; it looks like UTF-16 without a byte-order mark" if data[1:2] == b"\0" or data[:1] == b"\0" else ""
-        raise EvidenceError(f"{file}:{line}: cannot decode as {fmt.encoding.upper()} at byte offset {offset}{hint}; "
-                            "save the file as UTF-8; nothing was changed") from None
+        raise EvidenceError(
+            f"{file}:{line}: cannot decode as {fmt.encoding.upper()} at byte offset {offset}{hint}; "
+            "save the file as UTF-8; nothing was changed"
+        ) from None
     if "\0" in text and fmt.encoding == "utf-8":
         line = text[: text.index("\0")].count("\n") + 1
-        raise EvidenceError(f"{file}:{line}: the file holds NUL bytes (UTF-16 without a byte-order mark?); "
-                            "nothing was changed")
+        raise EvidenceError(
+            f"{file}:{line}: the file holds NUL bytes (UTF-16 without a byte-order mark?); nothing was changed"
+        )
     newlines = text.count("\n")
     crlf = newlines > 0 and text.count("\r\n") == newlines
     return FileFormat(fmt.encoding, fmt.bom, crlf)
@@ -120,8 +123,10 @@ def atomic_write(
             os.fsync(out.fileno())
         _copy_ownership(temporary, info, target)
         if check_unchanged and _read_or_none(target) != expected:
-            raise EvidenceError(f"{path} was changed by another program while evidence was editing it; "
-                                "nothing was written (run the command again)")
+            raise EvidenceError(
+                f"{path} was changed by another program while evidence was editing it; "
+                "nothing was written (run the command again)"
+            )
         os.replace(temporary, target)
         temporary = None
     except OSError as error:
@@ -161,8 +166,9 @@ def _copy_ownership(temporary: str, info: os.stat_result | None, target: Path) -
             pass
         mine = os.stat(temporary)
         if mine.st_uid != info.st_uid:
-            raise EvidenceError(f"{target} belongs to another user, and rewriting it would make it yours; "
-                                "nothing was changed") from None
+            raise EvidenceError(
+                f"{target} belongs to another user, and rewriting it would make it yours; nothing was changed"
+            ) from None
         if mine.st_gid != info.st_gid:
             raise EvidenceError(f"cannot keep the group of {target}; nothing was changed") from None
 
@@ -222,8 +228,10 @@ def locked_update(path: Path, change: Callable[[str], str]) -> str:
     except Timeout:
         raise EvidenceError(f"{path} is locked by another evidence command; try again") from None
     except OSError as error:
-        raise EvidenceError(f"cannot create the lock file {target}.lock ({error.strerror or error}); "
-                            "is the folder read-only? Nothing was changed") from None
+        raise EvidenceError(
+            f"cannot create the lock file {target}.lock ({error.strerror or error}); "
+            "is the folder read-only? Nothing was changed"
+        ) from None
     try:
         remove_leftover_temporaries(target)
         try:
@@ -463,8 +471,9 @@ def set_fields(path: Path, key: str, updates: dict[str, str], force: bool = Fals
         entries, problems = parse_bib_text(raw, str(path))
         if problems:
             line = text[:start].count("\n") + (problems[0].line or 1)
-            raise EvidenceError(f"{path}:{line}: {key}: {problems[0].message}; fix the entry first, "
-                                "nothing was changed")
+            raise EvidenceError(
+                f"{path}:{line}: {key}: {problems[0].message}; fix the entry first, nothing was changed"
+            )
         fields = entries[0].fields
         unchanged[:] = [name for name, value in updates.items() if fields.get(name) == value]
         new_raw = set_in_raw(raw, updates)
@@ -511,7 +520,9 @@ def unset_fields(path: Path, key: str, names: list[str]) -> list[str]:
     return [f"{key}: removed {', '.join(names)} from {path}"]
 
 
-def verify_entry(path: Path, key: str, by: str, fields: list[str] | None = None, today: date | None = None) -> list[str]:
+def verify_entry(
+    path: Path, key: str, by: str, fields: list[str] | None = None, today: date | None = None
+) -> list[str]:
     """Record that ``by`` checked the entry's outcome data (or only ``fields``) against the source."""
     if not by.strip():
         raise EvidenceError("--by needs the name of the person who verified the data")

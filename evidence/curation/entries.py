@@ -63,8 +63,9 @@ def locked_update(path: Path, change: Callable[[str], str]) -> str:
     try:
         return update(path, change)
     except UnicodeDecodeError as error:
-        raise EvidenceError(f"{path}: not UTF-8 (byte offset {error.start}); save it as UTF-8 to edit it. "
-                            "Nothing was changed") from error
+        raise EvidenceError(
+            f"{path}: not UTF-8 (byte offset {error.start}); save it as UTF-8 to edit it. Nothing was changed"
+        ) from error
 
 
 def outcome_tables(bib: Path) -> list[Path]:
@@ -85,7 +86,7 @@ def citation_keys(paths: Iterable[Path]) -> list[str]:
     keys: list[str] = []
     try:
         files = find_bib_files(p for p in paths if Path(p).exists())
-    except Exception:  # noqa: BLE001 - completion shows nothing rather than a traceback
+    except Exception:
         return keys
     for path in files:
         try:
@@ -249,8 +250,9 @@ def rename_citations(text: str, old: str, new: str) -> tuple[str, int]:
     def cite(match: re.Match[str]) -> str:
         nonlocal count
         keys = match.group(2).split(",")
-        renamed = [re.sub(r"^(\s*)" + re.escape(old) + r"(\s*)$", r"\g<1>" + new.replace("\\", r"\\") + r"\2", k)
-                   for k in keys]
+        renamed = [
+            re.sub(r"^(\s*)" + re.escape(old) + r"(\s*)$", r"\g<1>" + new.replace("\\", r"\\") + r"\2", k) for k in keys
+        ]
         count += sum(a != b for a, b in zip(keys, renamed))
         return match.group(1) + ",".join(renamed) + match.group(3)
 
@@ -284,8 +286,9 @@ def remove_entry(refs: Iterable[Path], key: str) -> Change:
         if count:
             change.messages.append(f"removed {count} outcome row(s) from {table}")
     for path, count in _update_references(result, key, None):
-        change.warnings.append(f"{path}: {count} entr{'y' if count == 1 else 'ies'} still refer to {key} "
-                               "(crossref/xdata)")
+        change.warnings.append(
+            f"{path}: {count} entr{'y' if count == 1 else 'ies'} still refer to {key} (crossref/xdata)"
+        )
     return change
 
 
@@ -320,8 +323,7 @@ def merge_entries(refs: Iterable[Path], keep: str, other: str, pages: Iterable[P
         raise EvidenceError("give two different keys to merge")
     result = _library_entries(refs)
     kept, dropped = _entry(result.entries, keep), _entry(result.entries, other)
-    additions = {name: value for name, value in dropped.fields.items()
-                 if name not in kept.fields and value.strip()}
+    additions = {name: value for name, value in dropped.fields.items() if name not in kept.fields and value.strip()}
     change = Change()
     for name, value in dropped.fields.items():
         mine = kept.fields.get(name)

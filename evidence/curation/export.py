@@ -142,8 +142,16 @@ def ris_item(row: "pd.Series") -> dict[str, Any]:
         item["id"] = str(key)
     if value["authors"]:
         item["authors"] = [_ris_name(a) for a in value["authors"]]
-    simple = {"title": "title", "container": "journal_name", "volume": "volume", "issue": "number", "doi": "doi",
-              "abstract": "abstract", "language": "language", "pmid": "accession_number"}
+    simple = {
+        "title": "title",
+        "container": "journal_name",
+        "volume": "volume",
+        "issue": "number",
+        "doi": "doi",
+        "abstract": "abstract",
+        "language": "language",
+        "pmid": "accession_number",
+    }
     for column, tag in simple.items():
         if value.get(column) is not None:
             item[tag] = value[column]
@@ -179,10 +187,26 @@ def _ris_name(name: dict[str, str]) -> str:
 
 
 #: RIS tags in the order they are written; AU, KW, UR and N1 repeat once per value.
-_RIS_ORDER = (("TY", "type_of_reference"), ("ID", "id"), ("AU", "authors"), ("TI", "title"),
-              ("JO", "journal_name"), ("PY", "year"), ("DA", "date"), ("VL", "volume"), ("IS", "number"),
-              ("SP", "start_page"), ("EP", "end_page"), ("DO", "doi"), ("AN", "accession_number"),
-              ("AB", "abstract"), ("LA", "language"), ("KW", "keywords"), ("UR", "urls"), ("N1", "notes"))
+_RIS_ORDER = (
+    ("TY", "type_of_reference"),
+    ("ID", "id"),
+    ("AU", "authors"),
+    ("TI", "title"),
+    ("JO", "journal_name"),
+    ("PY", "year"),
+    ("DA", "date"),
+    ("VL", "volume"),
+    ("IS", "number"),
+    ("SP", "start_page"),
+    ("EP", "end_page"),
+    ("DO", "doi"),
+    ("AN", "accession_number"),
+    ("AB", "abstract"),
+    ("LA", "language"),
+    ("KW", "keywords"),
+    ("UR", "urls"),
+    ("N1", "notes"),
+)
 
 
 def ris_text(table: "pd.DataFrame") -> str:

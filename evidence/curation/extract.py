@@ -33,8 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from evidence import __version__
-from evidence import grammar
+from evidence import __version__, grammar
 from evidence.errors import EvidenceError, Problem
 
 if TYPE_CHECKING:
@@ -767,7 +766,9 @@ def _timepoint(plain: str, start: int, end: int) -> str:
     return " ".join(match.group().split()) if match else ""
 
 
-def _arm_mentions(plain: str, arms: list[ProposedArm], abbreviations: dict[str, ProposedArm]) -> list[tuple[int, int, ProposedArm]]:
+def _arm_mentions(
+    plain: str, arms: list[ProposedArm], abbreviations: dict[str, ProposedArm]
+) -> list[tuple[int, int, ProposedArm]]:
     """Where each arm is named in ``plain``: its label, its head noun, 'control' or its abbreviation."""
     mentions: list[tuple[int, int, ProposedArm]] = []
     lower = plain.lower()
@@ -1073,7 +1074,9 @@ def _first_of_versus_pair(
     return owner[-1:], (times[index] if len(times) == groups else timepoint)
 
 
-def _mean_rows(text: str, plain: str, mentions: list[tuple[int, int, ProposedArm]], s_start: int, s_end: int) -> list[ProposedArm]:
+def _mean_rows(
+    text: str, plain: str, mentions: list[tuple[int, int, ProposedArm]], s_start: int, s_end: int
+) -> list[ProposedArm]:
     """Means with SDs: "RA: 5.2 ± 5.0", "5.2 ± 5.0 in the acupuncture group", and "5.2 (5.0)" only in a
     sentence that declares its numbers as mean (SD)."""
     rows: list[ProposedArm] = []
@@ -1081,16 +1084,25 @@ def _mean_rows(text: str, plain: str, mentions: list[tuple[int, int, ProposedArm
     sentence = plain[s_start:s_end]
     matches = list(_MEAN_SD.finditer(plain, s_start, s_end))
     if _SD_DECLARED.search(sentence) and not re.search(r"\b(?:SE|SEM|IQR|standard\s+error)\b", sentence):
-        matches += [m for m in _MEAN_PAREN.finditer(plain, s_start, s_end)
-                    if not re.match(r"\s*(?:%|years?|patients|participants)", plain[m.end() : m.end() + 12])]
+        matches += [
+            m
+            for m in _MEAN_PAREN.finditer(plain, s_start, s_end)
+            if not re.match(r"\s*(?:%|years?|patients|participants)", plain[m.end() : m.end() + 12])
+        ]
     for match in sorted(matches, key=lambda m: m.start()):
         start, end = match.start(), match.end()
         if _NOT_SD.search(plain[max(s_start, start - 40) : start]) or "se)" in plain[end : end + 5].lower():
             continue
-        before = [m for m in mentions if m[1] <= start and start - m[1] <= 4
-                  and re.fullmatch(r"\s*:?\s*", plain[m[1] : start])]
-        after = [m for m in mentions if end <= m[0] <= end + 30
-                 and re.fullmatch(r"\s*(?:in|for)\s+(?:the\s+)?", plain[end : m[0]], re.I)]
+        before = [
+            m
+            for m in mentions
+            if m[1] <= start and start - m[1] <= 4 and re.fullmatch(r"\s*:?\s*", plain[m[1] : start])
+        ]
+        after = [
+            m
+            for m in mentions
+            if end <= m[0] <= end + 30 and re.fullmatch(r"\s*(?:in|for)\s+(?:the\s+)?", plain[end : m[0]], re.I)
+        ]
         named = before[-1:] or after[:1]
         row_time = timepoint
         if not named:
@@ -1411,8 +1423,10 @@ def write_proposals(proposals: list[Proposal], files: dict[str, Path]) -> list[s
 
         locked_update(path, change)
         for row in outcome["duplicates"]:
-            messages.append(f"{row['key']}: {row['arm']} {row['outcome']} {row['timepoint']}".rstrip()
-                            + f" is already in {path}; not written again")
+            messages.append(
+                f"{row['key']}: {row['arm']} {row['outcome']} {row['timepoint']}".rstrip()
+                + f" is already in {path}; not written again"
+            )
         kept = outcome["kept"]
         if kept:
             keys = sorted({r["key"] for r in kept})

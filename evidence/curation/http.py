@@ -46,10 +46,11 @@ USER_AGENT = f"evidence/{__version__}"
 class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
     """Follow redirects to http and https only (urllib would also follow one to ftp)."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001 (urllib's signature)
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
         if urllib.parse.urlparse(newurl).scheme not in ("http", "https"):
-            raise FetchError(f"{_host(req.full_url)} redirected to {newurl!r}, which is not http(s)", url=newurl,
-                             kind="refused")
+            raise FetchError(
+                f"{_host(req.full_url)} redirected to {newurl!r}, which is not http(s)", url=newurl, kind="refused"
+            )
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
@@ -100,7 +101,7 @@ def fetch(
             box["body"] = _fetch_with_retries(
                 url, dict(headers or {}), timeout, end, max_bytes, retries, backoff, retry_on, data, stop
             )
-        except BaseException as error:  # noqa: BLE001 - handed over to the caller's thread
+        except BaseException as error:
             box["error"] = error
 
     thread = threading.Thread(target=work, name="evidence-fetch", daemon=True)
@@ -109,9 +110,10 @@ def fetch(
     late = thread.is_alive()
     stop.set()
     error = box.get("error")
-    if late or isinstance(error, FetchError) and error.kind == "deadline":  # one message, whichever noticed first
-        raise FetchError(f"{_host(url)} gave no complete answer within {deadline:g} s; nothing was used", url=url,
-                         kind="deadline")
+    if late or (isinstance(error, FetchError) and error.kind == "deadline"):  # one message, whichever noticed first
+        raise FetchError(
+            f"{_host(url)} gave no complete answer within {deadline:g} s; nothing was used", url=url, kind="deadline"
+        )
     if error is not None:
         raise error  # type: ignore[misc]
     return box["body"]  # type: ignore[return-value]
@@ -180,8 +182,9 @@ def _fetch_once(
     with response:
         length = response.headers.get("Content-Length")
         if length and length.strip().isdigit() and int(length) > max_bytes:
-            raise FetchError(f"{host}'s answer is {int(length):,} bytes, over the limit of {max_bytes:,}", url=url,
-                             kind="too-large")
+            raise FetchError(
+                f"{host}'s answer is {int(length):,} bytes, over the limit of {max_bytes:,}", url=url, kind="too-large"
+            )
         chunks: list[bytes] = []
         size = 0
         while True:

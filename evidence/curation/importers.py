@@ -27,7 +27,6 @@ import csv
 import io
 import json
 import re
-import sys
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,19 +40,77 @@ if TYPE_CHECKING:
 
 FORMATS = ("bibtex", "ris", "csljson", "medline", "csv")
 STOPWORDS = frozenset(
-    "a an the of on in for and with to from by at is are as its into via vs versus or after before between".split()
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "on",
+        "in",
+        "for",
+        "and",
+        "with",
+        "to",
+        "from",
+        "by",
+        "at",
+        "is",
+        "are",
+        "as",
+        "its",
+        "into",
+        "via",
+        "vs",
+        "versus",
+        "or",
+        "after",
+        "before",
+        "between",
+    ]
 )
-RIS_TYPES = {"JOUR": "article", "JFULL": "article", "MGZN": "article", "NEWS": "article", "BOOK": "book",
-             "CHAP": "incollection", "CONF": "inproceedings", "CPAPER": "inproceedings", "THES": "phdthesis",
-             "RPRT": "techreport", "UNPB": "unpublished", "ELEC": "misc", "GEN": "misc"}
-BIBTEX_TO_RIS = {"article": "JOUR", "book": "BOOK", "incollection": "CHAP", "inbook": "CHAP", "inproceedings": "CONF",
-                 "conference": "CONF", "phdthesis": "THES", "mastersthesis": "THES", "techreport": "RPRT",
-                 "unpublished": "UNPB"}
-CSL_TO_BIBTEX = {"article-journal": "article", "article": "article", "article-magazine": "article",
-                 "article-newspaper": "article", "book": "book", "chapter": "incollection",
-                 "paper-conference": "inproceedings", "thesis": "phdthesis", "report": "techreport",
-                 "manuscript": "unpublished", "journal-article": "article", "proceedings-article": "inproceedings",
-                 "book-chapter": "incollection", "dissertation": "phdthesis"}
+RIS_TYPES = {
+    "JOUR": "article",
+    "JFULL": "article",
+    "MGZN": "article",
+    "NEWS": "article",
+    "BOOK": "book",
+    "CHAP": "incollection",
+    "CONF": "inproceedings",
+    "CPAPER": "inproceedings",
+    "THES": "phdthesis",
+    "RPRT": "techreport",
+    "UNPB": "unpublished",
+    "ELEC": "misc",
+    "GEN": "misc",
+}
+BIBTEX_TO_RIS = {
+    "article": "JOUR",
+    "book": "BOOK",
+    "incollection": "CHAP",
+    "inbook": "CHAP",
+    "inproceedings": "CONF",
+    "conference": "CONF",
+    "phdthesis": "THES",
+    "mastersthesis": "THES",
+    "techreport": "RPRT",
+    "unpublished": "UNPB",
+}
+CSL_TO_BIBTEX = {
+    "article-journal": "article",
+    "article": "article",
+    "article-magazine": "article",
+    "article-newspaper": "article",
+    "book": "book",
+    "chapter": "incollection",
+    "paper-conference": "inproceedings",
+    "thesis": "phdthesis",
+    "report": "techreport",
+    "manuscript": "unpublished",
+    "journal-article": "article",
+    "proceedings-article": "inproceedings",
+    "book-chapter": "incollection",
+    "dissertation": "phdthesis",
+}
 MONTH_NAMES = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 #: Entry types whose container is a book or proceedings rather than a journal.
 _IN_BOOK = ("inproceedings", "incollection", "inbook", "conference")
@@ -143,7 +200,11 @@ def read_source_records(text: str, fmt: str = "auto", source: str = "<input>") -
     """
     fmt = detect_format(text) if fmt == "auto" else fmt
     readers: dict[str, Callable[[str, str], tuple[list[Record], list[Problem]]]] = {
-        "bibtex": read_bibtex, "ris": read_ris, "csljson": read_csljson, "medline": read_medline, "csv": read_csv,
+        "bibtex": read_bibtex,
+        "ris": read_ris,
+        "csljson": read_csljson,
+        "medline": read_medline,
+        "csv": read_csv,
     }
     if fmt not in readers:
         raise EvidenceError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
@@ -297,8 +358,17 @@ def record_from_csl(item: dict[str, Any]) -> Record:
             month = int(month)
         if isinstance(month, int) and 1 <= month <= 12:
             _put(fields, "month", MONTH_NAMES[month - 1])
-    for csl, bib in (("volume", "volume"), ("issue", "number"), ("page", "pages"), ("DOI", "doi"), ("PMID", "pmid"),
-                     ("URL", "url"), ("language", "language"), ("abstract", "abstract"), ("publisher", "publisher")):
+    for csl, bib in (
+        ("volume", "volume"),
+        ("issue", "number"),
+        ("page", "pages"),
+        ("DOI", "doi"),
+        ("PMID", "pmid"),
+        ("URL", "url"),
+        ("language", "language"),
+        ("abstract", "abstract"),
+        ("publisher", "publisher"),
+    ):
         _put(fields, bib, text(csl))
     if "pages" in fields:
         fields["pages"] = re.sub(r"\s*[-\u2013]\s*", "--", fields["pages"])
@@ -382,8 +452,26 @@ def _first(tags: dict[str, list[str]], *names: str) -> str | None:
 _CSV_RENAMES = {"issue": "number"}
 #: Columns derived from others, or about where the entry was: not fields.
 _CSV_DERIVED = frozenset(
-    "key entry_type authors authors_display first_author title title_raw container month pages response_rate "
-    "response_rate_bound rate_source response_rate_ci_low response_rate_ci_high source_file source_line raw".split()
+    [
+        "key",
+        "entry_type",
+        "authors",
+        "authors_display",
+        "first_author",
+        "title",
+        "title_raw",
+        "container",
+        "month",
+        "pages",
+        "response_rate",
+        "response_rate_bound",
+        "rate_source",
+        "response_rate_ci_low",
+        "response_rate_ci_high",
+        "source_file",
+        "source_line",
+        "raw",
+    ]
 )
 
 
@@ -491,8 +579,14 @@ def _suffixes() -> Iterable[str]:
 VERBATIM_FIELDS = ("url", "doi", "eprint", "file")
 #: Fields whose value the readers build as a BibTeX name list (each name already escaped).
 NAME_FIELDS = ("author", "editor")
-_PLAIN_ESCAPES = (("\\", "\\textbackslash{}"), ("$", "\\$"), ("%", "\\%"), ("&", "\\&"), ("#", "\\#"),
-                  ("~", "\\textasciitilde{}"))
+_PLAIN_ESCAPES = (
+    ("\\", "\\textbackslash{}"),
+    ("$", "\\$"),
+    ("%", "\\%"),
+    ("&", "\\&"),
+    ("#", "\\#"),
+    ("~", "\\textasciitilde{}"),
+)
 #: A dash, backquote or quote followed by another: TeX would join the two into a dash or a curly quote.
 _LIGATURE_START = re.compile(r"([-`'])(?=\1)")
 
@@ -588,8 +682,9 @@ def record_problems(record: Record) -> list[Problem]:
             except FieldValueError as error:
                 problems.append(str(error))
     problems += [message for severity, message in check_outcomes(values) if severity == "error"]
-    return [Problem(record.source, record.line, record.label, "error", f"{message}; not imported")
-            for message in problems]
+    return [
+        Problem(record.source, record.line, record.label, "error", f"{message}; not imported") for message in problems
+    ]
 
 
 def plan_import(records: list[Record], table: "pd.DataFrame", allow_duplicates: bool = False) -> ImportPlan:

@@ -41,7 +41,6 @@ class FetchReport:
 def unresolved_references(pages: Iterable[Path], table: "pd.DataFrame") -> list[CitedReference]:
     """The references of ``pages`` that match no entry but carry a PMID or a DOI, once each."""
     from evidence.audit.claims import read_page
-
     from evidence.audit.match import build_index, match_reference
 
     library = build_index(table)

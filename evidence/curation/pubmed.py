@@ -29,12 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from evidence.errors import EvidenceError
 from evidence.curation.importers import MONTH_NAMES, Record
+from evidence.errors import EvidenceError
 
 if TYPE_CHECKING:
-    import pandas as pd
     from xml.etree.ElementTree import Element
+
+    import pandas as pd
 
 DEFAULT_BASE_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
 BATCH_SIZE = 200
@@ -184,9 +185,10 @@ def fetch_pmids(
 
 def parse_efetch(body: bytes, source: str = "PubMed") -> list[Record]:
     """Records from an efetch ``PubmedArticleSet``; garbage, bad UTF-8 and entity tricks are refused."""
+    from xml.etree.ElementTree import ParseError
+
     from defusedxml import DefusedXmlException
     from defusedxml.ElementTree import fromstring
-    from xml.etree.ElementTree import ParseError
 
     try:
         body.decode("utf-8")

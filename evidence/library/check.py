@@ -55,7 +55,9 @@ def duplicate_identifiers(table: "pd.DataFrame", column: str) -> list[Problem]:
         first = table.loc[first_key[value]]
         if first["key"] != key:
             row = table.loc[key]
-            problems.append(_problem(row, "error", f"same {column.upper()} {row[column]} as {first['key']} ({_where(first)})"))
+            problems.append(
+                _problem(row, "error", f"same {column.upper()} {row[column]} as {first['key']} ({_where(first)})")
+            )
     return problems
 
 

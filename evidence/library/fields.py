@@ -91,19 +91,136 @@ MAX_COUNT_DIGITS = 12
 #: Zotero and arXiv exports add).  With the outcome fields these are the names ``evidence set`` writes without
 #: ``--force``; anything else is likely a typo.
 STANDARD_FIELDS = frozenset(
-    """
-    abstract addendum address afterword annotation annotator annote archiveprefix author authortype bookauthor
-    bookpagination booksubtitle booktitle booktitleaddon chapter commentator crossref date doi edition editor
-    editora editorb editorc editortype eid entrysubtype eprint eprintclass eprinttype eventdate eventtitle
-    eventtitleaddon file foreword holder howpublished ids institution introduction isan isbn ismn isrn issn issue
-    issuesubtitle issuetitle iswc journal journalsubtitle journaltitle key keywords label langid langidopts language
-    library location mainsubtitle maintitle maintitleaddon month mrnumber nameaddon note number options organization
-    origdate origlanguage origlocation origpublisher origtitle pagetotal pages pagination part pmcid pmid presort
-    primaryclass publisher pubstate related relatedoptions relatedstring relatedtype reprinttitle school series
-    shortauthor shorteditor shorthand shorthandintro shortjournal shortseries shorttitle sortkey sortname sorttitle
-    sortyear subtitle title titleaddon translator type url urldate venue version volume volumes xdata xref year
-    arxivid comment copyright day groups lccn mrclass owner timestamp zbl
-    """.split()
+    [
+        "abstract",
+        "addendum",
+        "address",
+        "afterword",
+        "annotation",
+        "annotator",
+        "annote",
+        "archiveprefix",
+        "author",
+        "authortype",
+        "bookauthor",
+        "bookpagination",
+        "booksubtitle",
+        "booktitle",
+        "booktitleaddon",
+        "chapter",
+        "commentator",
+        "crossref",
+        "date",
+        "doi",
+        "edition",
+        "editor",
+        "editora",
+        "editorb",
+        "editorc",
+        "editortype",
+        "eid",
+        "entrysubtype",
+        "eprint",
+        "eprintclass",
+        "eprinttype",
+        "eventdate",
+        "eventtitle",
+        "eventtitleaddon",
+        "file",
+        "foreword",
+        "holder",
+        "howpublished",
+        "ids",
+        "institution",
+        "introduction",
+        "isan",
+        "isbn",
+        "ismn",
+        "isrn",
+        "issn",
+        "issue",
+        "issuesubtitle",
+        "issuetitle",
+        "iswc",
+        "journal",
+        "journalsubtitle",
+        "journaltitle",
+        "key",
+        "keywords",
+        "label",
+        "langid",
+        "langidopts",
+        "language",
+        "library",
+        "location",
+        "mainsubtitle",
+        "maintitle",
+        "maintitleaddon",
+        "month",
+        "mrnumber",
+        "nameaddon",
+        "note",
+        "number",
+        "options",
+        "organization",
+        "origdate",
+        "origlanguage",
+        "origlocation",
+        "origpublisher",
+        "origtitle",
+        "pagetotal",
+        "pages",
+        "pagination",
+        "part",
+        "pmcid",
+        "pmid",
+        "presort",
+        "primaryclass",
+        "publisher",
+        "pubstate",
+        "related",
+        "relatedoptions",
+        "relatedstring",
+        "relatedtype",
+        "reprinttitle",
+        "school",
+        "series",
+        "shortauthor",
+        "shorteditor",
+        "shorthand",
+        "shorthandintro",
+        "shortjournal",
+        "shortseries",
+        "shorttitle",
+        "sortkey",
+        "sortname",
+        "sorttitle",
+        "sortyear",
+        "subtitle",
+        "title",
+        "titleaddon",
+        "translator",
+        "type",
+        "url",
+        "urldate",
+        "venue",
+        "version",
+        "volume",
+        "volumes",
+        "xdata",
+        "xref",
+        "year",
+        "arxivid",
+        "comment",
+        "copyright",
+        "day",
+        "groups",
+        "lccn",
+        "mrclass",
+        "owner",
+        "timestamp",
+        "zbl",
+    ]
 )
 
 
@@ -155,8 +272,10 @@ def _parse_list(text: str, spec: FieldSpec) -> list[str]:
 def _parse_count(text: str, spec: FieldSpec) -> int:
     cleaned = text.replace(",", "").replace("_", "")
     if len(cleaned) > MAX_COUNT_DIGITS and cleaned.isdecimal():
-        raise FieldValueError(f"{spec.name} is too large to be a count ({len(cleaned):,} digits, "
-                              f"at most {MAX_COUNT_DIGITS}), got {text[:20]!r}...")
+        raise FieldValueError(
+            f"{spec.name} is too large to be a count ({len(cleaned):,} digits, "
+            f"at most {MAX_COUNT_DIGITS}), got {text[:20]!r}..."
+        )
     if re.fullmatch(r"-[0-9]+", cleaned):
         raise FieldValueError(f"{spec.name} must not be negative, got {text!r}")
     if not re.fullmatch(r"[0-9]+", cleaned):
@@ -167,9 +286,7 @@ def _parse_count(text: str, spec: FieldSpec) -> int:
 def parse_rate(text: str, name: str = "response_rate") -> Rate:
     match = _RATE.match(text.strip())
     if not match:
-        raise FieldValueError(
-            f"{name} must be a percentage like '67.5' or a bound like '>=70', got {text!r}"
-        )
+        raise FieldValueError(f"{name} must be a percentage like '67.5' or a bound like '>=70', got {text!r}")
     bound = {"≥": ">=", "≤": "<="}.get(match.group(1) or "=", match.group(1) or "=")
     number = match.group(2)
     value = float(number)
@@ -246,9 +363,7 @@ def grim_consistent(rate: Rate, n: int) -> bool:
     tolerance = 0.5 * 10 ** (-rate.decimals) + 1e-9
     nearest = rate.value * n / 100
     return any(
-        abs(100 * k / n - rate.value) <= tolerance
-        for k in {math.floor(nearest), math.ceil(nearest)}
-        if 0 <= k <= n
+        abs(100 * k / n - rate.value) <= tolerance for k in {math.floor(nearest), math.ceil(nearest)} if 0 <= k <= n
     )
 
 

@@ -156,8 +156,10 @@ def _decode_other_encoding(data: bytes) -> tuple[str, str, str] | None:
 
 
 #: Characters outside ASCII that a Western European library plausibly holds when read as cp1252.
-_WESTERN_PUNCTUATION = frozenset("\u2018\u2019\u201a\u201c\u201d\u201e\u2013\u2014\u2026\u00b0\u00a7\u00a0\u00b4"
-                                 "\u00a9\u00ae\u00b1\u00b5\u00b7\u00ab\u00bb\u20ac\u00bf\u00a1\u00aa\u00ba")
+_WESTERN_PUNCTUATION = frozenset(
+    "\u2018\u2019\u201a\u201c\u201d\u201e\u2013\u2014\u2026\u00b0\u00a7\u00a0\u00b4"
+    "\u00a9\u00ae\u00b1\u00b5\u00b7\u00ab\u00bb\u20ac\u00bf\u00a1\u00aa\u00ba"
+)
 
 
 def _western_european(data: bytes) -> str | None:
@@ -253,8 +255,10 @@ def read_input(path: Path | str, limit: int | None = None) -> bytes:
         if not stat.S_ISREG(info.st_mode):
             raise EvidenceError(f"{path}: not a regular file (a device, FIFO or socket); give a file")
         if info.st_size > limit:
-            raise EvidenceError(f"{path}: {_megabytes(info.st_size)} is over the input limit of {_megabytes(limit)} "
-                                f"(set {MAX_INPUT_ENV} to raise it)")
+            raise EvidenceError(
+                f"{path}: {_megabytes(info.st_size)} is over the input limit of {_megabytes(limit)} "
+                f"(set {MAX_INPUT_ENV} to raise it)"
+            )
         return _read_capped(handle, limit, str(path))
 
 
@@ -364,8 +368,10 @@ def swallowed_field_problems(blocks: Iterable["Entry"], file: str) -> list[Probl
             start = raw.find(value)
             first_line = (entry.start_line or 0) + 1
             line = first_line + (raw[: start + offset].count("\n") if start >= 0 else 0)
-            message = (f"missing comma after field {item.key.lower()!r}: {name!r} was read as part of its value; "
-                       f"add a ',' before {name!r}")
+            message = (
+                f"missing comma after field {item.key.lower()!r}: {name!r} was read as part of its value; "
+                f"add a ',' before {name!r}"
+            )
             problems.append(Problem(file, line, entry.key, "error", message))
     return problems
 
@@ -466,7 +472,7 @@ def _encloses_in_braces(value: str) -> bool:
     depth = 0
     for match in _BRACES.finditer(value):
         depth += 1 if match.group() == "{" else -1
-        if depth < 0 or depth == 0 and match.start() != end:
+        if depth < 0 or (depth == 0 and match.start() != end):
             return False
     return depth == 0
 

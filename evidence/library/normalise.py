@@ -114,19 +114,68 @@ def _needs_decoder(value: str) -> bool:
 
 # --- math -------------------------------------------------------------------
 
-_SUPERSCRIPTS = dict(zip("0123456789+-=()abcdefghijklmnoprstuvwxyzABDEGHIJKLMNOPRTUVWαβγδεθιφχ",
-                         "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵀᵁⱽᵂᵅᵝᵞᵟᵋᶿᶥᵠᵡ"))
+_SUPERSCRIPTS = dict(
+    zip(
+        "0123456789+-=()abcdefghijklmnoprstuvwxyzABDEGHIJKLMNOPRTUVWαβγδεθιφχ",
+        "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵀᵁⱽᵂᵅᵝᵞᵟᵋᶿᶥᵠᵡ",
+    )
+)
 _SUPERSCRIPTS.update({"\u2212": "⁻", "*": "*", "\u2032": "\u2032", "'": "\u2032", "∘": "°", "°": "°"})
 _SUBSCRIPTS = dict(zip("0123456789+-=()aehijklmnoprstuvxβγρφχ", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵪ"))
 _SUBSCRIPTS["\u2212"] = "₋"
 #: Macros whose argument is shown as it is (fonts and text inside math).
 _FONT_MACROS = frozenset(
-    "mathrm mathit mathbf mathsf mathtt mathnormal mathcal mathbb mathfrak mathscr boldsymbol bm text textrm "
-    "textit textbf textsf texttt textup textnormal mbox hbox operatorname rm it bf cal mathup emph".split()
+    [
+        "mathrm",
+        "mathit",
+        "mathbf",
+        "mathsf",
+        "mathtt",
+        "mathnormal",
+        "mathcal",
+        "mathbb",
+        "mathfrak",
+        "mathscr",
+        "boldsymbol",
+        "bm",
+        "text",
+        "textrm",
+        "textit",
+        "textbf",
+        "textsf",
+        "texttt",
+        "textup",
+        "textnormal",
+        "mbox",
+        "hbox",
+        "operatorname",
+        "rm",
+        "it",
+        "bf",
+        "cal",
+        "mathup",
+        "emph",
+    ]
 )
-_SPACING_MACROS = {",": "\u2009", ";": " ", ":": " ", "!": "", " ": " ", "quad": " ", "qquad": " ",
-                   "left": "", "right": "", "big": "", "Big": "", "bigg": "", "Bigg": "", "displaystyle": "",
-                   "textstyle": "", "limits": "", "nolimits": ""}
+_SPACING_MACROS = {
+    ",": "\u2009",
+    ";": " ",
+    ":": " ",
+    "!": "",
+    " ": " ",
+    "quad": " ",
+    "qquad": " ",
+    "left": "",
+    "right": "",
+    "big": "",
+    "Big": "",
+    "bigg": "",
+    "Bigg": "",
+    "displaystyle": "",
+    "textstyle": "",
+    "limits": "",
+    "nolimits": "",
+}
 _MATH = re.compile(r"(?<!\\)\$\$?((?:[^$\\]|\\.)+?)\$\$?|\\\((.+?)\\\)", re.S)
 
 
@@ -207,8 +256,15 @@ def _math_atom(math: str, at: int) -> tuple[str, int]:
     return char, at + 1
 
 
-_DOUBLE_STRUCK = {"C": "\u2102", "H": "\u210d", "N": "\u2115", "P": "\u2119", "Q": "\u211a", "R": "\u211d",
-                  "Z": "\u2124"}
+_DOUBLE_STRUCK = {
+    "C": "\u2102",
+    "H": "\u210d",
+    "N": "\u2115",
+    "P": "\u2119",
+    "Q": "\u211a",
+    "R": "\u211d",
+    "Z": "\u2124",
+}
 
 
 def _double_struck(char: str) -> str:

@@ -211,9 +211,7 @@ def _plan(text: str, parts: int) -> tuple[list[str], list[int]] | str:
     lines_before = 0  # counted part by part, so the text is counted once
     for number in range(len(bounds) - 1):
         begin, end = bounds[number], bounds[number + 1]
-        others = "".join(
-            f"@string{{{key} = {value}}}\n" for key, value, start in strings if not begin <= start < end
-        )
+        others = "".join(f"@string{{{key} = {value}}}\n" for key, value, start in strings if not begin <= start < end)
         last = _last_block(text, begin, end)
         last_blocks.append(lines_before + _lines(text, begin, last) + 1)
         if number == 0:

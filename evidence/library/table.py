@@ -52,7 +52,7 @@ from evidence.library.fields import (
     missing_required_fields,
     parse_field,
 )
-from evidence.library.files import BibEntry, find_bib_files, first_definitions, parse_bib_text, read_bib_file
+from evidence.library.files import BibEntry, find_bib_files, first_definitions, read_bib_file
 from evidence.library.normalise import (
     decode_latex,
     normalise_pages,
@@ -121,7 +121,17 @@ OUTCOME_COLUMNS = (
 PROVENANCE_COLUMNS = ("source_file", "source_line", "raw")
 COLUMNS = BIBLIOGRAPHIC_COLUMNS + OUTCOME_COLUMNS + PROVENANCE_COLUMNS
 
-INT_COLUMNS = ("year", "month", "n", "responders", "control_n", "control_responders", "studies", "participants", "source_line")
+INT_COLUMNS = (
+    "year",
+    "month",
+    "n",
+    "responders",
+    "control_n",
+    "control_responders",
+    "studies",
+    "participants",
+    "source_line",
+)
 FLOAT_COLUMNS = ("response_rate", "response_rate_ci_low", "response_rate_ci_high", "control_response_rate")
 LIST_COLUMNS = ("authors", "keywords", "condition", "intervention", "comparator", "verified_fields")
 #: Columns whose presence means a study has outcome numbers.
@@ -220,13 +230,32 @@ def entry_record(entry: BibEntry) -> tuple[dict[str, Any], list[Problem]]:
 
 #: Fields biblatex never copies from a parent (``crossref``/``xdata``): they belong to the entry itself.
 _NOT_INHERITED = frozenset(
-    "ids crossref xref xdata entryset entrysubtype execute label options presort related relatedoptions "
-    "relatedstring relatedtype shorthand shorthandintro sortkey".split()
+    [
+        "ids",
+        "crossref",
+        "xref",
+        "xdata",
+        "entryset",
+        "entrysubtype",
+        "execute",
+        "label",
+        "options",
+        "presort",
+        "related",
+        "relatedoptions",
+        "relatedstring",
+        "relatedtype",
+        "shorthand",
+        "shorthandintro",
+        "sortkey",
+    ]
 )
 #: biblatex's default inheritance: a parent's title is the child's booktitle (or journaltitle).
-_BOOK_PARENTS = frozenset("book mvbook collection mvcollection proceedings mvproceedings reference mvreference".split())
+_BOOK_PARENTS = frozenset(
+    ["book", "mvbook", "collection", "mvcollection", "proceedings", "mvproceedings", "reference", "mvreference"]
+)
 _BOOK_CHILDREN = frozenset(
-    "inbook bookinbook suppbook incollection suppcollection inproceedings inreference conference".split()
+    ["inbook", "bookinbook", "suppbook", "incollection", "suppcollection", "inproceedings", "inreference", "conference"]
 )
 _TITLE_AS_BOOKTITLE = {"title": "booktitle", "subtitle": "booksubtitle", "titleaddon": "booktitleaddon"}
 _TITLE_AS_JOURNAL = {"title": "journaltitle", "subtitle": "journalsubtitle"}

@@ -324,7 +324,7 @@ def format_bibliography(
 
 
 def format_references(
-    items: list[dict[str, Any]], style: str = DEFAULT_STYLE, cache: "CitationCache | None | bool" = True
+    items: list[dict[str, Any]], style: str = DEFAULT_STYLE, cache: "CitationCache | bool | None" = True
 ) -> list[FormattedReference]:
     """Each item as text and HTML, from one citeproc pass, in the order given.
 
@@ -587,8 +587,11 @@ class CitationCache:
             stored.update(fresh)
             kept = list(stored.items())[-self.max_references :]
             return json.dumps(
-                {"format": CITATION_CACHE_FORMAT, "style": style_key,
-                 "references": {digest: [r.text, r.html] for digest, r in kept}},
+                {
+                    "format": CITATION_CACHE_FORMAT,
+                    "style": style_key,
+                    "references": {digest: [r.text, r.html] for digest, r in kept},
+                },
                 ensure_ascii=False,
             )
 
@@ -620,8 +623,10 @@ class CitationCache:
             data = None
         references = data.get("references") if isinstance(data, dict) else None
         if (
-            not isinstance(data, dict) or data.get("format") != CITATION_CACHE_FORMAT
-            or data.get("style") != style_key or not isinstance(references, dict)
+            not isinstance(data, dict)
+            or data.get("format") != CITATION_CACHE_FORMAT
+            or data.get("style") != style_key
+            or not isinstance(references, dict)
         ):
             self.notes.append(f"citation cache {path} ignored: not a cache file of this version")
             return {}
@@ -684,7 +689,9 @@ def _clean(text: str, numbered: bool) -> str:
     return " ".join(text.split())
 
 
-def citation_labels(items: Iterable[Mapping[str, Any]], mode: Literal["numbered", "author-year"] = "numbered") -> dict[str, str]:
+def citation_labels(
+    items: Iterable[Mapping[str, Any]], mode: Literal["numbered", "author-year"] = "numbered"
+) -> dict[str, str]:
     """In-text labels: ``1``, ``2`` ... in order, or ``Wang 1994`` / ``Shi and Wang 2003`` / ``Cui et al. 2008``.
 
     Author-year labels that would collide get ``a``, ``b`` suffixes in the

@@ -136,11 +136,21 @@ def render_conditions(
     for number, name in enumerate(names):
         if progress:
             progress(f"rendering {name}", number, len(names))
-        summaries.append(summarize(
-            table, name, method=method, style=style, citations=citations, outcomes=outcomes,
-            outcome=outcome, comparator=comparator, measure=measure, hksj=hksj,
-            thresholds=thresholds or DEFAULT_THRESHOLDS,
-        ))
+        summaries.append(
+            summarize(
+                table,
+                name,
+                method=method,
+                style=style,
+                citations=citations,
+                outcomes=outcomes,
+                outcome=outcome,
+                comparator=comparator,
+                measure=measure,
+                hksj=hksj,
+                thresholds=thresholds or DEFAULT_THRESHOLDS,
+            )
+        )
     check_unique_slugs((summary.slug, summary.condition) for summary in summaries)
     written: list[Path] = []
     for summary in summaries:
@@ -449,12 +459,18 @@ def plot_rows(comparison: Any) -> list[PlotRow]:
     ]
     if pooled.k >= 2:
         has_pi = pooled.method != "fixed" and (pooled.pi_lb, pooled.pi_ub) != (pooled.ci_lb, pooled.ci_ub)
-        rows.append(PlotRow(
-            f"Pooled ({comparison.method.upper() if comparison.method != 'fixed' else 'fixed effect'}"
-            f"{', HKSJ' if comparison.hksj else ''})",
-            pooled.estimate, pooled.ci_lb, pooled.ci_ub, "pooled",
-            pi_lb=pooled.pi_lb if has_pi else None, pi_ub=pooled.pi_ub if has_pi else None,
-        ))
+        rows.append(
+            PlotRow(
+                f"Pooled ({comparison.method.upper() if comparison.method != 'fixed' else 'fixed effect'}"
+                f"{', HKSJ' if comparison.hksj else ''})",
+                pooled.estimate,
+                pooled.ci_lb,
+                pooled.ci_ub,
+                "pooled",
+                pi_lb=pooled.pi_lb if has_pi else None,
+                pi_ub=pooled.pi_ub if has_pi else None,
+            )
+        )
     return rows
 
 
@@ -471,15 +487,17 @@ def forest_plots(summary: "Summary") -> list[ForestPlot]:
         axis = upper_first(comparison.measure_name) + (" (log scale)" if log_scale else "")
         svg = forest_plot_svg(rows, log_scale, null, f"{comparison.measure_label} [95% CI]", axis)
         pooled_row = rows[-1] if rows[-1].kind == "pooled" else None
-        plots.append(ForestPlot(
-            file=f"{summary.slug}.forest-{len(plots) + 1}.svg",
-            svg=svg,
-            comparison=comparison,
-            log_scale=log_scale,
-            null=null,
-            pooled=pooled_row is not None,
-            prediction_interval=pooled_row is not None and pooled_row.pi_lb is not None,
-        ))
+        plots.append(
+            ForestPlot(
+                file=f"{summary.slug}.forest-{len(plots) + 1}.svg",
+                svg=svg,
+                comparison=comparison,
+                log_scale=log_scale,
+                null=null,
+                pooled=pooled_row is not None,
+                prediction_interval=pooled_row is not None and pooled_row.pi_lb is not None,
+            )
+        )
     return plots
 
 
@@ -545,23 +563,82 @@ def _draw_rows(axes: Any, rows: list[PlotRow], log_scale: bool, null: float, hea
             axes.fill([row.low, row.estimate, row.high, row.estimate], [y, y + 0.3, y, y - 0.3], color="#1f4e79")
         else:
             size = 4 + 8 * ((row.weight or 0.0) / largest) ** 0.5
-            axes.plot([row.estimate], [y], linestyle="none", marker="s", markersize=size,
-                      markerfacecolor="#1f4e79", markeredgecolor="#1f4e79", clip_on=False)
-        axes.annotate(row.label, (0, y), xycoords=("axes fraction", "data"), xytext=(-8, 0),
-                      textcoords="offset points", ha="right", va="center", **_literal())
+            axes.plot(
+                [row.estimate],
+                [y],
+                linestyle="none",
+                marker="s",
+                markersize=size,
+                markerfacecolor="#1f4e79",
+                markeredgecolor="#1f4e79",
+                clip_on=False,
+            )
+        axes.annotate(
+            row.label,
+            (0, y),
+            xycoords=("axes fraction", "data"),
+            xytext=(-8, 0),
+            textcoords="offset points",
+            ha="right",
+            va="center",
+            **_literal(),
+        )
         right = f"{row.estimate:.2f} [{row.low:.2f}, {row.high:.2f}]"
-        axes.annotate(right, (1, y), xycoords=("axes fraction", "data"), xytext=(8, 0),
-                      textcoords="offset points", ha="left", va="center", **_literal())
+        axes.annotate(
+            right,
+            (1, y),
+            xycoords=("axes fraction", "data"),
+            xytext=(8, 0),
+            textcoords="offset points",
+            ha="left",
+            va="center",
+            **_literal(),
+        )
         if row.weight is not None:
-            axes.annotate(f"{row.weight:.1f}%", (1, y), xycoords=("axes fraction", "data"), xytext=(165, 0),
-                          textcoords="offset points", ha="right", va="center", **_literal())
+            axes.annotate(
+                f"{row.weight:.1f}%",
+                (1, y),
+                xycoords=("axes fraction", "data"),
+                xytext=(165, 0),
+                textcoords="offset points",
+                ha="right",
+                va="center",
+                **_literal(),
+            )
     top = count + 0.9
-    axes.annotate("Study", (0, top), xycoords=("axes fraction", "data"), xytext=(-8, 0),
-                  textcoords="offset points", ha="right", va="center", weight="bold", **_literal())
-    axes.annotate(heading, (1, top), xycoords=("axes fraction", "data"), xytext=(8, 0),
-                  textcoords="offset points", ha="left", va="center", weight="bold", **_literal())
-    axes.annotate("Weight", (1, top), xycoords=("axes fraction", "data"), xytext=(165, 0),
-                  textcoords="offset points", ha="right", va="center", weight="bold", **_literal())
+    axes.annotate(
+        "Study",
+        (0, top),
+        xycoords=("axes fraction", "data"),
+        xytext=(-8, 0),
+        textcoords="offset points",
+        ha="right",
+        va="center",
+        weight="bold",
+        **_literal(),
+    )
+    axes.annotate(
+        heading,
+        (1, top),
+        xycoords=("axes fraction", "data"),
+        xytext=(8, 0),
+        textcoords="offset points",
+        ha="left",
+        va="center",
+        weight="bold",
+        **_literal(),
+    )
+    axes.annotate(
+        "Weight",
+        (1, top),
+        xycoords=("axes fraction", "data"),
+        xytext=(165, 0),
+        textcoords="offset points",
+        ha="right",
+        va="center",
+        weight="bold",
+        **_literal(),
+    )
     axes.axvline(null, color="#555555", linewidth=0.8)
     if log_scale:
         axes.set_xscale("log")
