@@ -113,7 +113,6 @@ def _time_load(path: Path) -> float:
 
 def bench_size(size: int, repeat: int, work: Path) -> list[tuple[str, float, int]]:
     path = generate(size, work)
-    folder = path.parent
     cache = work / "cache"  # the benchmark's own cache folder (EVIDENCE_CACHE_DIR, set in main)
     refs = ["--refs", str(path)]
     query = [*CLI, "query", *refs, "--condition", "restless legs"]
@@ -370,7 +369,8 @@ def main() -> None:
                 print(f"| {name} | {seconds:.3f} | {seconds / baseline:.2f} | {memory} |")
             bare, full = in_process_ratio(work / f"lib-{size}" / "library.bib", args.repeat)
             print(
-                f"\nInside the process, imports excluded: bare parse {bare:.2f} s, full load into the typed table {full:.2f} s "
+                f"\nInside the process, imports excluded: bare parse {bare:.2f} s, "
+                f"full load into the typed table {full:.2f} s "
                 f"({full / bare:.2f} x).\n"
             )
 

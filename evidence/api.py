@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from evidence.audit.run import AuditRun
     from evidence.curation.entries import Change
     from evidence.curation.extract import ExtractRun
-    from evidence.curation.importers import ImportPlan
+    from evidence.curation.importers import ImportPlan, Record
     from evidence.library.table import TableResult
     from evidence.progress import ProgressCallback
 
@@ -370,7 +370,8 @@ class Library:
         if not (sources or dois or pmids or pmid_file):
             raise EvidenceError("give files to import, '-' for standard input, DOIs or PMIDs")
         table = self._table_with(Path(target))
-        fetched, known = [], []
+        fetched: "list[Record]" = []
+        known: list[str] = []
         if pmids or pmid_file:
             api_key = os.environ.get("NCBI_API_KEY")
             fetched, known = add_by_pmid(pmids, pmid_file, table, pubmed_url, api_key, self.progress)

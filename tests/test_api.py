@@ -51,7 +51,7 @@ def test_default_refs_and_lists(monkeypatch: pytest.MonkeyPatch):
 
 def test_no_bib_files_is_one_line_error(tmp_path: Path):
     with pytest.raises(EvidenceError, match="no .bib files found"):
-        Library(tmp_path).table
+        _ = Library(tmp_path).table
 
 
 def test_partial_load_then_full_load(copy: Library):

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 if TYPE_CHECKING:
     from evidence.analysis.comparisons import Comparison
@@ -211,7 +211,7 @@ def _domain_changes(reasons: Iterable[Reason]) -> dict[str, int]:
     return changes
 
 
-def _keys(studies: Iterable[object]) -> tuple[str, ...]:
+def _keys(studies: Iterable[Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(s.key for s in studies))
 
 

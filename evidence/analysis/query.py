@@ -45,7 +45,10 @@ class Filters:
     keys: tuple[str, ...] = field(default_factory=tuple)
 
     def columns(self) -> set[str]:
-        """The table columns these filters read (as :func:`apply_filters` applies them), so a command can load just those."""
+        """The table columns these filters read (as :func:`apply_filters` applies them).
+
+        A command then loads just those from the cache.
+        """
         used = {
             ("key",): bool(self.keys),
             ("condition",): bool(self.condition),

@@ -19,9 +19,12 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from evidence.errors import EvidenceError, UnknownKeyError
+
+if TYPE_CHECKING:
+    from evidence.library.files import BibEntry, LoadResult
 
 OUTCOME_TABLE_GLOB = "*.outcomes.csv"
 #: Fields whose value names other entries' keys.
@@ -37,13 +40,13 @@ class Change:
     warnings: list[str] = field(default_factory=list)
 
 
-def _library_entries(refs: Iterable[Path]):
+def _library_entries(refs: Iterable[Path]) -> "LoadResult":
     from evidence.library.files import load_entries
 
     return load_entries(list(refs) or [Path("refs")])
 
 
-def _entry(entries, key: str):
+def _entry(entries: "list[BibEntry]", key: str) -> "BibEntry":
     from evidence.analysis.query import closest
 
     for entry in entries:
@@ -149,7 +152,7 @@ def _rename_header(text: str, old: str, new: str, file: str) -> str:
     return text[:start] + renamed + text[end:]
 
 
-def _update_references(result, old: str, new: str | None) -> list[tuple[Path, int]]:
+def _update_references(result: "LoadResult", old: str, new: str | None) -> list[tuple[Path, int]]:
     """Rewrite ``crossref``/``xdata``... values naming ``old`` in every file; ``None`` only counts them."""
     files: dict[str, list[str]] = {}
     for entry in result.entries:

@@ -1417,7 +1417,9 @@ def write_proposals(proposals: list[Proposal], files: dict[str, Path]) -> list[s
     for path, rows in by_path.items():
         outcome: dict[str, list[dict[str, str]]] = {}
 
-        def change(text: str, rows: list[dict[str, str]] = rows, path: Path = path) -> str:
+        def change(
+            text: str, rows: list[dict[str, str]] = rows, path: Path = path, outcome: dict[str, Any] = outcome
+        ) -> str:
             outcome["kept"], outcome["duplicates"] = new_rows(text, rows)
             return append_rows_text(text, outcome["kept"], path) if outcome["kept"] else text
 
