@@ -35,31 +35,13 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from evidence import __version__, grammar
 from evidence.errors import EvidenceError, Problem
+from evidence.library.fields import REVIEW_DESIGNS
+from evidence.library.outcomes import OUTCOME_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
 
-OUTCOME_COLUMNS = (
-    "key",
-    "outcome",
-    "timepoint",
-    "arm",
-    "role",
-    "n",
-    "events",
-    "mean",
-    "sd",
-    "better",
-    "definition",
-    "extracted_from",
-    "extracted_by",
-    "verified_by",
-    "verified_on",
-    "data_source",
-)
-"""The outcome CSV's columns (docs/fields.md); rows are appended in the file's own column order."""
 EXTRACTED_BY = f"evidence extract {__version__}"
-REVIEW_DESIGNS = ("meta-analysis", "systematic-review")
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,8 @@ DESIGNS = (
 REVIEW_DESIGNS = frozenset({"systematic-review", "meta-analysis"})
 RANDOMISED_DESIGNS = frozenset({"rct", "crossover"})
 BLINDING = ("double", "single", "open", "unclear")
-DATA_SOURCES = ("primary", "secondary")
+#: where outcome numbers came from: the paper, another source quoting it, or its abstract (machine-extracted)
+DATA_SOURCES = ("primary", "secondary", "abstract")
 RATE_BOUNDS = ("=", ">=", "<=")
 
 

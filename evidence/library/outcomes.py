@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from evidence.errors import Problem
+from evidence.library.fields import DATA_SOURCES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,7 +61,6 @@ REQUIRED_COLUMNS = ("key", "outcome", "arm", "role")
 OUTCOMES_SUFFIX = ".outcomes.csv"
 ROLES = ("intervention", "control")
 BETTER = ("higher", "lower")
-DATA_SOURCES = ("primary", "secondary")
 #: The outcome the BibTeX shorthand stands for.
 SHORTHAND_OUTCOME = "response"
 SHORTHAND_FIELDS = ("n", "responders", "control_n", "control_responders")
