@@ -318,9 +318,15 @@ class Library:
         """
         from evidence.audit.records import library_state
         from evidence.audit.run import AUDIT_COLUMNS, audit_pages
+        from evidence.library.outcomes import load_outcomes
 
         result = self.load(columns=AUDIT_COLUMNS)
-        return audit_pages([str(page) for page in pages], result.table, library_state(result.files))
+        if self._outcomes is None:
+            # AUDIT_COLUMNS holds every column the shorthand rows are built from, so this is the full table
+            self._outcomes, _ = load_outcomes(self.paths, result.table)
+        return audit_pages(
+            [str(page) for page in pages], result.table, library_state(result.files), outcomes=self._outcomes
+        )
 
     def record_audit(self, audit: "PageAudit", folder: Path) -> Path:
         """Write a dated JSON audit record of ``audit`` into ``folder``; returns its path."""

@@ -853,6 +853,16 @@ def _claims(masked: str, offset: int) -> list[Claim]:
                 scope,
             )
         )
+    fractions = _Spans()
+    for match in _FRACTION.finditer(masked):
+        part, whole = (int(match.group(i).replace(",", "")) for i in (1, 2))
+        if not whole or part > whole or not taken.free(match.start(), match.end()):
+            continue
+        # "27 of 40 patients were cured": a rate of one arm, its denominator no count of participants
+        taken.add(match.start(), match.end())
+        fractions.add(match.start(), match.end())
+        rate = 100.0 * part / whole
+        claims.append(_rate_claim(masked, offset, match.start(), match.end(), rate, rate, "=", scope))
     counted = _Spans()
     mentions = list(find_designs(masked))
     mention_starts = [m.start for m in mentions]
@@ -900,6 +910,8 @@ def _claims(masked: str, offset: int) -> list[Claim]:
             masked, count.start + len(str(count.number))
         ):
             continue
+        if not fractions.free(count.start, count.end):
+            continue  # the "40" of "27 of 40 patients"
         if re.search(r"\b(?:no|every|each|per)\s+$", masked[max(0, count.start - 8) : count.start], re.I):
             continue  # "no two cases are the same": not a count of anyone
         bound: Bound = (
@@ -1019,6 +1031,12 @@ def _arm_near(masked: str, start: int, end: int) -> str | None:
     return found[-1].label if found else None
 
 
+#: "27 of 40", "18 out of 40": the events and n of one arm; not "3 of 10 studies" (a count of studies)
+_FRACTION = re.compile(
+    r"(?<![\w.,$%/-])(\d{1,3}(?:,\d{3})+|\d{1,7})\s+(?:out\s+)?of\s+(?:the\s+)?(\d{1,3}(?:,\d{3})+|\d{1,7})"
+    r"(?![\w.,%/]*\d)(?![\w.,%/-])(?!\s+(?:[\w-]+\s+)?(?:studies|study|trials?|reviews?|papers?|articles?)\b)",
+    re.I,
+)
 #: "the usual placebo effect of 30%", "typically 20%": a general figure, not a result of the cited study
 _BACKGROUND = re.compile(
     r"\b(?:usual|usually|typical|typically|generally|normally|on\s+average|in\s+general)\b[\w\s,-]{0,30}$", re.I

@@ -20,15 +20,24 @@ Rates are compared as intervals.  A claim "at least 70%" is [70, 100]; data
 recorded as a bound ">=70" is [70, 100] too, so it supports the claim, while
 "at least 80%" against that bound is unverifiable (the bound neither shows
 nor rules it out).  An exact rate is widened by the rounding of the claim.
+
+The arms come from :func:`evidence.audit.arms.arms_for`: the outcome table's
+rows for the study when it has any, else the entry's shorthand.  A study with
+several outcomes or time points is judged against those whose name or
+definition the claim's outcome words match ("were cured" -> "cure"); when
+the words single out none, a claim is supported only when every candidate
+bears it out, contradicted only when every one rules it out, and otherwise
+unverifiable, naming each outcome and its value, so no outcome picked at
+random decides it.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Mapping, Sequence
 
-from evidence.audit.arms import arms_from_entry, is_missing, select_arm
+from evidence.audit.arms import ArmLookup, ArmSet, RecordedArm, arms_for, is_missing, outcome_arms, select_arm
 from evidence.audit.claims import Citation, Claim, PageText, Sentence, title_spans
 from evidence.audit.match import LibraryIndex, ReferenceMatch, build_index, fold, resolve_citations
 from evidence.library.fields import REVIEW_DESIGNS
@@ -82,6 +91,8 @@ class StudyResult:
     reason: str
     key: str
     data: tuple[float, float] | None = None
+    #: the outcome-table arms the result rests on (their own verification applies), empty for the shorthand
+    arms: tuple[RecordedArm, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -160,7 +171,7 @@ def study_interval(row: "pd.Series", arm: str | None) -> tuple[tuple[float, floa
         if bound == "<=":
             return (0.0, float(value)), ""
         return (float(value), float(value)), ""
-    chosen, why = select_arm(arms_from_entry(row), arm)
+    chosen, why = select_arm(arms_for(row, None)[0].arms, arm)
     if chosen is None:
         return None, why
     rate = chosen.event_rate
@@ -190,16 +201,29 @@ def _compare(data: tuple[float, float], allowed: tuple[float, float]) -> Literal
     return "overlap"
 
 
-def _unverified(rows: Sequence["pd.Series"], used: Sequence[str] = ()) -> list[str]:
+def _unverified(
+    rows: Sequence["pd.Series"], used: Sequence[str] = (), arms: "Mapping[str, Sequence[RecordedArm]] | None" = None
+) -> list[str]:
     """Why the values used are not verified, per study.
 
     A verification limited by ``verified_fields`` covers only those fields, so
     a claim resting on another field of the same entry is still unverified.
+    A study judged from outcome-table arms (``arms`` by key) is verified by
+    those rows' own ``verified_by`` and ``data_source``, not the entry's.
     """
     import pandas as pd
 
     reasons = []
     for row in rows:
+        if arms and str(row["key"]) in arms:
+            used_arms = arms[str(row["key"])]
+            secondary = [a.label for a in used_arms if a.data_source == "secondary"]
+            unchecked = [a.label for a in used_arms if not a.verified_by]
+            if secondary:
+                reasons.append(f"{row['key']}: only a secondary statement for {', '.join(secondary)}")
+            elif unchecked:
+                reasons.append(f"{row['key']} {', '.join(unchecked)} not verified (outcomes CSV)")
+            continue
         if row["data_source"] == "secondary":
             source = str(row["extracted_from"]).split(":")[0] if isinstance(row["extracted_from"], str) else "not named"
             reasons.append(f"{row['key']}: only a secondary statement, from {source}")
@@ -214,16 +238,18 @@ def _unverified(rows: Sequence["pd.Series"], used: Sequence[str] = ()) -> list[s
     return reasons
 
 
-def _arm_in_clause(row: "pd.Series", clause: str) -> str | None:
-    """The arm of this entry whose recorded label the clause names best ("glucosamine and chondroitin" names
-    the combination, not glucosamine alone); None (the treatment arm) when none is named."""
+def _arm_in_clause(arms: Sequence[RecordedArm], clause: str) -> str | None:
+    """The arm whose recorded label the clause names best ("glucosamine and chondroitin" names the
+    combination, not glucosamine alone); None (the treatment arm) when none is named, or when the one
+    treatment arm is (a study with two treatment arms needs the label to say which)."""
     words = set(re.findall(r"[a-z]{4,}", fold(clause)))
+    several = sum(a.role == "intervention" for a in arms) > 1
     best: tuple[int, int, str | None] = (0, 0, None)
-    for arm in arms_from_entry(row):
+    for arm in arms:
         label_words = set(re.findall(r"[a-z]{4,}", fold(arm.label))) - {"therapy", "treatment", "group", "extract"}
         hits = len(label_words & words)
         if hits and (hits, -len(label_words)) > best[:2]:
-            best = (hits, -len(label_words), arm.label if arm.role == "control" else None)
+            best = (hits, -len(label_words), arm.label if arm.role == "control" or several else None)
     return best[2] if best[2] is None else f"label:{best[2]}"
 
 
@@ -233,7 +259,7 @@ def _arm_name(arm: str | None) -> str:
     return f"{arm.removeprefix('label:')} arm response rate"
 
 
-def judge_rate(claim: Claim, rows: Sequence["pd.Series"], clause: str = "") -> Judgement:
+def judge_rate(claim: Claim, rows: Sequence["pd.Series"], clause: str = "", arms: ArmLookup | None = None) -> Judgement:
     """A rate against the arm it is about: an arm label near the number ("in the sham group"), else the arm
     whose recorded label the clause names ("65% who took chondroitin"), else the treatment arm."""
     if claim.outcome == "background":
@@ -250,47 +276,100 @@ def judge_rate(claim: Claim, rows: Sequence["pd.Series"], clause: str = "") -> J
     results: list[StudyResult] = []
     for row in rows:
         key = str(row["key"])
-        label = claim.arm if claim.arm is not None else _arm_in_clause(row, clause)
-        arm = _arm_name(label)
+        sets = arms_for(row, arms)
+        if sets[0].source == "csv":
+            results.append(_rate_from_sets(claim, allowed, wanted, key, sets, clause))
+            continue
+        label = claim.arm if claim.arm is not None else _arm_in_clause(sets[0].arms, clause)
         data, why = study_interval(row, label)
-        if data is None:
-            results.append(StudyResult("unverifiable", f"{key} {why}", key))
-            continue
         definition = row["response_definition"]
-        recorded = _outcome_classes(definition) - {"response"} if isinstance(definition, str) else set()
-        if wanted and recorded and not (wanted & recorded):
-            results.append(
-                StudyResult(
-                    "unverifiable", f"{key} records '{definition}', the page speaks of '{claim.outcome}'", key, data
-                )
-            )
-            continue
-        note = ""
-        if wanted and recorded and wanted > recorded:
-            data = (data[0], 100.0)  # the page's outcome is broader: the recorded rate is a floor
-            note = f" (recorded for '{definition}', narrower than '{claim.outcome}')"
-        elif wanted and recorded and recorded > wanted:
-            data = (0.0, data[1])  # narrower: the recorded rate is a ceiling
-            note = f" (recorded for '{definition}', broader than '{claim.outcome}')"
-        comparison = _compare(data, allowed)
-        verdicts_of: dict[str, Verdict] = {"inside": "supported", "outside": "contradicted", "overlap": "unverifiable"}
-        verdict = verdicts_of[comparison]
-        if comparison == "outside":
-            below = data[1] < allowed[0]
-            edge = claim.low if below else claim.high
-            reason = (
-                f"{key} {arm} {_show(data)} {'<' if below else '>'} {edge or 0:g}% (the claimed {claim.text}){note}"
-            )
-        else:
-            symbol = "within" if comparison == "inside" else "not enough to decide"
-            reason = f"{key} {arm} {_show(data)} {symbol} the claimed {claim.text}{note}"
-        results.append(StudyResult(verdict, reason, key, data))
+        results.append(_rate_result(claim, allowed, wanted, key, key, label, data, why, definition))
     compared = tuple(
         {"key": r.key, "data": _show(r.data) if r.data else None, "claimed": claim.text, "verdict": r.verdict}
         for r in results
     )
     verdict, reason = _combine(claim, results, rows)
     return Judgement(verdict, reason, compared)
+
+
+def _rate_result(
+    claim: Claim,
+    allowed: tuple[float, float],
+    wanted: set[str],
+    key: str,
+    shown_as: str,
+    label: str | None,
+    data: tuple[float, float] | None,
+    why: str,
+    definition: object,
+    used: tuple[RecordedArm, ...] = (),
+) -> StudyResult:
+    """One study's (or one of its outcomes') rate against the claim, the outcome words compared first."""
+    arm = _arm_name(label)
+    if data is None:
+        return StudyResult("unverifiable", f"{shown_as} {why}", key)
+    recorded = _outcome_classes(definition) - {"response"} if isinstance(definition, str) else set()
+    if wanted and recorded and not (wanted & recorded):
+        reason = f"{shown_as} records '{definition}', the page speaks of '{claim.outcome}'"
+        return StudyResult("unverifiable", reason, key, data)
+    note = ""
+    if wanted and recorded and wanted > recorded:
+        data = (data[0], 100.0)  # the page's outcome is broader: the recorded rate is a floor
+        note = f" (recorded for '{definition}', narrower than '{claim.outcome}')"
+    elif wanted and recorded and recorded > wanted:
+        data = (0.0, data[1])  # narrower: the recorded rate is a ceiling
+        note = f" (recorded for '{definition}', broader than '{claim.outcome}')"
+    comparison = _compare(data, allowed)
+    verdicts_of: dict[str, Verdict] = {"inside": "supported", "outside": "contradicted", "overlap": "unverifiable"}
+    if comparison == "outside":
+        below = data[1] < allowed[0]
+        edge = claim.low if below else claim.high
+        reason = (
+            f"{shown_as} {arm} {_show(data)} {'<' if below else '>'} {edge or 0:g}% (the claimed {claim.text}){note}"
+        )
+    else:
+        symbol = "within" if comparison == "inside" else "not enough to decide"
+        reason = f"{shown_as} {arm} {_show(data)} {symbol} the claimed {claim.text}{note}"
+    return StudyResult(verdicts_of[comparison], reason, key, data, used)
+
+
+def _rate_from_sets(
+    claim: Claim, allowed: tuple[float, float], wanted: set[str], key: str, sets: Sequence[ArmSet], clause: str
+) -> StudyResult:
+    """A rate against a study's outcome-table arms: the outcomes the claim's words name, else every outcome
+    with counts; several outcomes decide only when they agree (see the module docstring)."""
+    counted = [s for s in sets if any(a.event_rate is not None for a in s.arms)]
+    if not counted:
+        names = ", ".join(s.name for s in sets)
+        return StudyResult("unverifiable", f"{key} records no events and n for any arm of {names}", key)
+    named = [s for s in counted if wanted & _outcome_classes(f"{s.outcome} {s.definition or ''}")]
+    results = []
+    for chosen_set in named or counted:
+        label = claim.arm if claim.arm is not None else _arm_in_clause(chosen_set.arms, clause)
+        chosen, why = select_arm(chosen_set.arms, label)
+        data = None
+        if chosen is not None and chosen.event_rate is not None:
+            data = (chosen.event_rate, chosen.event_rate)
+        elif chosen is not None:
+            why = f"records no events and n for its {chosen.label} arm"
+        definition = chosen_set.definition or chosen_set.outcome
+        shown_as = f"{key} {chosen_set.name}:"
+        resting_on: tuple[RecordedArm, ...] = (chosen,) if chosen is not None else ()
+        results.append(_rate_result(claim, allowed, wanted, key, shown_as, label, data, why, definition, resting_on))
+    if len(results) == 1:
+        return results[0]
+    verdicts = {r.verdict for r in results}
+    joined = "; ".join(r.reason for r in results)
+    used = tuple(a for r in results for a in r.arms)
+    if verdicts == {"supported"}:
+        return StudyResult("supported", f"every recorded outcome bears it out: {joined}", key, results[0].data, used)
+    if verdicts == {"contradicted"}:
+        return StudyResult("contradicted", f"every recorded outcome rules it out: {joined}", key, results[0].data)
+    return StudyResult(
+        "unverifiable",
+        f"{key}: the page does not say which of {len(results)} recorded outcomes it means: {joined}",
+        key,
+    )
 
 
 _RATE_FIELDS = ("response_rate", "responders", "n", "response_definition")
@@ -304,21 +383,27 @@ def _combine(claim: Claim, results: Sequence[StudyResult], rows: Sequence["pd.Se
     reasons = [r.reason for r in results]
     if claim.scope == "pooled" and len(rows) > 1:
         return "unverifiable", "a pooled figure across several studies: the library records no pooled value for them"
+    arms = {r.key: r.arms for r in results if r.arms}
     if claim.quantifier == "most":
         supported = verdicts.count("supported")
         if supported * 2 > len(verdicts):
-            return _maybe_unverified(rows, "most cited studies bear it out: " + "; ".join(reasons), used)
+            return _maybe_unverified(rows, "most cited studies bear it out: " + "; ".join(reasons), used, arms)
         if verdicts.count("contradicted") * 2 >= len(verdicts):
             return "contradicted", "; ".join(reasons)
         return "unverifiable", "; ".join(reasons)
     for verdict in ("contradicted", "unverifiable"):
         if verdict in verdicts:
             return verdict, "; ".join(r.reason for r in results if r.verdict == verdict)
-    return _maybe_unverified(rows, "; ".join(reasons), used)
+    return _maybe_unverified(rows, "; ".join(reasons), used, arms)
 
 
-def _maybe_unverified(rows: Sequence["pd.Series"], reason: str, used: Sequence[str] = ()) -> tuple[Verdict, str]:
-    unverified = _unverified(rows, used)
+def _maybe_unverified(
+    rows: Sequence["pd.Series"],
+    reason: str,
+    used: Sequence[str] = (),
+    arms: "Mapping[str, Sequence[RecordedArm]] | None" = None,
+) -> tuple[Verdict, str]:
+    unverified = _unverified(rows, used, arms)
     if unverified:
         return "unverified", f"{reason} ({'; '.join(unverified)})"
     return "supported", reason
@@ -390,78 +475,74 @@ def judge_study_count(claim: Claim, rows: Sequence["pd.Series"], cited: int) -> 
     return Judgement(*_maybe_unverified(rows, ", ".join(what), used), tuple(listed))
 
 
-def judge_participants(claim: Claim, rows: Sequence["pd.Series"]) -> Judgement:
+def judge_participants(claim: Claim, rows: Sequence["pd.Series"], arms: ArmLookup | None = None) -> Judgement:
     """A count of people against the arms: a subset ("who stopped treatment") is never contradicted; a count
     in a named arm ("302 patients in the sham group") is that arm's n; a total is contradicted only when it
     cannot be right (smaller than the recorded arms together, or all arms recorded and the sum differs), and
-    unverifiable when arms are missing, naming them."""
+    unverifiable when arms are missing, naming them.  A total sums the arms of one outcome at one time point
+    (:func:`_summed_set`), never arms of different outcomes."""
     results: list[StudyResult] = []
     compared: list[dict[str, Any]] = []
     claimed = claim.count or 0
     margin = 0.05 * claimed if claim.bound == "~" else 0.0
     recorded_totals: list[int] = []
+    # every count the cited studies offer (a total, each arm, each study alone), with the outcome-table arms
+    # it rests on (empty: the entry's fields)
+    options: dict[str, tuple[int, tuple[RecordedArm, ...]]] = {}
+    summed: list[tuple[str, ArmSet]] = []
     for row in rows:
         key = str(row["key"])
-        arms = arms_from_entry(row)
+        sets = arms_for(row, arms)
+        from_csv = sets[0].source == "csv"
+        chosen_set = _summed_set(sets)
+        summed.append((key, chosen_set))
         total = row.get("participants")
         total = None if is_missing(total) else int(total)
-        known = [a.n for a in arms if a.n is not None]
-        compared.append({"key": key, "participants": total, "arms": {a.label: a.n for a in arms}})
+        compared.append({"key": key, "participants": total, "arms": {a.label: a.n for a in chosen_set.arms}})
+        sums = {sum(a.n or 0 for a in s.arms) for s in sets if s.arms and all(a.n is not None for a in s.arms)}
+        for arm_set in sets:
+            for arm in arm_set.arms:
+                if arm.n is not None:
+                    name = f"{key} {arm.label} arm n"
+                    if name in options and options[name][0] != arm.n:
+                        name += f" ({arm_set.name})"
+                    options.setdefault(name, (arm.n, (arm,) if from_csv else ()))
         if total is not None:
             recorded_totals.append(total)
-        elif len(known) == len(arms) and known:
-            recorded_totals.append(sum(known))
+            options[f"{key} total"] = (total, ())
+        elif len(sums) == 1:
+            recorded_totals.append(sums.pop())
+            parts = " + ".join(str(a.n) for a in chosen_set.arms)
+            name = f"{key} total of the arms ({parts})" if len(chosen_set.arms) > 1 else f"{key} total"
+            options[name] = (recorded_totals[-1], chosen_set.arms if from_csv else ())
         else:
             recorded_totals.append(-1)
+            for arm_set in sets if len(sums) > 1 else ():
+                if all(a.n is not None for a in arm_set.arms):
+                    options[f"{key} {arm_set.name} arms total"] = (sum(a.n or 0 for a in arm_set.arms), arm_set.arms)
         if claim.arm is not None and len(rows) == 1:
-            chosen, why = select_arm(arms, claim.arm)
-            if chosen is None or chosen.n is None:
-                results.append(
-                    StudyResult(
-                        "unverifiable",
-                        f"{key}: {why or f'the {chosen.label if chosen else claim.arm} arm records no n'}",
-                        key,
-                    )
-                )
-            elif abs(chosen.n - claimed) <= margin:
-                results.append(StudyResult("supported", f"{key} {chosen.label} arm n = {chosen.n}", key))
-            elif claim.subgroup:
-                results.append(
-                    StudyResult(
-                        "unverifiable",
-                        f"{key}: a subset ({claim.subgroup}) of the {chosen.label} arm's {chosen.n}",
-                        key,
-                    )
-                )
-            else:
-                results.append(
-                    StudyResult("contradicted", f"{key} {chosen.label} arm n = {chosen.n}, not {claimed}", key)
-                )
+            results.append(_arm_count(claim, key, sets, claimed, margin, from_csv))
     if results:
         (result,) = results
         arm_fields: tuple[str, ...] = ("control_n",) if claim.arm and claim.arm != "intervention" else ("n",)
         if result.verdict == "supported":
-            return Judgement(*_maybe_unverified(rows, result.reason, arm_fields), tuple(compared))
+            by_arms = {result.key: result.arms} if result.arms else None
+            return Judgement(*_maybe_unverified(rows, result.reason, arm_fields, by_arms), tuple(compared))
         return Judgement(result.verdict, result.reason, tuple(compared))
-    # every count the cited studies offer: a total, each arm, each study alone
-    options: dict[str, int] = {}
-    for row, total in zip(rows, recorded_totals):
-        for arm in arms_from_entry(row):
-            if arm.n is not None:
-                options[f"{row['key']} {arm.label} arm n"] = arm.n
-        if total >= 0:
-            options[f"{row['key']} total"] = total
     if len(rows) > 1 and all(t >= 0 for t in recorded_totals):
-        options["all cited studies"] = sum(recorded_totals)
-    for label, value in options.items():
+        options["all cited studies"] = (sum(recorded_totals), ())
+    for label, (value, used_arms) in options.items():
         if abs(value - claimed) <= margin or (claim.bound == ">" and value > claimed):
             used: tuple[str, ...] = (
-                ("participants",) if label.endswith("total") or label.startswith("all") else ("n", "control_n")
+                ("participants",) if " total" in label or label.startswith("all") else ("n", "control_n")
             )
-            return Judgement(*_maybe_unverified(rows, f"{label} = {value}", used), tuple(compared))
+            key = label.split(" ", 1)[0]
+            by_arms = {key: used_arms} if used_arms else None
+            return Judgement(*_maybe_unverified(rows, f"{label} = {value}", used, by_arms), tuple(compared))
     if not options:
         return Judgement("unverifiable", "the cited studies record no participants or n", tuple(compared))
-    shown = ", ".join(f"{label} = {value}" for label, value in options.items())
+    values = [value for value, _ in options.values()]
+    shown = ", ".join(f"{label} = {value}" for label, (value, _) in options.items())
     if claim.subgroup:
         return Judgement(
             "unverifiable",
@@ -470,7 +551,7 @@ def judge_participants(claim: Claim, rows: Sequence["pd.Series"]) -> Judgement:
         )
     if claim.bound in ("~", ">", "<"):
         return Judgement("unverifiable", f"the page says {claim.text}; the library has {shown}", tuple(compared))
-    if len(rows) == 1 and rows[0]["design"] in REVIEW_DESIGNS and options and claimed < max(options.values()):
+    if len(rows) == 1 and rows[0]["design"] in REVIEW_DESIGNS and claimed < max(values):
         return Judgement(
             "unverifiable",
             f"the page says {claimed}, fewer than the review's {shown}: it may count a subset of the review's studies",
@@ -479,21 +560,57 @@ def judge_participants(claim: Claim, rows: Sequence["pd.Series"]) -> Judgement:
     complete = all(t >= 0 for t in recorded_totals)
     if complete and len(rows) == 1:
         return Judgement("contradicted", f"the page says {claimed}; the library has {shown}", tuple(compared))
-    arm_sum = sum(a.n or 0 for row in rows for a in arms_from_entry(row))
-    if claimed < max(options.values()) and len(rows) == 1 and claimed not in options.values():
+    arm_sum = sum(a.n or 0 for _, arm_set in summed for a in arm_set.arms)
+    if claimed < max(values) and len(rows) == 1 and claimed not in values:
         return Judgement(
             "contradicted", f"the page says {claimed}, fewer than one recorded count ({shown})", tuple(compared)
         )
-    missing = [f"{row['key']} {a.label}" for row in rows for a in arms_from_entry(row) if a.n is None]
+    missing = [f"{key} {a.label}" for key, arm_set in summed for a in arm_set.arms if a.n is None]
     what = f"arms without n: {', '.join(missing)}" if missing else "the total is not recorded (participants)"
     return Judgement(
         "unverifiable", f"the page says {claimed}; recorded arms sum to {arm_sum}; {what}", tuple(compared)
     )
 
 
-def judge_comparison(claim: Claim, rows: Sequence["pd.Series"]) -> Judgement:
+def _summed_set(sets: Sequence[ArmSet]) -> ArmSet:
+    """The arms a study's total is the sum of: the outcome and time point with every arm's n recorded (the
+    largest sum, the one nearest randomisation), else the one with the most arms' n (its gaps named)."""
+    complete = [s for s in sets if s.arms and all(a.n is not None for a in s.arms)]
+    if complete:
+        return max(complete, key=lambda s: sum(a.n or 0 for a in s.arms))
+    return max(sets, key=lambda s: sum(a.n is not None for a in s.arms))
+
+
+def _arm_count(
+    claim: Claim, key: str, sets: Sequence[ArmSet], claimed: int, margin: float, from_csv: bool
+) -> StudyResult:
+    """A count in a named arm ("302 patients in the sham group") against that arm's n."""
+    chosen, why = None, ""
+    for arm_set in sets:
+        chosen, why = select_arm(arm_set.arms, claim.arm)
+        if chosen is not None and chosen.n is not None:
+            break
+    if chosen is None or chosen.n is None:
+        return StudyResult(
+            "unverifiable", f"{key}: {why or f'the {chosen.label if chosen else claim.arm} arm records no n'}", key
+        )
+    if abs(chosen.n - claimed) <= margin:
+        return StudyResult(
+            "supported", f"{key} {chosen.label} arm n = {chosen.n}", key, arms=(chosen,) if from_csv else ()
+        )
+    if claim.subgroup:
+        return StudyResult(
+            "unverifiable", f"{key}: a subset ({claim.subgroup}) of the {chosen.label} arm's {chosen.n}", key
+        )
+    return StudyResult("contradicted", f"{key} {chosen.label} arm n = {chosen.n}, not {claimed}", key)
+
+
+def judge_comparison(
+    claim: Claim, rows: Sequence["pd.Series"], arms: ArmLookup | None = None, clause: str = ""
+) -> Judgement:
     """A comparison of two arms ("51% vs 53%", "no better than sham", "twice as likely") against each study's
-    effect from its arms: the two rates, or the risk ratio with its 95% CI."""
+    effect from its arms: the two rates, or the risk ratio with its 95% CI.  A study with several outcomes
+    is judged on each the page could mean; they decide only when they agree."""
     if len(rows) != 1:
         return Judgement(
             "unverifiable",
@@ -501,34 +618,58 @@ def judge_comparison(claim: Claim, rows: Sequence["pd.Series"]) -> Judgement:
         )
     (row,) = rows
     key = str(row["key"])
-    arms = arms_from_entry(row)
-    treated, _ = select_arm(arms, None)
-    control, why = select_arm(arms, claim.arm or "control")
+    sets = arms_for(row, arms)
+    if sets[0].source == "bib":
+        return _compare_arms(claim, row, sets[0], clause, "")
+    counted = [s for s in sets if sum(a.event_rate is not None for a in s.arms) >= 2] or list(sets)
+    # a comparison's outcome is in its clause ("cured 67.5% vs 45%")
+    wanted = _outcome_classes(claim.outcome or clause) - {"response"}
+    named = [s for s in counted if wanted & _outcome_classes(f"{s.outcome} {s.definition or ''}")]
+    judgements = [_compare_arms(claim, row, s, clause, f"{s.name}: ") for s in named or counted]
+    if len(judgements) == 1:
+        return judgements[0]
+    compared = tuple(c for j in judgements for c in j.compared)
+    joined = "; ".join(j.reason for j in judgements)
+    verdicts = {j.verdict for j in judgements}
+    if verdicts <= {"supported", "unverified"}:
+        verdict: Verdict = "unverified" if "unverified" in verdicts else "supported"
+        return Judgement(verdict, f"every recorded outcome bears it out: {joined}", compared)
+    if verdicts == {"contradicted"}:
+        return Judgement("contradicted", f"every recorded outcome rules it out: {joined}", compared)
+    return Judgement(
+        "unverifiable",
+        f"{key}: the page does not say which of {len(judgements)} recorded outcomes it means: {joined}",
+        compared,
+    )
+
+
+def _compare_arms(claim: Claim, row: "pd.Series", arm_set: ArmSet, clause: str, outcome: str) -> Judgement:
+    """One comparison against the arms of one outcome: the treatment arm (the one the clause names when
+    the study has several) against the control arm the claim names."""
+    rows = [row]
+    key = f"{row['key']} {outcome}".strip()
+    arms = arm_set.arms
+    named = _arm_in_clause(arms, clause) if sum(a.role == "intervention" for a in arms) > 1 else None
+    treated, why = select_arm(arms, named)
+    if treated is not None and treated.role != "intervention":
+        treated, why = select_arm(arms, None)
+    control, control_why = select_arm(arms, claim.arm or "control")
     if treated is None or control is None:
-        return Judgement("unverifiable", f"{key}: {why or 'no treatment arm'}")
+        return Judgement("unverifiable", f"{key}: {why or control_why or 'no treatment arm'}")
+    from_csv = arm_set.source == "csv"
+    by_arms: dict[str, Sequence[RecordedArm]] | None = {str(row["key"]): (treated, control)} if from_csv else None
+    used = _RATE_FIELDS + _CONTROL_RATE_FIELDS
     rates = (treated.event_rate, control.event_rate)
-    compared = ({"key": key, "arms": {treated.label: rates[0], control.label: rates[1]}},)
+    compared = ({"key": str(row["key"]), "arms": {treated.label: rates[0], control.label: rates[1]}},)
     if claim.comparison == "versus":
         if rates[0] is None or rates[1] is None:
             return Judgement("unverifiable", f"{key} records no response rate for both arms", compared)
         claimed = (claim.low or 0.0, claim.high or 0.0)
-        pairs = [(claimed, rates), (claimed[::-1], rates)]  # the page may name either arm first
-        for wanted, data in pairs[:1]:
-            inside = all(abs(w - (d or 0)) <= 0.5 + 1e-9 for w, d in zip(wanted, data))
-            if inside:
-                return Judgement(
-                    *_maybe_unverified(
-                        rows,
-                        f"{key} {treated.label} {rates[0]:.1f}% vs {control.label} {rates[1]:.1f}%",
-                        _RATE_FIELDS + _CONTROL_RATE_FIELDS,
-                    ),
-                    compared,
-                )
-        return Judgement(
-            "contradicted",
-            f"{key} {treated.label} {rates[0]:.1f}% vs {control.label} {rates[1]:.1f}%, not {claim.text}",
-            compared,
-        )
+        shown = f"{key} {treated.label} {rates[0]:.1f}% vs {control.label} {rates[1]:.1f}%"
+        # the page names the treatment arm first
+        if all(abs(w - (d or 0)) <= 0.5 + 1e-9 for w, d in zip(claimed, rates)):
+            return Judgement(*_maybe_unverified(rows, shown, used, by_arms), compared)
+        return Judgement("contradicted", f"{shown}, not {claim.text}", compared)
     if None in (treated.n, treated.events, control.n, control.events):
         return Judgement(
             "unverifiable",
@@ -541,38 +682,40 @@ def judge_comparison(claim: Claim, rows: Sequence["pd.Series"]) -> Judgement:
     if effect is None:
         return Judgement("unverifiable", f"{key}: the risk ratio is not estimable", compared)
     shown = f"{key} risk ratio {effect.estimate:.2f} (95% CI {effect.ci.low:.2f} to {effect.ci.high:.2f})"
-    used = _RATE_FIELDS + _CONTROL_RATE_FIELDS
     if claim.comparison == "no-difference":
         if effect.ci.low > 1.0:
             return Judgement("contradicted", f"{shown}: {treated.label} did better than {control.label}", compared)
-        return Judgement(*_maybe_unverified(rows, f"{shown}: no clear difference", used), compared)
+        return Judgement(*_maybe_unverified(rows, f"{shown}: no clear difference", used, by_arms), compared)
     if claim.comparison == "better":
         if effect.ci.low > 1.0:
-            return Judgement(*_maybe_unverified(rows, shown, used), compared)
+            return Judgement(*_maybe_unverified(rows, shown, used, by_arms), compared)
         if effect.ci.high < 1.0:
             return Judgement("contradicted", f"{shown}: {control.label} did better", compared)
         return Judgement("unverifiable", f"{shown}: the interval includes no difference", compared)
     ratio = claim.ratio or 1.0
     if effect.ci.low <= ratio <= effect.ci.high:
-        return Judgement(*_maybe_unverified(rows, f"{shown} includes {ratio:g}", used), compared)
+        return Judgement(*_maybe_unverified(rows, f"{shown} includes {ratio:g}", used, by_arms), compared)
     return Judgement("contradicted", f"{shown} excludes {ratio:g}", compared)
 
 
-def judge_claim(sentence: Sentence, claim: Claim, rows: Sequence["pd.Series"], cited: int) -> ClaimVerdict:
-    """One claim against the entries its sentence cites (``cited`` counts the labels, resolved or not)."""
+def judge_claim(
+    sentence: Sentence, claim: Claim, rows: Sequence["pd.Series"], cited: int, arms: ArmLookup | None = None
+) -> ClaimVerdict:
+    """One claim against the entries its sentence cites (``cited`` counts the labels, resolved or not);
+    ``arms`` are the outcome table's arm sets by key (:func:`evidence.audit.arms.outcome_arms`)."""
     keys = tuple(str(r["key"]) for r in rows)
     if not sentence.cited:
         return ClaimVerdict(sentence, claim, "uncited", "the sentence states a number but cites nothing")
     if not rows:
         return ClaimVerdict(sentence, claim, "unverifiable", "none of the cited references resolves to a library entry")
     if claim.kind == "rate":
-        judgement = judge_rate(claim, rows, _clause(sentence, claim))
+        judgement = judge_rate(claim, rows, _clause(sentence, claim), arms)
     elif claim.kind == "study-count":
         judgement = judge_study_count(claim, rows, cited)
     elif claim.kind == "comparison":
-        judgement = judge_comparison(claim, rows)
+        judgement = judge_comparison(claim, rows, arms, _clause(sentence, claim))
     else:
-        judgement = judge_participants(claim, rows)
+        judgement = judge_participants(claim, rows, arms)
     reason = judgement.reason
     circular = [
         str(r["key"])
@@ -619,15 +762,25 @@ def _quotes(extracted_from: object, text: str) -> bool:
 
 
 def audit_page(
-    page: PageText, table: "pd.DataFrame", library: dict[str, Any] | None = None, index: LibraryIndex | None = None
+    page: PageText,
+    table: "pd.DataFrame",
+    library: dict[str, Any] | None = None,
+    index: LibraryIndex | None = None,
+    outcomes: "pd.DataFrame | None" = None,
+    arms: ArmLookup | None = None,
 ) -> PageAudit:
     """Resolve the page's references and judge every claim in it.  Pass ``index`` (:func:`build_index`) when
     auditing many pages against one table, so it is built once.
+
+    ``outcomes`` is the long outcome table (:attr:`evidence.Library.outcomes`): a study with rows there is
+    judged on those arms, any other on its shorthand fields.  ``arms`` (:func:`outcome_arms` of it) may be
+    passed instead, built once for many pages.
 
     A page that cites exactly one library entry and marks no citation in its sentences (a single reference
     line, a study named once, a reference list with no markers) is read as being about that study: its
     claims without a citation of their own are judged against it, with the scope "page"."""
     index = index if index is not None else build_index(table)
+    arms = arms if arms is not None else outcome_arms(outcomes)
     matches, findings = resolve_citations(page, index, table.index)
     page_citation = _page_citation(page, matches)
     # a title line that matched a study is the study's title: its words are not the page's claims
@@ -651,7 +804,7 @@ def audit_page(
         keys = list(dict.fromkeys(matches[label].key for label in labels if label in matches and matches[label].key))
         rows = [table.loc[key] for key in keys]
         for claim in sentence.claims:
-            verdicts.append(judge_claim(sentence, claim, rows, len(labels)))
+            verdicts.append(judge_claim(sentence, claim, rows, len(labels), arms))
     used = [
         matches[label]
         for label in dict.fromkeys(label for s in page.sentences for label in _labels(s.cited))

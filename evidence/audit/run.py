@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence, TextIO
 
+from evidence.audit.arms import outcome_arms
 from evidence.audit.claims import parse_page, read_page
 from evidence.audit.judge import PageAudit, audit_page
 from evidence.audit.match import build_index
@@ -53,6 +54,11 @@ AUDIT_COLUMNS = (
     "extracted_from",
     "verified_by",
     "verified_fields",
+    # the rest of what the outcome table's shorthand rows are built from (evidence.library.outcomes)
+    "extracted_by",
+    "verified_on",
+    "source_file",
+    "source_line",
 )
 
 #: File endings audited when a folder is given.
@@ -106,11 +112,17 @@ def page_sources(arguments: Sequence[str]) -> tuple[list[str], list[PageError]]:
 
 
 def audit_pages(
-    arguments: Sequence[str], table: "pd.DataFrame", library: dict[str, Any] | None = None, stdin: TextIO | None = None
+    arguments: Sequence[str],
+    table: "pd.DataFrame",
+    library: dict[str, Any] | None = None,
+    stdin: TextIO | None = None,
+    outcomes: "pd.DataFrame | None" = None,
 ) -> AuditRun:
-    """Audit every page named by ``arguments`` against ``table``, indexing the table once."""
+    """Audit every page named by ``arguments`` against ``table``, indexing the table (and grouping the
+    ``outcomes`` table's arms by study) once."""
     sources, errors = page_sources(arguments)
     index = build_index(table)
+    arms = outcome_arms(outcomes)
     audits: list[PageAudit] = []
     for source in sources:
         try:
@@ -123,5 +135,5 @@ def audit_pages(
             reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
             errors.append(PageError(source, f"cannot read the page: {reason}"))
             continue
-        audits.append(audit_page(page, table, library, index))
+        audits.append(audit_page(page, table, library, index, arms=arms))
     return AuditRun(tuple(audits), tuple(errors))
