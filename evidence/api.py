@@ -143,10 +143,10 @@ class Library:
         BibTeX shorthand (``n``, ``responders``, ``control_n`` ...); its
         problems are reported by :meth:`check`.
         """
-        from evidence.library.outcomes import load_outcomes
+        from evidence.library.outcomes import SHORTHAND_COLUMNS, load_outcomes
 
-        if self._outcomes is None:
-            self._outcomes, _ = load_outcomes(self.paths, self.table)
+        if self._outcomes is None:  # only the columns the shorthand rows are built from: cheap from the cache
+            self._outcomes, _ = load_outcomes(self.paths, self.load(columns=SHORTHAND_COLUMNS).table)
         return self._outcomes
 
     def file_of(self, key: str) -> Path:
@@ -318,14 +318,10 @@ class Library:
         """
         from evidence.audit.records import library_state
         from evidence.audit.run import AUDIT_COLUMNS, audit_pages
-        from evidence.library.outcomes import load_outcomes
 
-        result = self.load(columns=AUDIT_COLUMNS)
-        if self._outcomes is None:
-            # AUDIT_COLUMNS holds every column the shorthand rows are built from, so this is the full table
-            self._outcomes, _ = load_outcomes(self.paths, result.table)
+        result = self.load(columns=AUDIT_COLUMNS)  # holds the shorthand's columns, so `outcomes` reuses it
         return audit_pages(
-            [str(page) for page in pages], result.table, library_state(result.files), outcomes=self._outcomes
+            [str(page) for page in pages], result.table, library_state(result.files), outcomes=self.outcomes
         )
 
     def record_audit(self, audit: "PageAudit", folder: Path) -> Path:

@@ -26,6 +26,7 @@ from evidence.defaults import (
     DEFAULT_CITATIONS,
     DEFAULT_METHOD,
     DEFAULT_OUT,
+    DEFAULT_REFS,
     DEFAULT_STYLE,
     PUBMED_URL,
 )
@@ -91,7 +92,7 @@ def complete_keys(ctx: click.Context, param: click.Parameter, incomplete: str) -
     from evidence.curation.entries import citation_keys
 
     refs = ctx.params.get("refs") or [Path(p) for p in os.environ.get("EVIDENCE_REFS", "").split(os.pathsep) if p]
-    return [CompletionItem(key) for key in citation_keys(refs or [Path("refs")]) if key.startswith(incomplete)]
+    return [CompletionItem(key) for key in citation_keys(refs or [DEFAULT_REFS]) if key.startswith(incomplete)]
 
 
 refs_option = click.option(

@@ -209,6 +209,6 @@ def test_arms_for_prefers_the_outcome_table_and_falls_back_to_the_shorthand():
 
 def test_the_audit_columns_hold_what_the_outcome_table_is_built_from():
     from evidence.audit.run import AUDIT_COLUMNS
-    from evidence.library.outcomes import _SHORTHAND_COLUMNS
+    from evidence.library.outcomes import SHORTHAND_COLUMNS
 
-    assert set(_SHORTHAND_COLUMNS) <= set(AUDIT_COLUMNS)
+    assert set(SHORTHAND_COLUMNS) <= set(AUDIT_COLUMNS)

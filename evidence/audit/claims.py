@@ -811,7 +811,10 @@ def _claims(masked: str, offset: int) -> list[Claim]:
             continue
         if _composition(masked, percentage.start, percentage.end):
             continue
-        if _BACKGROUND.search(masked[max(0, percentage.start - 40) : percentage.start]):
+        # a general figure ("the usual placebo effect of 30%") or a description of who took part: kept as claims
+        # with their own outcome class, which the judge never checks against a study's response rate
+        general = "background" if _BACKGROUND.search(masked[max(0, percentage.start - 40) : percentage.start]) else None
+        if general or _DEMOGRAPHIC.match(masked, percentage.end):
             claims.append(
                 Claim(
                     "rate",
@@ -821,22 +824,7 @@ def _claims(masked: str, offset: int) -> list[Claim]:
                     low=percentage.low,
                     high=percentage.high,
                     bound=percentage.bound,
-                    outcome="background",
-                    scope=scope,
-                )
-            )
-            continue
-        if _DEMOGRAPHIC.match(masked, percentage.end):
-            claims.append(
-                Claim(
-                    "rate",
-                    offset + percentage.start,
-                    offset + percentage.end,
-                    percentage.text,
-                    low=percentage.low,
-                    high=percentage.high,
-                    bound=percentage.bound,
-                    outcome="demographic",
+                    outcome=general or "demographic",
                     scope=scope,
                 )
             )

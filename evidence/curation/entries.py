@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
+from evidence.defaults import DEFAULT_REFS
 from evidence.errors import EvidenceError, UnknownKeyError
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class Change:
 def _library_entries(refs: Iterable[Path]) -> "LoadResult":
     from evidence.library.files import load_entries
 
-    return load_entries(list(refs) or [Path("refs")])
+    return load_entries(list(refs) or [DEFAULT_REFS])
 
 
 def _entry(entries: "list[BibEntry]", key: str) -> "BibEntry":

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from evidence.curation.importers import MONTH_NAMES, Record
+from evidence.defaults import PUBMED_URL
 from evidence.errors import EvidenceError
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-DEFAULT_BASE_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
+DEFAULT_BASE_URL = PUBMED_URL
 BATCH_SIZE = 200
 """PMIDs per efetch request: NCBI recommends POST beyond about 200 ids."""
 DEADLINE_SECONDS = 60.0

@@ -66,7 +66,7 @@ SHORTHAND_OUTCOME = "response"
 SHORTHAND_FIELDS = ("n", "responders", "control_n", "control_responders")
 _REVIEW_DESIGNS = frozenset({"systematic-review", "meta-analysis"})
 #: The studies-table columns the shorthand rows are built from.
-_SHORTHAND_COLUMNS = (
+SHORTHAND_COLUMNS = (
     "key", "design", "n", "responders", "control_n", "control_responders", "intervention", "comparator",
     "response_definition", "extracted_from", "extracted_by", "verified_by", "verified_on", "data_source",
     "source_file", "source_line",
@@ -280,7 +280,7 @@ def shorthand_rows(studies: "pd.DataFrame") -> list[OutcomeRow]:
         return rows
     # only entries with counts have shorthand arms; selecting them first keeps large libraries fast
     with_counts = studies[studies[present].notna().any(axis=1)]
-    wanted = [name for name in _SHORTHAND_COLUMNS if name in with_counts.columns]
+    wanted = [name for name in SHORTHAND_COLUMNS if name in with_counts.columns]
     for record in records(with_counts, wanted):
         if get(record, "design") in _REVIEW_DESIGNS:
             continue

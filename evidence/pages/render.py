@@ -544,6 +544,26 @@ def _literal(**kwargs: Any) -> dict[str, Any]:
     return {"parse_math": False, "usetex": False, **kwargs}
 
 
+#: Where each text column of a forest plot stands: the axes' edge (0 left, 1 right), the offset from it in
+#: points and the alignment. Study names sit left of the plot; estimates and weights right of it.
+_TEXT_COLUMNS = {"study": (0, -8, "right"), "estimate": (1, 8, "left"), "weight": (1, 165, "right")}
+
+
+def _column_text(axes: Any, column: str, text: str, y: float, **extra: Any) -> None:
+    """Write ``text`` literally in one of the plot's text columns at height ``y``."""
+    edge, offset, align = _TEXT_COLUMNS[column]
+    axes.annotate(
+        text,
+        (edge, y),
+        xycoords=("axes fraction", "data"),
+        xytext=(offset, 0),
+        textcoords="offset points",
+        ha=align,
+        va="center",
+        **_literal(**extra),
+    )
+
+
 def _draw_rows(axes: Any, rows: list[PlotRow], log_scale: bool, null: float, heading: str) -> None:
     from matplotlib.ticker import NullFormatter, NullLocator
 
@@ -573,72 +593,15 @@ def _draw_rows(axes: Any, rows: list[PlotRow], log_scale: bool, null: float, hea
                 markeredgecolor="#1f4e79",
                 clip_on=False,
             )
-        axes.annotate(
-            row.label,
-            (0, y),
-            xycoords=("axes fraction", "data"),
-            xytext=(-8, 0),
-            textcoords="offset points",
-            ha="right",
-            va="center",
-            **_literal(),
-        )
+        _column_text(axes, "study", row.label, y)
         right = f"{row.estimate:.2f} [{row.low:.2f}, {row.high:.2f}]"
-        axes.annotate(
-            right,
-            (1, y),
-            xycoords=("axes fraction", "data"),
-            xytext=(8, 0),
-            textcoords="offset points",
-            ha="left",
-            va="center",
-            **_literal(),
-        )
+        _column_text(axes, "estimate", right, y)
         if row.weight is not None:
-            axes.annotate(
-                f"{row.weight:.1f}%",
-                (1, y),
-                xycoords=("axes fraction", "data"),
-                xytext=(165, 0),
-                textcoords="offset points",
-                ha="right",
-                va="center",
-                **_literal(),
-            )
+            _column_text(axes, "weight", f"{row.weight:.1f}%", y)
     top = count + 0.9
-    axes.annotate(
-        "Study",
-        (0, top),
-        xycoords=("axes fraction", "data"),
-        xytext=(-8, 0),
-        textcoords="offset points",
-        ha="right",
-        va="center",
-        weight="bold",
-        **_literal(),
-    )
-    axes.annotate(
-        heading,
-        (1, top),
-        xycoords=("axes fraction", "data"),
-        xytext=(8, 0),
-        textcoords="offset points",
-        ha="left",
-        va="center",
-        weight="bold",
-        **_literal(),
-    )
-    axes.annotate(
-        "Weight",
-        (1, top),
-        xycoords=("axes fraction", "data"),
-        xytext=(165, 0),
-        textcoords="offset points",
-        ha="right",
-        va="center",
-        weight="bold",
-        **_literal(),
-    )
+    _column_text(axes, "study", "Study", top, weight="bold")
+    _column_text(axes, "estimate", heading, top, weight="bold")
+    _column_text(axes, "weight", "Weight", top, weight="bold")
     axes.axvline(null, color="#555555", linewidth=0.8)
     if log_scale:
         axes.set_xscale("log")
