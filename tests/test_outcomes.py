@@ -197,6 +197,30 @@ def test_shorthand_loads_as_the_outcome_response_with_two_arms(tmp_path):
     assert table["file"].iloc[0].endswith("lib.bib") and table["line"].iloc[0] == 1
 
 
+@pytest.mark.parametrize(
+    ("verified_fields", "intervention_verifier", "control_verifier"),
+    [
+        ("", "QA", "QA"),  # no list: the verification covers every field
+        ("n; responders; control_n; control_responders", "QA", "QA"),
+        ("n; responders", "QA", None),
+        ("title; doi", None, None),  # the numbers were never checked
+    ],
+)
+def test_shorthand_arms_are_verified_only_for_the_counts_verified_fields_covers(
+    tmp_path, verified_fields, intervention_verifier, control_verifier
+):
+    listed = f"verified_fields = {{{verified_fields}}}," if verified_fields else ""
+    bib = BIB.replace(
+        "design = {rct},",
+        "design = {rct}, n = {40}, responders = {20}, control_n = {38}, control_responders = {10}, "
+        f"extracted_by = {{AB}}, verified_by = {{QA}}, {listed}",
+    )
+    path, studies = library(tmp_path, "", bib)
+    table, _ = load_outcomes([path], studies)
+    verifiers = {role: (None if pd.isna(who) else who) for role, who in zip(table["role"], table["verified_by"])}
+    assert verifiers == {"intervention": intervention_verifier, "control": control_verifier}
+
+
 def test_the_same_outcome_given_both_ways_is_an_error(tmp_path):
     bib = BIB.replace("design = {rct},", "design = {rct}, n = {40}, responders = {20},")
     path, studies = library(tmp_path, HEADER + "a2020,Response,,acupuncture,intervention,40,20,,,higher\n", bib)

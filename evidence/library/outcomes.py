@@ -68,8 +68,8 @@ _REVIEW_DESIGNS = frozenset({"systematic-review", "meta-analysis"})
 #: The studies-table columns the shorthand rows are built from.
 SHORTHAND_COLUMNS = (
     "key", "design", "n", "responders", "control_n", "control_responders", "intervention", "comparator",
-    "response_definition", "extracted_from", "extracted_by", "verified_by", "verified_on", "data_source",
-    "source_file", "source_line",
+    "response_definition", "extracted_from", "extracted_by", "verified_by", "verified_on", "verified_fields",
+    "data_source", "source_file", "source_line",
 )  # fmt: skip
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _INTEGER = re.compile(r"^[0-9]+$")
@@ -263,18 +263,9 @@ def shorthand_rows(studies: "pd.DataFrame") -> list[OutcomeRow]:
     Reviews are left out: their counts are pooled totals, reported as
     published, not arms of one trial.
     """
-    import pandas as pd
-
     rows: list[OutcomeRow] = []
     if studies is None or len(studies) == 0:
         return rows
-
-    def get(record: Mapping[str, Any], name: str) -> Any:
-        value = record.get(name)
-        if value is None or (not isinstance(value, (list, tuple)) and pd.isna(value)):
-            return None
-        return value
-
     present = [name for name in SHORTHAND_FIELDS if name in studies.columns]
     if not present:
         return rows
@@ -282,19 +273,14 @@ def shorthand_rows(studies: "pd.DataFrame") -> list[OutcomeRow]:
     with_counts = studies[studies[present].notna().any(axis=1)]
     wanted = [name for name in SHORTHAND_COLUMNS if name in with_counts.columns]
     for record in records(with_counts, wanted):
-        if get(record, "design") in _REVIEW_DESIGNS:
+        if _given(record, "design") in _REVIEW_DESIGNS:
             continue
         arms = (
-            ("intervention", get(record, "n"), get(record, "responders"), get(record, "intervention"), "intervention"),
-            (
-                "control",
-                get(record, "control_n"),
-                get(record, "control_responders"),
-                get(record, "comparator"),
-                "control",
-            ),
+            ("intervention", ("n", "responders"), _given(record, "intervention"), "intervention"),
+            ("control", ("control_n", "control_responders"), _given(record, "comparator"), "control"),
         )
-        for role, n, events, labels, fallback in arms:
+        for role, counts, labels, fallback in arms:
+            n, events = (_given(record, name) for name in counts)
             if n is None and events is None:
                 continue
             label = "; ".join(labels) if labels else fallback
@@ -308,17 +294,40 @@ def shorthand_rows(studies: "pd.DataFrame") -> list[OutcomeRow]:
                 n=None if n is None else int(n),
                 events=None if events is None else int(events),
                 better="higher",
-                definition=get(record, "response_definition"),
-                extracted_from=get(record, "extracted_from"),
-                extracted_by=get(record, "extracted_by"),
-                verified_by=get(record, "verified_by"),
-                verified_on=get(record, "verified_on"),
-                data_source=get(record, "data_source"),
+                definition=_given(record, "response_definition"),
+                extracted_from=_given(record, "extracted_from"),
+                extracted_by=_given(record, "extracted_by"),
+                verified_by=_verifier_of(record, counts),
+                verified_on=_given(record, "verified_on"),
+                data_source=_given(record, "data_source"),
             )
-            file = get(record, "source_file")
-            line = get(record, "source_line")
+            file = _given(record, "source_file")
+            line = _given(record, "source_line")
             rows.append(OutcomeRow(values, "" if file is None else str(file), 0 if line is None else int(line)))
     return rows
+
+
+def _given(record: Mapping[str, Any], name: str) -> Any:
+    """A record's value, or None when it is empty (NaN, NA or absent)."""
+    import pandas as pd
+
+    value = record.get(name)
+    if value is None or (not isinstance(value, (list, tuple)) and pd.isna(value)):
+        return None
+    return value
+
+
+def _verifier_of(record: Mapping[str, Any], counts: tuple[str, str]) -> Any:
+    """Who verified an arm's counts: ``verified_by``, unless ``verified_fields`` limits the check to other fields.
+
+    An entry verified for its title and DOI only has unverified numbers, and a
+    comparison or audit resting on them must say so rather than borrow the
+    entry's verifier.
+    """
+    covered = _given(record, "verified_fields")
+    if covered and not all(name in covered for name in counts if _given(record, name) is not None):
+        return None
+    return _given(record, "verified_by")
 
 
 def load_outcomes(paths: Iterable[Path | str], studies: "pd.DataFrame") -> tuple["pd.DataFrame", list[Problem]]:
