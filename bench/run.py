@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -168,9 +170,51 @@ def bench_real(folder: Path, repeat: int) -> None:
     print()
 
 
+PAGE_CONDITION = "restless legs syndrome"
+_ENTRY = re.compile(
+    r"^@\w+\{(?P<key>[^,\n]+),\n(?P<body>.*?)^\}$", re.MULTILINE | re.DOTALL
+)  # a generated entry: its key line, then one field a line, then a closing brace alone
+
+
+def page_library(work: Path, size: int = 50000) -> Path:
+    """The generated library with a controlled outcome for every study of the page's condition, in its own folder.
+
+    The generated entries carry single-arm counts only, which draw no comparison and so no forest plot; a
+    big page's cost is its comparison of thousands of studies, so each study of the condition gets an
+    ``improvement`` outcome with its own arm (its ``n`` and ``responders``) and a ``usual care`` control
+    arm, deterministic like the library. The other sections keep the plain library: nothing else reads
+    this outcome table.
+    """
+    source = generate(size, work)
+    folder = work / f"page-{size}"
+    path = folder / "library.bib"
+    table = folder / "library.outcomes.csv"
+    if path.exists() and table.exists():
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    text = source.read_text(encoding="utf-8")
+    rng = random.Random(15)
+    lines = ["key,outcome,timepoint,arm,role,n,events,better,definition,data_source"]
+    for match in _ENTRY.finditer(text):
+        fields = dict(re.findall(r"^  (\w+) = \{(.*)\},$", match.group("body"), re.MULTILINE))
+        if fields.get("condition") != PAGE_CONDITION or "n" not in fields or "responders" not in fields:
+            continue
+        key, n, events = match.group("key"), int(fields["n"]), int(fields["responders"])
+        control_n = max(5, n + rng.randint(-n // 5, n // 5))
+        control_events = min(control_n, max(0, round(control_n * rng.uniform(0.2, 0.7))))
+        for arm, role, people, count in (
+            (fields.get("intervention", "treatment"), "intervention", n, events),
+            ("usual care", "control", control_n, control_events),
+        ):
+            lines.append(f"{key},improvement,end of treatment,{arm},{role},{people},{count},higher,improved,primary")
+    table.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    shutil.copyfile(source, path)
+    return path
+
+
 def bench_pages(repeat: int, work: Path) -> None:
     """A warm render of one ~3,300-study page vs a cold load of its 50,000-entry library; render --all, 1 vs 2 jobs."""
-    path = generate(50000, work)
+    path = page_library(work)
     refs = ["--refs", str(path)]
     citations = work / "citation-cache-warm"
     warm_env = {"EVIDENCE_CACHE_DIR": str(citations)}
