@@ -26,6 +26,7 @@ from evidence.errors import EvidenceError
 from evidence.library.table import load_table
 from evidence.pages.render import (
     PLOT_FONT_SIZE,
+    PLOT_MAX_STUDIES,
     PLOT_WIDTH_INCHES,
     PlotRow,
     build_page,
@@ -39,6 +40,7 @@ from evidence.pages.render import (
     render_page,
     render_paragraph,
     safe_reference,
+    shown_rows,
 )
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "render"
@@ -306,6 +308,96 @@ def test_plot_text_is_literal_never_mathtext(name):
     from xml.sax.saxutils import escape
 
     assert escape(name) in svg or name.replace("&", "&amp;") in svg
+
+
+@st.composite
+def plot_row_lists(draw: st.DrawFn) -> list[PlotRow]:
+    weights = draw(st.lists(st.sampled_from([0.0, 0.01, 0.5, 1.0, 2.5, 10.0, 40.0]), min_size=0, max_size=40))
+    rows = [PlotRow(f"Study {i}", 1.0, 0.5, 2.0, "study", w) for i, w in enumerate(weights)]
+    if draw(st.booleans()):
+        rows.append(PlotRow("Pooled (DL)", 1.0, 0.8, 1.2, "pooled"))
+    return rows
+
+
+@given(plot_row_lists(), st.integers(min_value=1, max_value=45))
+@settings(max_examples=200, deadline=None)
+def test_a_plot_draws_the_heaviest_studies_up_to_the_cap_in_their_order(rows, limit):
+    shown = shown_rows(rows, limit)
+    studies = [row for row in rows if row.kind == "study"]
+    kept = [row for row in shown if row.kind == "study"]
+    assert [row for row in shown if row.kind != "study"] == [row for row in rows if row.kind != "study"]
+    if len(studies) <= limit:
+        assert shown == rows
+        return
+    assert len(kept) == limit
+    assert [rows.index(row) for row in shown] == sorted(rows.index(row) for row in shown)  # the comparison's order
+    dropped = [row for row in studies if row not in kept]
+    assert max(row.weight for row in dropped) <= min(row.weight for row in kept)
+    # among equal weights at the cut, the earlier studies are kept
+    cut = min(row.weight for row in kept)
+    tied = [rows.index(row) for row in studies if row.weight == cut]
+    assert [i for i in tied if rows[i] in kept] == tied[: len([i for i in tied if rows[i] in kept])]
+
+
+def test_a_plot_past_the_cap_shows_the_heaviest_studies_and_its_caption_says_so(migraine):
+    from dataclasses import replace
+
+    every = [p for p in forest_plots(migraine) if p.comparison.slug == "response-acupuncture-vs-sham-acupuncture"][0]
+    assert (every.studies, every.shown, every.shown_weight) == (2, 2, None)
+    assert every.studies <= PLOT_MAX_STUDIES
+    capped = [p for p in forest_plots(migraine, limit=1) if p.comparison.slug == every.comparison.slug][0]
+    weights = {s.label: s.effect.weight for s in every.comparison.studies}
+    heavier, lighter = sorted(weights, key=lambda label: -weights[label])
+    assert (capped.studies, capped.shown) == (2, 1)
+    assert capped.shown_weight == pytest.approx(weights[heavier])
+    assert heavier in capped.svg and lighter not in capped.svg and "Pooled (DL)" in capped.svg
+    summary = replace(migraine, comparisons=(every.comparison,))
+    page = render_page(summary, "markdown", [replace(capped, svg=PLACEHOLDER_SVG)])
+    note = (
+        f"The plot shows the 1 study estimate with the largest weights, of 2 (together "
+        f"{weights[heavier]:.1f}% of the weight); the pooled estimate is from all 2, and every study's estimate "
+        'is listed under "Methods and statistics".'
+    )
+    assert note in page
+    html = render_page(summary, "html", [replace(capped, svg=PLACEHOLDER_SVG)])
+    assert "The plot shows the 1 study estimate with the largest weights, of 2" in html
+    uncapped = render_page(summary, "markdown", [replace(every, svg=PLACEHOLDER_SVG)])
+    assert "The plot shows" not in uncapped
+
+
+def test_a_comparison_of_many_studies_draws_at_most_the_cap(migraine):
+    from dataclasses import replace
+
+    from evidence.analysis.comparisons import Arm, Comparison, StudyComparison
+    from evidence.analysis.summary import compare
+
+    def trial(number):
+        return StudyComparison(
+            f"s{number}", "response", "", "dichotomous", "higher",
+            Arm("acupuncture", "intervention", 40 + number % 50, 10 + number % 20, None, None),
+            Arm("usual care", "control", 40 + number % 30, 8 + number % 15, None, None),
+            False, "rct", True, "primary", None,
+        )  # fmt: skip
+
+    count = PLOT_MAX_STUDIES + 20
+    body = Comparison(
+        "response", "", "dichotomous", "higher", "acupuncture", "usual care", tuple(map(trial, range(count))), (), ()
+    )
+    labels = {f"s{number}": f"Trial {number:03d}" for number in range(count)}
+    result = compare(body, labels, {}, method="dl")
+    (plot,) = forest_plots(replace(migraine, comparisons=(result,)))
+    assert (plot.studies, plot.shown) == (count, PLOT_MAX_STUDIES)
+    drawn = {label for label in labels.values() if f">{label}<" in plot.svg or f"{label}</text>" in plot.svg}
+    assert len(drawn) == PLOT_MAX_STUDIES
+    kept = sorted(result.studies, key=lambda s: -s.effect.weight)[:PLOT_MAX_STUDIES]
+    assert drawn == {s.label for s in kept}
+    assert 0 < plot.shown_weight < 100
+
+
+def test_small_weights_keep_two_significant_digits_in_the_plot():
+    rows = [PlotRow("Big", 1.2, 0.9, 1.6, "study", 99.966), PlotRow("Tiny", 0.9, 0.7, 1.2, "study", 0.034)]
+    svg = forest_plot_svg(rows, True, 1.0, "RR [95% CI]")
+    assert ">0.034%<" in svg and ">100.0%<" in svg and ">0.0%<" not in svg
 
 
 def test_nothing_to_plot_gives_no_svg_file(table, tmp_path):

@@ -482,8 +482,12 @@ def build_summary(
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> Summary:
     """Assemble the summary from the selected rows (see the module doc for the rules)."""
+    from evidence.pages import cite
+
     records = _records(rows)
-    labels = _labels(rows)
+    # CSL items once for the labels and the reference list (each item is its own row's)
+    items = dict(zip(rows.index, cite.csl_items(rows)))
+    labels = cite.citation_labels(items.values(), mode="author-year")
     found, not_compared = _comparisons(rows, outcomes, outcome, comparator)
     compared_keys = list(dict.fromkeys(s.key for c in found for s in c.studies))
     compared_set = set(compared_keys)
@@ -503,21 +507,21 @@ def build_summary(
             + [s.key for s in groups["no-data"]]
         )
     )
-    references = _references(rows, order, style, citations)
-    cite = {ref.key: ref.label for ref in references}
+    references = _references([items[key] for key in order], order, style, citations)
+    cited_as = {ref.key: ref.label for ref in references}
 
     def cited(study: Study) -> Study:
-        return _replace(study, citation=cite[study.key])
+        return _replace(study, citation=cited_as[study.key])
 
     rank = {key: index for index, key in enumerate(order)}
     studies = tuple(cited(s) for status in statuses for s in sorted(groups[status], key=lambda s: rank[s.key]))
     by_status = {status: tuple(s for s in studies if s.status == status) for status in groups}
-    reviews = tuple(_review(r, labels[r["key"]], cite[r["key"]]) for r in review_rows)
+    reviews = tuple(_review(r, labels[r["key"]], cited_as[r["key"]]) for r in review_rows)
     pooled = _pooled(by_status["counts"], method if method in PROPORTION_METHODS else "fixed")
     sized = [s for s in studies if s.participants is not None]
     designs = {r["key"]: r["design"] for r in records}
     results = tuple(
-        compare(c, labels, cite, designs, measure=measure, method=method, hksj=hksj, thresholds=thresholds)
+        compare(c, labels, cited_as, designs, measure=measure, method=method, hksj=hksj, thresholds=thresholds)
         for c in found
     )
     return Summary(
@@ -757,14 +761,6 @@ def _records(rows: "pd.DataFrame") -> list[dict[str, Any]]:
     return found
 
 
-def _labels(rows: "pd.DataFrame") -> dict[str, str]:
-    """Author-year labels (``Shi and Wang 2003``), from the one label rule in ``pages.cite``:
-    equal labels get ``a`` ... ``z``, ``aa`` ... in library order."""
-    from evidence.pages import cite
-
-    return cite.citation_labels(cite.csl_items(rows), mode="author-year")
-
-
 def _study(r: dict[str, Any], label: str, compared: bool = False, interval: Interval | None = None) -> Study:
     """A primary study; ``interval`` is its Wilson interval in percent when it has counts
     (:func:`_wilson_intervals`, all studies at once), computed here if not given."""
@@ -959,11 +955,12 @@ def _tally(studies: tuple[Study, ...], attribute: str, label: Any, by_design: bo
     return tuple(Tally(v, label(v), len(groups[v]), tuple(groups[v])) for v in ordered)
 
 
-def _references(rows: "pd.DataFrame", order: list[str], style: str, citations: str) -> tuple[Reference, ...]:
-    """The reference list in ``order``, formatted by citeproc through ``evidence.pages.cite``."""
+def _references(items: list[dict[str, Any]], order: list[str], style: str, citations: str) -> tuple[Reference, ...]:
+    """The reference list in ``order`` (``items``: the studies' CSL items in that order), formatted by
+    citeproc through ``evidence.pages.cite``; author-year labels (``Shi and Wang 2003``) come from the one
+    label rule there: equal labels get ``a`` ... ``z``, ``aa`` ... in library order."""
     from evidence.pages import cite
 
-    items = cite.csl_items(rows.loc[order])
     labels = cite.citation_labels(items, mode="author-year" if citations == "author-year" else "numbered")
     style_name = cite.resolve_style_name(style)
     texts = cite.format_bibliography(items, style=style_name, fmt="text")
