@@ -962,10 +962,9 @@ def _references(items: list[dict[str, Any]], order: list[str], style: str, citat
     from evidence.pages import cite
 
     labels = cite.citation_labels(items, mode="author-year" if citations == "author-year" else "numbered")
-    style_name = cite.resolve_style_name(style)
-    texts = cite.format_bibliography(items, style=style_name, fmt="text")
-    htmls = cite.format_bibliography(items, style=style_name, fmt="html")
-    return tuple(Reference(key, labels[key], text, html) for key, text, html in zip(order, texts, htmls))
+    style_name = cite.resolve_style_name(style)  # an unknown style is an error even with nothing to format
+    formatted = cite.format_references(items, style_name)  # text and HTML from one pass
+    return tuple(Reference(key, labels[key], ref.text, ref.html) for key, ref in zip(order, formatted))
 
 
 def _percent(interval: Interval) -> Interval:
