@@ -12,6 +12,7 @@ with imports excluded: the ratio the performance target is about.
     python bench/run.py --sizes --real   # the real files in ../shared/bench-real (cold load vs bare parse)
     python bench/run.py --sizes --pages  # a warm 3,300-study page vs a cold load; render --all, 1 vs 2 processes
     python bench/run.py --sizes --big-page --work /tmp/benchpages  # only the page against the cold load
+    python bench/run.py --sizes --big-page --against ../main --work /tmp/benchpages  # and main's page, in turns
     python bench/run.py --sizes --scale  # 50,000 vs 200,000 entries: check per entry, cold-load memory
     python bench/run.py --sizes --citations  # one page's references: two citeproc passes, one, the cache
 
@@ -228,11 +229,13 @@ def run_cpu(command: list[str], env: dict[str, str] | None = None) -> tuple[floa
     return usage.ru_utime + usage.ru_stime, elapsed, usage.ru_maxrss // 1024
 
 
-def bench_big_page(repeat: int, work: Path) -> None:
+def bench_big_page(repeat: int, work: Path, against: Path | None = None) -> None:
     """A warm render of one ~3,300-study page vs a cold load of its 50,000-entry library, in CPU time.
 
-    The two commands run in turns (cold, page, cold, page, ...); each round's ratio is the page's CPU time
-    over the cold load's in that round, and the median of the rounds is the figure.
+    The commands run in turns (cold, page, cold, page, ...); each round's ratio is the page's CPU time
+    over the cold load's in that round, and the median of the rounds is the figure.  ``against`` is
+    another checkout (``cli.py`` at its root, e.g. the main branch): its page is timed in the same turns,
+    for a before-and-after from one run.
     """
     path = page_library(work)
     refs = ["--refs", str(path)]
@@ -244,12 +247,16 @@ def bench_big_page(repeat: int, work: Path) -> None:
         ("evidence query (cold, --no-cache): the cold load", [*CLI, "query", *refs, "--no-cache"], {}),
         (f"evidence render '{PAGE_CONDITION}' (warm caches)", page, warm_env),
     ]
+    if against is not None:
+        other = [sys.executable, str(against / "cli.py"), *page[len(CLI) :]]
+        other[other.index("--out") + 1] = str(work / "page-against")
+        run_once(other, warm_env)
+        commands.append((f"the same page, warm, rendered by {against}", other, warm_env))
     runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name, _, _ in commands}
     for _ in range(repeat):
         for name, command, env in commands:
             runs[name].append(run_cpu(command, env))
-    cold, warm = (runs[name] for name, _, _ in commands)
-    ratios = [w[0] / c[0] for c, w in zip(cold, warm)]
+    cold = runs[commands[0][0]]
     text = (work / "page" / f"{PAGE_CONDITION.replace(' ', '-')}.md").read_text(encoding="utf-8")
     svgs = sorted((work / "page").glob("*.svg"))
     print(f"## A big page, warm, against a cold load ({path.parent.name}, runs in turns, median of {repeat})\n")
@@ -262,11 +269,14 @@ def bench_big_page(repeat: int, work: Path) -> None:
     for name, _, _ in commands:
         cpu, wall, peak = zip(*runs[name])
         print(f"| {name} | {statistics.median(cpu):.2f} | {statistics.median(wall):.2f} | {max(peak)} |")
-    print(
-        f"\nWarm page over cold load, CPU time: median {statistics.median(ratios):.2f} x "
-        f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)}).\n",
-        flush=True,
-    )
+    print()
+    for name, _, _ in commands[1:]:
+        ratios = [w[0] / c[0] for c, w in zip(cold, runs[name])]
+        print(
+            f"{name}, over the cold load, CPU time: median {statistics.median(ratios):.2f} x "
+            f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)}).\n",
+            flush=True,
+        )
 
 
 def bench_pages(repeat: int, work: Path) -> None:
@@ -418,6 +428,7 @@ def main() -> None:
         "--pages", action="store_true", help="a warm big page vs a cold load; render --all, 1 vs 2 jobs"
     )
     parser.add_argument("--big-page", action="store_true", help="only the warm big page vs a cold load (CPU time)")
+    parser.add_argument("--against", type=Path, help="with --big-page: also time this checkout's page, in turns")
     parser.add_argument("--citations", action="store_true", help="one page's references: two passes, one, the cache")
     parser.add_argument("--scale", action="store_true", help="50,000 vs 200,000 entries: check per entry, memory")
     parser.add_argument("--work", type=Path, help="keep generated libraries here (default: a temporary folder)")
@@ -441,7 +452,7 @@ def main() -> None:
         if args.pages:
             bench_pages(args.repeat, work)
         elif args.big_page:
-            bench_big_page(args.repeat, work)
+            bench_big_page(args.repeat, work, args.against)
         if args.citations:
             bench_citations(work)
         if args.scale:
