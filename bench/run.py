@@ -279,9 +279,9 @@ def bench_big_page(repeat: int, work: Path, against: Path | None = None) -> None
         )
 
 
-def bench_pages(repeat: int, work: Path) -> None:
+def bench_pages(repeat: int, work: Path, against: Path | None = None) -> None:
     """The big page against a cold load; render --all, 1 vs 2 jobs."""
-    bench_big_page(repeat, work)
+    bench_big_page(repeat, work, against)
     small = generate(10000, work)
     fresh = work / "citation-cache-cold"
     everything = [*CLI, "render", "--refs", str(small), "--all", "--out", str(work / "all"), "--quiet"]
@@ -428,7 +428,9 @@ def main() -> None:
         "--pages", action="store_true", help="a warm big page vs a cold load; render --all, 1 vs 2 jobs"
     )
     parser.add_argument("--big-page", action="store_true", help="only the warm big page vs a cold load (CPU time)")
-    parser.add_argument("--against", type=Path, help="with --big-page: also time this checkout's page, in turns")
+    parser.add_argument(
+        "--against", type=Path, help="with --big-page or --pages: also time this checkout's page, in turns"
+    )
     parser.add_argument("--citations", action="store_true", help="one page's references: two passes, one, the cache")
     parser.add_argument("--scale", action="store_true", help="50,000 vs 200,000 entries: check per entry, memory")
     parser.add_argument("--work", type=Path, help="keep generated libraries here (default: a temporary folder)")
@@ -450,7 +452,7 @@ def main() -> None:
         if args.real:
             bench_real(args.real_dir, args.repeat)
         if args.pages:
-            bench_pages(args.repeat, work)
+            bench_pages(args.repeat, work, args.against)
         elif args.big_page:
             bench_big_page(args.repeat, work, args.against)
         if args.citations:

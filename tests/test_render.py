@@ -394,6 +394,24 @@ def test_a_comparison_of_many_studies_draws_at_most_the_cap(migraine):
     assert 0 < plot.shown_weight < 100
 
 
+def test_the_benchmarks_big_page_pools_every_study_of_its_condition_in_one_comparison(tmp_path):
+    """bench/run.py --big-page times a page whose plot is the worst case; it must stay one big comparison."""
+    import runpy
+
+    from evidence import Library
+
+    bench = runpy.run_path(str(Path(__file__).resolve().parent.parent / "bench" / "run.py"))
+    path = bench["page_library"](tmp_path, size=300)
+    assert path.parent == tmp_path / "page-300" and (path.parent / "library.outcomes.csv").exists()
+    library = Library([path])
+    assert not [p for p in library.check() if p.severity == "error"]
+    summary = library.summarize(bench["PAGE_CONDITION"])
+    with_counts = [s for s in summary.studies if s.n]
+    (comparison,) = summary.comparisons
+    assert comparison.pooled is not None and comparison.comparator == "usual care"
+    assert len(with_counts) > 10 and {s.key for s in comparison.studies} == {s.key for s in with_counts}
+
+
 def test_small_weights_keep_two_significant_digits_in_the_plot():
     rows = [PlotRow("Big", 1.2, 0.9, 1.6, "study", 99.966), PlotRow("Tiny", 0.9, 0.7, 1.2, "study", 0.034)]
     svg = forest_plot_svg(rows, True, 1.0, "RR [95% CI]")
