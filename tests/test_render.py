@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -312,16 +313,16 @@ def test_plot_text_is_literal_never_mathtext(name):
 
 @st.composite
 def plot_row_lists(draw: st.DrawFn) -> list[PlotRow]:
-    weights = draw(st.lists(st.sampled_from([0.0, 0.01, 0.5, 1.0, 2.5, 10.0, 40.0]), min_size=0, max_size=40))
-    rows = [PlotRow(f"Study {i}", 1.0, 0.5, 2.0, "study", w) for i, w in enumerate(weights)]
+    estimates = draw(st.lists(st.sampled_from([0.2, 0.5, 0.9, 1.0, 1.1, 2.0, 7.5]), min_size=0, max_size=40))
+    rows = [PlotRow(f"Study {i}", e, e / 2, e * 2, "study", 100 / len(estimates)) for i, e in enumerate(estimates)]
     if draw(st.booleans()):
         rows.append(PlotRow("Pooled (DL)", 1.0, 0.8, 1.2, "pooled"))
     return rows
 
 
 @given(plot_row_lists(), st.integers(min_value=1, max_value=45))
-@settings(max_examples=200, deadline=None)
-def test_a_plot_draws_the_heaviest_studies_up_to_the_cap_in_their_order(rows, limit):
+@settings(max_examples=300, deadline=None)
+def test_a_plot_past_the_cap_draws_studies_at_even_steps_through_their_estimates(rows, limit):
     shown = shown_rows(rows, limit)
     studies = [row for row in rows if row.kind == "study"]
     kept = [row for row in shown if row.kind == "study"]
@@ -331,36 +332,37 @@ def test_a_plot_draws_the_heaviest_studies_up_to_the_cap_in_their_order(rows, li
         return
     assert len(kept) == limit
     assert [rows.index(row) for row in shown] == sorted(rows.index(row) for row in shown)  # the comparison's order
-    dropped = [row for row in studies if row not in kept]
-    assert max(row.weight for row in dropped) <= min(row.weight for row in kept)
-    # among equal weights at the cut, the earlier studies are kept
-    cut = min(row.weight for row in kept)
-    tied = [rows.index(row) for row in studies if row.weight == cut]
-    assert [i for i in tied if rows[i] in kept] == tied[: len([i for i in tied if rows[i] in kept])]
+    ranked = sorted(studies, key=lambda row: (row.estimate, rows.index(row)))
+    ranks = sorted(ranked.index(row) for row in kept)
+    if limit > 1:
+        assert ranks[0] == 0 and ranks[-1] == len(ranked) - 1  # the lowest and the highest estimates
+    step = (len(ranked) - 1) / max(limit - 1, 1)
+    assert all(step - 1 < b - a < step + 1 for a, b in pairwise(ranks))  # even steps through the ranks
 
 
-def test_a_plot_past_the_cap_shows_the_heaviest_studies_and_its_caption_says_so(migraine):
+def test_a_plot_past_the_cap_draws_a_fair_sample_and_its_caption_says_so(migraine):
     from dataclasses import replace
 
     every = [p for p in forest_plots(migraine) if p.comparison.slug == "response-acupuncture-vs-sham-acupuncture"][0]
     assert (every.studies, every.shown, every.shown_weight) == (2, 2, None)
     assert every.studies <= PLOT_MAX_STUDIES
     capped = [p for p in forest_plots(migraine, limit=1) if p.comparison.slug == every.comparison.slug][0]
-    weights = {s.label: s.effect.weight for s in every.comparison.studies}
-    heavier, lighter = sorted(weights, key=lambda label: -weights[label])
+    effects = {s.label: s.effect for s in every.comparison.studies}
+    lower, higher = sorted(effects, key=lambda label: effects[label].estimate)
     assert (capped.studies, capped.shown) == (2, 1)
-    assert capped.shown_weight == pytest.approx(weights[heavier])
-    assert heavier in capped.svg and lighter not in capped.svg and "Pooled (DL)" in capped.svg
+    assert capped.shown_weight == pytest.approx(effects[lower].weight)
+    assert lower in capped.svg and higher not in capped.svg and "Pooled (DL)" in capped.svg
     summary = replace(migraine, comparisons=(every.comparison,))
     page = render_page(summary, "markdown", [replace(capped, svg=PLACEHOLDER_SVG)])
     note = (
-        f"The plot shows the 1 study estimate with the largest weights, of 2 (together "
-        f"{weights[heavier]:.1f}% of the weight); the pooled estimate is from all 2, and every study's estimate "
-        'is listed under "Methods and statistics".'
+        "The plot shows 1 of the 2 study estimates, taken at even steps through them in order of size from the "
+        f"lowest to the highest, so that they spread as all of them do (together {effects[lower].weight:.1f}% of "
+        "the weight); the pooled estimate is from all 2, and every study's estimate is listed under "
+        '"Methods and statistics".'
     )
     assert note in page
     html = render_page(summary, "html", [replace(capped, svg=PLACEHOLDER_SVG)])
-    assert "The plot shows the 1 study estimate with the largest weights, of 2" in html
+    assert "The plot shows 1 of the 2 study estimates, taken at even steps" in html
     uncapped = render_page(summary, "markdown", [replace(every, svg=PLACEHOLDER_SVG)])
     assert "The plot shows" not in uncapped
 
@@ -387,10 +389,11 @@ def test_a_comparison_of_many_studies_draws_at_most_the_cap(migraine):
     result = compare(body, labels, {}, method="dl")
     (plot,) = forest_plots(replace(migraine, comparisons=(result,)))
     assert (plot.studies, plot.shown) == (count, PLOT_MAX_STUDIES)
-    drawn = {label for label in labels.values() if f">{label}<" in plot.svg or f"{label}</text>" in plot.svg}
+    drawn = {label for label in labels.values() if f">{label}<" in plot.svg}
     assert len(drawn) == PLOT_MAX_STUDIES
-    kept = sorted(result.studies, key=lambda s: -s.effect.weight)[:PLOT_MAX_STUDIES]
-    assert drawn == {s.label for s in kept}
+    estimates = sorted(s.effect.estimate for s in result.studies)
+    shown = sorted(s.effect.estimate for s in result.studies if s.label in drawn)
+    assert (shown[0], shown[-1]) == (estimates[0], estimates[-1])  # the whole range, not one end of it
     assert 0 < plot.shown_weight < 100
 
 
@@ -410,6 +413,21 @@ def test_the_benchmarks_big_page_pools_every_study_of_its_condition_in_one_compa
     (comparison,) = summary.comparisons
     assert comparison.pooled is not None and comparison.comparator == "usual care"
     assert len(with_counts) > 10 and {s.key for s in comparison.studies} == {s.key for s in with_counts}
+
+
+@pytest.mark.parametrize(
+    "low, high, expected",
+    [
+        (0.01, 10.0, [0.01, 0.1, 1, 10]),  # ten coarse ticks would run into each other: decades
+        (0.01, 2.3, [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2]),  # eight still fit (the tinnitus test page)
+        (0.5, 2.2, [0.5, 1, 2]),
+        (0.8, 1.3, [0.8, 1, 1.25]),  # fewer than three coarse ones: the fine ticks
+    ],
+)
+def test_ratio_ticks_fit_the_axis(low, high, expected):
+    from evidence.pages.render import _ticks
+
+    assert _ticks(low, high, True) == expected
 
 
 def test_small_weights_keep_two_significant_digits_in_the_plot():

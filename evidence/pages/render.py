@@ -414,9 +414,13 @@ PLOT_FONT_SIZE = 11
 PLOT_WIDTH_INCHES = 7.5
 RATIO_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
 FINE_RATIO_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 1, 1.25, 1.5, 2, 3, 5, 10, 20, 50, 100)
+#: More coarse ratio ticks than this run into each other on the plot's axis (2.85 in): a wider range gets decades.
+MAX_RATIO_TICKS = 8
+DECADE_TICKS = (0.01, 0.1, 1, 10, 100)
 #: The most studies a forest plot draws. A plot of thousands of rows (a third of an inch each) is metres tall and
-#: nobody reads it, while drawing it cost a big page most of its time; past this many the plot shows the studies
-#: with the largest weights, its caption says so, and every study's estimate stays in "Methods and statistics".
+#: nobody reads it, while drawing it cost a big page most of its time; past this many the plot shows studies spread
+#: evenly over the range of their estimates (:func:`shown_rows`), its caption says so, and every study's estimate
+#: stays in "Methods and statistics".
 PLOT_MAX_STUDIES = 100
 
 
@@ -487,13 +491,21 @@ def plot_rows(comparison: Any) -> list[PlotRow]:
 
 
 def shown_rows(rows: list[PlotRow], limit: int = PLOT_MAX_STUDIES) -> list[PlotRow]:
-    """The rows a plot draws: every row when there are at most ``limit`` studies, else the ``limit`` studies
-    with the largest weights (the earlier one first among equal weights), in their order, and the pooled row."""
+    """The rows a plot draws: every row when there are at most ``limit`` studies, else ``limit`` studies spread
+    evenly over the studies ranked by estimate (the lowest and the highest among them), in the comparison's
+    order, and the pooled row.
+
+    Evenly by rank, so the studies drawn spread as all of them do: the heaviest studies would be no fair
+    sample, since with counts the studies with the smallest variance are those with the most events, and a
+    page of thousands of near-equal weights drew only high estimates beside a pooled estimate below them.
+    """
     studies = [index for index, row in enumerate(rows) if row.kind == "study"]
     if len(studies) <= limit:
         return rows
-    heaviest = sorted(studies, key=lambda index: -(rows[index].weight or 0.0))[:limit]
-    kept = set(heaviest)
+    ranked = sorted(studies, key=lambda index: (rows[index].estimate, index))
+    last = len(ranked) - 1
+    positions = [(last // 2)] if limit == 1 else [step * last // (limit - 1) for step in range(limit)]
+    kept = {ranked[position] for position in positions}
     return [row for index, row in enumerate(rows) if row.kind != "study" or index in kept]
 
 
@@ -665,6 +677,8 @@ def _ticks(low: float, high: float, log_scale: bool) -> list[float]:
     """Round ticks inside the range: the coarse ratio ticks, or the fine ones when fewer than 3 fit."""
     if log_scale:
         ticks = [t for t in RATIO_TICKS if low <= t <= high]
+        if len(ticks) > MAX_RATIO_TICKS:  # a wide range: the labels would run into each other on the narrow axis
+            return [t for t in DECADE_TICKS if low <= t <= high]
         return ticks if len(ticks) >= 3 else [t for t in FINE_RATIO_TICKS if low <= t <= high]
     from matplotlib.ticker import MaxNLocator
 
