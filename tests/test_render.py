@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from evidence.errors import EvidenceError
 from evidence.library.table import load_table
 from evidence.pages.render import (
     PLOT_FONT_SIZE,
+    PLOT_MAX_STUDIES,
     PLOT_WIDTH_INCHES,
     PlotRow,
     build_page,
@@ -39,6 +41,7 @@ from evidence.pages.render import (
     render_page,
     render_paragraph,
     safe_reference,
+    shown_rows,
 )
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "render"
@@ -306,6 +309,131 @@ def test_plot_text_is_literal_never_mathtext(name):
     from xml.sax.saxutils import escape
 
     assert escape(name) in svg or name.replace("&", "&amp;") in svg
+
+
+@st.composite
+def plot_row_lists(draw: st.DrawFn) -> list[PlotRow]:
+    estimates = draw(st.lists(st.sampled_from([0.2, 0.5, 0.9, 1.0, 1.1, 2.0, 7.5]), min_size=0, max_size=40))
+    rows = [PlotRow(f"Study {i}", e, e / 2, e * 2, "study", 100 / len(estimates)) for i, e in enumerate(estimates)]
+    if draw(st.booleans()):
+        rows.append(PlotRow("Pooled (DL)", 1.0, 0.8, 1.2, "pooled"))
+    return rows
+
+
+@given(plot_row_lists(), st.integers(min_value=1, max_value=45))
+@settings(max_examples=300, deadline=None)
+def test_a_plot_past_the_cap_draws_studies_at_even_steps_through_their_estimates(rows, limit):
+    shown = shown_rows(rows, limit)
+    studies = [row for row in rows if row.kind == "study"]
+    kept = [row for row in shown if row.kind == "study"]
+    assert [row for row in shown if row.kind != "study"] == [row for row in rows if row.kind != "study"]
+    if len(studies) <= limit:
+        assert shown == rows
+        return
+    assert len(kept) == limit
+    assert [rows.index(row) for row in shown] == sorted(rows.index(row) for row in shown)  # the comparison's order
+    ranked = sorted(studies, key=lambda row: (row.estimate, rows.index(row)))
+    ranks = sorted(ranked.index(row) for row in kept)
+    if limit > 1:
+        assert ranks[0] == 0 and ranks[-1] == len(ranked) - 1  # the lowest and the highest estimates
+    step = (len(ranked) - 1) / max(limit - 1, 1)
+    assert all(step - 1 < b - a < step + 1 for a, b in pairwise(ranks))  # even steps through the ranks
+
+
+def test_a_plot_past_the_cap_draws_a_fair_sample_and_its_caption_says_so(migraine):
+    from dataclasses import replace
+
+    every = [p for p in forest_plots(migraine) if p.comparison.slug == "response-acupuncture-vs-sham-acupuncture"][0]
+    assert (every.studies, every.shown, every.shown_weight) == (2, 2, None)
+    assert every.studies <= PLOT_MAX_STUDIES
+    capped = [p for p in forest_plots(migraine, limit=1) if p.comparison.slug == every.comparison.slug][0]
+    effects = {s.label: s.effect for s in every.comparison.studies}
+    lower, higher = sorted(effects, key=lambda label: effects[label].estimate)
+    assert (capped.studies, capped.shown) == (2, 1)
+    assert capped.shown_weight == pytest.approx(effects[lower].weight)
+    assert lower in capped.svg and higher not in capped.svg and "Pooled (DL)" in capped.svg
+    summary = replace(migraine, comparisons=(every.comparison,))
+    page = render_page(summary, "markdown", [replace(capped, svg=PLACEHOLDER_SVG)])
+    note = (
+        "The plot shows 1 of the 2 study estimates, taken at even steps through them in order of size from the "
+        f"lowest to the highest, so that they spread as all of them do (together {effects[lower].weight:.1f}% of "
+        "the weight); the pooled estimate is from all 2, and every study's estimate is listed under "
+        '"Methods and statistics".'
+    )
+    assert note in page
+    html = render_page(summary, "html", [replace(capped, svg=PLACEHOLDER_SVG)])
+    assert "The plot shows 1 of the 2 study estimates, taken at even steps" in html
+    uncapped = render_page(summary, "markdown", [replace(every, svg=PLACEHOLDER_SVG)])
+    assert "The plot shows" not in uncapped
+
+
+def test_a_comparison_of_many_studies_draws_at_most_the_cap(migraine):
+    from dataclasses import replace
+
+    from evidence.analysis.comparisons import Arm, Comparison, StudyComparison
+    from evidence.analysis.summary import compare
+
+    def trial(number):
+        return StudyComparison(
+            f"s{number}", "response", "", "dichotomous", "higher",
+            Arm("acupuncture", "intervention", 40 + number % 50, 10 + number % 20, None, None),
+            Arm("usual care", "control", 40 + number % 30, 8 + number % 15, None, None),
+            False, "rct", True, "primary", None,
+        )  # fmt: skip
+
+    count = PLOT_MAX_STUDIES + 20
+    body = Comparison(
+        "response", "", "dichotomous", "higher", "acupuncture", "usual care", tuple(map(trial, range(count))), (), ()
+    )
+    labels = {f"s{number}": f"Trial {number:03d}" for number in range(count)}
+    result = compare(body, labels, {}, method="dl")
+    (plot,) = forest_plots(replace(migraine, comparisons=(result,)))
+    assert (plot.studies, plot.shown) == (count, PLOT_MAX_STUDIES)
+    drawn = {label for label in labels.values() if f">{label}<" in plot.svg}
+    assert len(drawn) == PLOT_MAX_STUDIES
+    estimates = sorted(s.effect.estimate for s in result.studies)
+    shown = sorted(s.effect.estimate for s in result.studies if s.label in drawn)
+    assert (shown[0], shown[-1]) == (estimates[0], estimates[-1])  # the whole range, not one end of it
+    assert 0 < plot.shown_weight < 100
+
+
+def test_the_benchmarks_big_page_pools_every_study_of_its_condition_in_one_comparison(tmp_path):
+    """bench/run.py --big-page times a page whose plot is the worst case; it must stay one big comparison."""
+    import runpy
+
+    from evidence import Library
+
+    bench = runpy.run_path(str(Path(__file__).resolve().parent.parent / "bench" / "run.py"))
+    path = bench["page_library"](tmp_path, size=300)
+    assert path.parent == tmp_path / "page-300" and (path.parent / "library.outcomes.csv").exists()
+    library = Library([path])
+    assert not [p for p in library.check() if p.severity == "error"]
+    summary = library.summarize(bench["PAGE_CONDITION"])
+    with_counts = [s for s in summary.studies if s.n]
+    (comparison,) = summary.comparisons
+    assert comparison.pooled is not None and comparison.comparator == "usual care"
+    assert len(with_counts) > 10 and {s.key for s in comparison.studies} == {s.key for s in with_counts}
+
+
+@pytest.mark.parametrize(
+    "low, high, expected",
+    [
+        (0.01, 10.0, [0.01, 0.1, 1, 10]),  # ten coarse ticks would run into each other: decades
+        (0.01, 2.3, [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2]),  # eight still fit (the tinnitus test page)
+        (0.5, 2.2, [0.5, 1, 2]),
+        (0.8, 1.3, [0.8, 1, 1.25]),  # fewer than three coarse ones: the fine ticks
+    ],
+)
+def test_ratio_ticks_fit_the_axis(low, high, expected):
+    from evidence.pages.render import _ticks
+
+    assert _ticks(low, high, True) == expected
+
+
+def test_small_weights_keep_two_significant_digits_in_the_plot():
+    rows = [PlotRow("Big", 1.2, 0.9, 1.6, "study", 99.966), PlotRow("Tiny", 0.9, 0.7, 1.2, "study", 0.034)]
+    svg = forest_plot_svg(rows, True, 1.0, "RR [95% CI]")
+    assert ">0.034%<" in svg and ">100.0%<" in svg and ">0.0%<" not in svg
 
 
 def test_nothing_to_plot_gives_no_svg_file(table, tmp_path):

@@ -25,6 +25,7 @@ from evidence.analysis.stats import (
     reml_tau2,
     risk_ratio,
     wilson_interval,
+    wilson_intervals,
     zero_cell_corrected,
 )
 from evidence.errors import EvidenceError
@@ -69,6 +70,48 @@ def test_wilson_rejects_impossible_counts():
         wilson_interval(5, 0)
     with pytest.raises(ValueError):
         wilson_interval(6, 5)
+
+
+@st.composite
+def counts_and_totals(draw: st.DrawFn) -> tuple[list[int], list[int]]:
+    totals = draw(st.lists(st.integers(min_value=1, max_value=10**7), min_size=1, max_size=30))
+    return [draw(st.integers(min_value=0, max_value=n)) for n in totals], totals
+
+
+@given(counts_and_totals(), st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+@settings(max_examples=300, deadline=None)
+def test_wilson_intervals_equal_statsmodels_for_every_study(pairs, level):
+    from statsmodels.stats.proportion import proportion_confint
+
+    responders, totals = pairs
+    lows, highs = wilson_intervals(responders, totals, level)
+    assert len(lows) == len(highs) == len(totals)
+    for x, n, low, high in zip(responders, totals, lows, highs):
+        ref_low, ref_high = proportion_confint(x, n, alpha=1 - level, method="wilson")
+        assert low == pytest.approx(0.0 if x == 0 else ref_low, abs=1e-12)
+        assert high == pytest.approx(1.0 if x == n else ref_high, abs=1e-12)
+        assert low <= x / n <= high  # a rate lies in its interval
+        assert (low == 0.0) == (x == 0) and (high == 1.0) == (x == n)
+
+
+@given(counts_and_totals())
+@settings(max_examples=100, deadline=None)
+def test_wilson_intervals_equal_one_call_per_study(pairs):
+    responders, totals = pairs
+    lows, highs = wilson_intervals(responders, totals)
+    assert [wilson_interval(x, n) for x, n in zip(responders, totals)] == [
+        type(wilson_interval(1, 2))(low, high) for low, high in zip(lows, highs)
+    ]
+
+
+def test_wilson_intervals_reject_impossible_counts_and_mismatched_lengths():
+    with pytest.raises(ValueError, match="6/5"):
+        wilson_intervals([1, 6], [2, 5])
+    with pytest.raises(ValueError, match="0 <= responders"):
+        wilson_intervals([0], [0])
+    with pytest.raises(ValueError, match="as many"):
+        wilson_intervals([1, 2], [3])
+    assert wilson_intervals([], []) == ([], [])
 
 
 # --- logit effects and the continuity correction ------------------------------

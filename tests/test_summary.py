@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evidence.analysis.comparisons import Arm, Comparison, StudyComparison
@@ -353,3 +353,77 @@ def test_importance_agrees_with_its_thresholds(estimate, low, high):
     found = importance("rr", estimate, Thresholds(ratio_low=low, ratio_high=high))
     expected = "increase" if estimate >= high else "decrease" if estimate <= low else "little-or-no-difference"
     assert found.effect == expected and (found.low, found.high, found.null) == (low, high, 1.0)
+
+
+# --- building the summary from columns ----------------------------------------------------------------------
+
+
+def _strictly_equal(a, b) -> bool:
+    """Equal and of the same type all the way down (``1 == 1.0 == True`` would hide a changed type)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_strictly_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_strictly_equal(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+@pytest.mark.parametrize(
+    "path, condition",
+    [
+        ("refs", "restless legs"),
+        ("tests/data/render/library.bib", "migraine"),
+        ("tests/data/render/library.bib", "tinnitus"),
+        ("tests/data/library/messy.bib", "restless"),
+        ("tests/data/library/two-arm.bib", "restless"),
+    ],
+)
+def test_study_records_from_columns_equal_the_rows_read_one_by_one(path, condition):
+    from pathlib import Path
+
+    from evidence.analysis.formats import plain
+    from evidence.analysis.summary import _records, select_rows
+    from evidence.library.table import load_table
+
+    rows, _ = select_rows(load_table([Path(__file__).resolve().parent.parent / path]).table, condition)
+    by_row = []
+    for _, row in rows.iterrows():  # the reference: each row as a Series, each cell through formats.plain
+        record = {name: plain(row[name]) for name in row.index if name != "raw"}
+        record["design"] = record["design"] if isinstance(record["design"], str) else None
+        by_row.append(record)
+    assert len(by_row) == len(rows) > 0
+    assert all(_strictly_equal(a, b) for a, b in zip(by_row, _records(rows)))
+
+
+@given(st.lists(st.tuples(st.integers(0, 500), st.integers(0, 500)), min_size=1, max_size=25))
+@settings(max_examples=30, deadline=None)
+def test_each_counted_study_has_the_wilson_interval_of_its_own_counts(pairs):
+    import tempfile
+    from pathlib import Path
+
+    from evidence.analysis.stats import wilson_interval
+    from evidence.library.table import load_table
+
+    counts = [(min(x, n), n) for x, n in pairs]
+    text = "".join(
+        f"@article{{s{i},\n  author = {{Author{i}, A.}},\n  title = {{Trial {i}}},\n  journal = {{J}},\n"
+        f"  year = {{2000}},\n  condition = {{insomnia}},\n  n = {{{n}}},\n  responders = {{{x}}},\n}}\n\n"
+        for i, (x, n) in enumerate(counts)
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "library.bib"
+        path.write_text(text, encoding="utf-8")
+        table = load_table([path], use_cache=False).table
+        summary = summarize(table, "insomnia")
+    assert len(summary.studies) == len(counts)
+    by_key = {f"s{i}": pair for i, pair in enumerate(counts)}
+    for study in summary.studies:
+        x, n = by_key[study.key]
+        if n > 0:
+            interval = wilson_interval(x, n)
+            assert study.status == "counts" and (study.responders, study.n) == (x, n)
+            assert (study.ci.low, study.ci.high) == (100.0 * interval.low, 100.0 * interval.high)
+            assert study.ci.low <= study.rate <= study.ci.high
+        else:
+            assert study.status == "no-data" and study.ci is None

@@ -39,6 +39,7 @@ within a group, in library order.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -481,13 +482,20 @@ def build_summary(
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> Summary:
     """Assemble the summary from the selected rows (see the module doc for the rules)."""
-    records = [_record(row) for _, row in rows.iterrows()]
-    labels = _labels(rows)
+    from evidence.pages import cite
+
+    records = _records(rows)
+    # CSL items once for the labels and the reference list (each item is its own row's)
+    items = dict(zip(rows.index, cite.csl_items(rows)))
+    labels = cite.citation_labels(items.values(), mode="author-year")
     found, not_compared = _comparisons(rows, outcomes, outcome, comparator)
     compared_keys = list(dict.fromkeys(s.key for c in found for s in c.studies))
+    compared_set = set(compared_keys)
     review_rows = [r for r in records if r["design"] in REVIEW_DESIGNS]
+    primary_rows = [r for r in records if r["design"] not in REVIEW_DESIGNS]
+    intervals = _wilson_intervals(primary_rows)
     primary = [
-        _study(r, labels[r["key"]], r["key"] in compared_keys) for r in records if r["design"] not in REVIEW_DESIGNS
+        _study(r, labels[r["key"]], r["key"] in compared_set, interval) for r, interval in zip(primary_rows, intervals)
     ]
     statuses = ("compared", "counts", "rate", "bound", "no-data")
     groups = {status: [s for s in primary if s.status == status] for status in statuses}
@@ -499,21 +507,21 @@ def build_summary(
             + [s.key for s in groups["no-data"]]
         )
     )
-    references = _references(rows, order, style, citations)
-    cite = {ref.key: ref.label for ref in references}
+    references = _references([items[key] for key in order], order, style, citations)
+    cited_as = {ref.key: ref.label for ref in references}
 
     def cited(study: Study) -> Study:
-        return _replace(study, citation=cite[study.key])
+        return _replace(study, citation=cited_as[study.key])
 
     rank = {key: index for index, key in enumerate(order)}
     studies = tuple(cited(s) for status in statuses for s in sorted(groups[status], key=lambda s: rank[s.key]))
     by_status = {status: tuple(s for s in studies if s.status == status) for status in groups}
-    reviews = tuple(_review(r, labels[r["key"]], cite[r["key"]]) for r in review_rows)
+    reviews = tuple(_review(r, labels[r["key"]], cited_as[r["key"]]) for r in review_rows)
     pooled = _pooled(by_status["counts"], method if method in PROPORTION_METHODS else "fixed")
     sized = [s for s in studies if s.participants is not None]
     designs = {r["key"]: r["design"] for r in records}
     results = tuple(
-        compare(c, labels, cite, designs, measure=measure, method=method, hksj=hksj, thresholds=thresholds)
+        compare(c, labels, cited_as, designs, measure=measure, method=method, hksj=hksj, thresholds=thresholds)
         for c in found
     )
     return Summary(
@@ -618,7 +626,8 @@ def comparison_result(
 ) -> ComparisonResult:
     """The reportable comparison from its pooled effect (or the reason there is none)."""
     effects = _paired_effects(comparison, pooled)
-    repeated = {s.key for s in comparison.studies if sum(t.key == s.key for t in comparison.studies) > 1}
+    appearances = Counter(s.key for s in comparison.studies)
+    repeated = {key for key, count in appearances.items() if count > 1}
     studies = tuple(
         _compared(s, labels, citations, designs, effect, s.key in repeated)
         for s, effect in zip(comparison.studies, effects)
@@ -669,9 +678,11 @@ def _paired_effects(comparison: Comparison, pooled: PooledEffect | None) -> list
     """
     remaining = list(pooled.studies) if pooled is not None else []
     paired: list[Any] = []
+    next_one = 0
     for study in comparison.studies:
-        if remaining and remaining[0].key == study.key:
-            paired.append(remaining.pop(0))
+        if next_one < len(remaining) and remaining[next_one].key == study.key:
+            paired.append(remaining[next_one])
+            next_one += 1
         else:
             paired.append(None)
     return paired
@@ -736,29 +747,28 @@ def _risk(comparison: Comparison, pooled: PooledEffect) -> Risk | None:
     return Risk(1000 * base, apply(pooled.estimate), apply(pooled.ci_lb), apply(pooled.ci_ub))
 
 
-def _record(row: Any) -> dict[str, Any]:
-    """A table row as plain Python values (``None`` for missing)."""
-    from evidence.analysis.formats import plain
+def _records(rows: "pd.DataFrame") -> list[dict[str, Any]]:
+    """The rows as plain Python values (``None`` for missing), without the raw BibTeX.
 
-    record = {name: plain(row[name]) for name in row.index if name != "raw"}
-    record["design"] = record["design"] if isinstance(record["design"], str) else None
-    return record
+    Built column by column (``formats.records``): going row by row through
+    pandas cost a page of thousands of studies more than a second.
+    """
+    from evidence.analysis.formats import records
 
-
-def _labels(rows: "pd.DataFrame") -> dict[str, str]:
-    """Author-year labels (``Shi and Wang 2003``), from the one label rule in ``pages.cite``:
-    equal labels get ``a`` ... ``z``, ``aa`` ... in library order."""
-    from evidence.pages import cite
-
-    return cite.citation_labels(cite.csl_items(rows), mode="author-year")
+    found = records(rows, [name for name in rows.columns if name != "raw"])
+    for record in found:
+        record["design"] = record["design"] if isinstance(record["design"], str) else None
+    return found
 
 
-def _study(r: dict[str, Any], label: str, compared: bool = False) -> Study:
+def _study(r: dict[str, Any], label: str, compared: bool = False, interval: Interval | None = None) -> Study:
+    """A primary study; ``interval`` is its Wilson interval in percent when it has counts
+    (:func:`_wilson_intervals`, all studies at once), computed here if not given."""
     status, reason = _status(r)
     if compared and status == "no-data":
         # Its numbers are in the outcome table, reported by the comparisons.
         status, reason = "compared", None
-    rate, ci, ci_source = _rate_and_ci(r, status)
+    rate, ci, ci_source = _rate_and_ci(r, status, interval)
     control_rate, rr = _control(r)
     return Study(
         key=r["key"],
@@ -815,12 +825,27 @@ def _status(r: dict[str, Any]) -> tuple[str, str | None]:
     return "no-data", "no-numbers"
 
 
-def _rate_and_ci(r: dict[str, Any], status: str) -> tuple[float | None, Interval | None, str | None]:
+def _wilson_intervals(records: list[dict[str, Any]]) -> list[Interval | None]:
+    """Each record's Wilson interval in percent if it has usable counts, else ``None``: one numpy
+    computation for the whole page rather than one statsmodels call per study."""
+    from evidence.analysis.stats import wilson_intervals
+
+    counted = [index for index, r in enumerate(records) if _status(r)[0] == "counts"]
+    lows, highs = wilson_intervals([records[i]["responders"] for i in counted], [records[i]["n"] for i in counted])
+    found: list[Interval | None] = [None] * len(records)
+    for index, low, high in zip(counted, lows, highs):
+        found[index] = _percent(Interval(low, high))
+    return found
+
+
+def _rate_and_ci(
+    r: dict[str, Any], status: str, interval: Interval | None = None
+) -> tuple[float | None, Interval | None, str | None]:
     from evidence.analysis.stats import wilson_interval
 
     if status == "counts":
-        interval = wilson_interval(r["responders"], r["n"])
-        return 100.0 * r["responders"] / r["n"], _percent(interval), "wilson"
+        ci = interval if interval is not None else _percent(wilson_interval(r["responders"], r["n"]))
+        return 100.0 * r["responders"] / r["n"], ci, "wilson"
     if status in ("rate", "bound"):
         published = _published_ci(r) if status == "rate" else None
         return r["response_rate"], published, "published" if published else None
@@ -930,16 +955,16 @@ def _tally(studies: tuple[Study, ...], attribute: str, label: Any, by_design: bo
     return tuple(Tally(v, label(v), len(groups[v]), tuple(groups[v])) for v in ordered)
 
 
-def _references(rows: "pd.DataFrame", order: list[str], style: str, citations: str) -> tuple[Reference, ...]:
-    """The reference list in ``order``, formatted by citeproc through ``evidence.pages.cite``."""
+def _references(items: list[dict[str, Any]], order: list[str], style: str, citations: str) -> tuple[Reference, ...]:
+    """The reference list in ``order`` (``items``: the studies' CSL items in that order), formatted by
+    citeproc through ``evidence.pages.cite``; author-year labels (``Shi and Wang 2003``) come from the one
+    label rule there: equal labels get ``a`` ... ``z``, ``aa`` ... in library order."""
     from evidence.pages import cite
 
-    items = cite.csl_items(rows.loc[order])
     labels = cite.citation_labels(items, mode="author-year" if citations == "author-year" else "numbered")
-    style_name = cite.resolve_style_name(style)
-    texts = cite.format_bibliography(items, style=style_name, fmt="text")
-    htmls = cite.format_bibliography(items, style=style_name, fmt="html")
-    return tuple(Reference(key, labels[key], text, html) for key, text, html in zip(order, texts, htmls))
+    style_name = cite.resolve_style_name(style)  # an unknown style is an error even with nothing to format
+    formatted = cite.format_references(items, style_name)  # text and HTML from one pass
+    return tuple(Reference(key, labels[key], ref.text, ref.html) for key, ref in zip(order, formatted))
 
 
 def _percent(interval: Interval) -> Interval:

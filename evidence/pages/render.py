@@ -414,6 +414,14 @@ PLOT_FONT_SIZE = 11
 PLOT_WIDTH_INCHES = 7.5
 RATIO_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
 FINE_RATIO_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 1, 1.25, 1.5, 2, 3, 5, 10, 20, 50, 100)
+#: More coarse ratio ticks than this run into each other on the plot's axis (2.85 in): a wider range gets decades.
+MAX_RATIO_TICKS = 8
+DECADE_TICKS = (0.01, 0.1, 1, 10, 100)
+#: The most studies a forest plot draws. A plot of thousands of rows (a third of an inch each) is metres tall and
+#: nobody reads it, while drawing it cost a big page most of its time; past this many the plot shows studies spread
+#: evenly over the range of their estimates (:func:`shown_rows`), its caption says so, and every study's estimate
+#: stays in "Methods and statistics".
+PLOT_MAX_STUDIES = 100
 
 
 @dataclass(frozen=True)
@@ -436,7 +444,12 @@ class PlotRow:
 
 @dataclass(frozen=True)
 class ForestPlot:
-    """A comparison's forest plot: the SVG, its file name, and what it shows (for the caption)."""
+    """A comparison's forest plot: the SVG, its file name, and what it shows (for the caption).
+
+    ``studies`` counts the study rows the comparison has, ``shown`` those drawn (fewer only past
+    :data:`PLOT_MAX_STUDIES`) and ``shown_weight`` their share of the weight in percent (``None`` when all
+    are drawn); the pooled estimate is always from every study.
+    """
 
     file: str
     svg: str
@@ -445,6 +458,9 @@ class ForestPlot:
     null: float
     pooled: bool
     prediction_interval: bool
+    studies: int = 0
+    shown: int = 0
+    shown_weight: float | None = None
 
 
 def plot_rows(comparison: Any) -> list[PlotRow]:
@@ -474,14 +490,37 @@ def plot_rows(comparison: Any) -> list[PlotRow]:
     return rows
 
 
-def forest_plots(summary: "Summary") -> list[ForestPlot]:
+def shown_rows(rows: list[PlotRow], limit: int = PLOT_MAX_STUDIES) -> list[PlotRow]:
+    """The rows a plot draws: every row when there are at most ``limit`` studies, else ``limit`` studies spread
+    evenly over the studies ranked by estimate (the lowest and the highest among them), in the comparison's
+    order, and the pooled row.
+
+    Evenly by rank, so the studies drawn spread as all of them do: the heaviest studies would be no fair
+    sample, since with counts the studies with the smallest variance are those with the most events, and a
+    page of thousands of near-equal weights drew only high estimates beside a pooled estimate below them.
+    """
+    studies = [index for index, row in enumerate(rows) if row.kind == "study"]
+    if len(studies) <= limit:
+        return rows
+    ranked = sorted(studies, key=lambda index: (rows[index].estimate, index))
+    last = len(ranked) - 1
+    positions = [(last // 2)] if limit == 1 else [step * last // (limit - 1) for step in range(limit)]
+    kept = {ranked[position] for position in positions}
+    return [row for index, row in enumerate(rows) if row.kind != "study" or index in kept]
+
+
+def forest_plots(summary: "Summary", limit: int = PLOT_MAX_STUDIES) -> list[ForestPlot]:
     """One forest plot per comparison that has a pooled effect, named ``<page slug>.forest-<n>.svg``
-    (numbered in the page's order, so the names stay short)."""
+    (numbered in the page's order, so the names stay short); at most ``limit`` studies drawn in each."""
     plots: list[ForestPlot] = []
     for comparison in summary.comparisons:
-        rows = plot_rows(comparison)
-        if not rows:
+        every = plot_rows(comparison)
+        if not every:
             continue
+        rows = shown_rows(every, limit)
+        studies = sum(row.kind == "study" for row in every)
+        shown = sum(row.kind == "study" for row in rows)
+        shown_weight = sum(row.weight or 0.0 for row in rows if row.kind == "study") if shown < studies else None
         log_scale = comparison.measure in ("rr", "or")
         null = 1.0 if log_scale else 0.0
         axis = upper_first(comparison.measure_name) + (" (log scale)" if log_scale else "")
@@ -496,6 +535,9 @@ def forest_plots(summary: "Summary") -> list[ForestPlot]:
                 null=null,
                 pooled=pooled_row is not None,
                 prediction_interval=pooled_row is not None and pooled_row.pi_lb is not None,
+                studies=studies,
+                shown=shown,
+                shown_weight=shown_weight,
             )
         )
     return plots
@@ -597,7 +639,7 @@ def _draw_rows(axes: Any, rows: list[PlotRow], log_scale: bool, null: float, hea
         right = f"{row.estimate:.2f} [{row.low:.2f}, {row.high:.2f}]"
         _column_text(axes, "estimate", right, y)
         if row.weight is not None:
-            _column_text(axes, "weight", f"{row.weight:.1f}%", y)
+            _column_text(axes, "weight", _weight_label(row.weight), y)
     top = count + 0.9
     _column_text(axes, "study", "Study", top, weight="bold")
     _column_text(axes, "estimate", heading, top, weight="bold")
@@ -635,10 +677,18 @@ def _ticks(low: float, high: float, log_scale: bool) -> list[float]:
     """Round ticks inside the range: the coarse ratio ticks, or the fine ones when fewer than 3 fit."""
     if log_scale:
         ticks = [t for t in RATIO_TICKS if low <= t <= high]
+        if len(ticks) > MAX_RATIO_TICKS:  # a wide range: the labels would run into each other on the narrow axis
+            return [t for t in DECADE_TICKS if low <= t <= high]
         return ticks if len(ticks) >= 3 else [t for t in FINE_RATIO_TICKS if low <= t <= high]
     from matplotlib.ticker import MaxNLocator
 
     return [t for t in MaxNLocator(nbins=5).tick_values(low, high) if low <= t <= high]
+
+
+def _weight_label(weight: float) -> str:
+    """A study's weight in percent: one decimal, or two significant digits below 0.1% (a comparison of
+    thousands of studies gives each a few hundredths of a percent, which one decimal shows as 0.0%)."""
+    return f"{weight:.1f}%" if weight >= 0.1 or weight == 0 else f"{weight:.2g}%"
 
 
 def _tick_label(value: float) -> str:
