@@ -43,13 +43,10 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from importlib.util import find_spec
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from evidence.errors import EvidenceError, Problem
 from evidence.library.files import BibEntry, resolve_value, swallowed_field_problems
-
-if TYPE_CHECKING:
-    from bibtexparser.model import Block
 
 #: ``bibtexparser``, ``citerra`` or ``auto``.
 PARSER_ENV = "EVIDENCE_PARSER"
@@ -264,14 +261,14 @@ def _entries(text: str, file: str, blocks: list[_Block]) -> tuple[list[BibEntry]
     checked = _bibtexparser_blocks(text, [blocks[n] for n in others])
     if checked is None:
         return "a block bibtexparser reads otherwise"
-    strings = {}
+    strings: dict[str, str] = {}
     slow_entries = []
-    for number, block in zip(others, checked):
+    for number, parsed in zip(others, checked):
         if blocks[number].kind == "string":
-            strings[block.key] = block.value
+            strings[parsed.key] = parsed.value
         elif blocks[number].kind == "entry":
-            slow_entries.append(block)
-            read[number] = (block.key, block.entry_type, [(f.key, f.value) for f in block.fields])
+            slow_entries.append(parsed)
+            read[number] = (parsed.key, parsed.entry_type, [(f.key, f.value) for f in parsed.fields])
     if slow_entries and swallowed_field_problems(slow_entries, file):
         return "a missing comma"
     macros = {key.lower(): value for key, value in strings.items()}  # as parse_bib_text: the later of Foo, FOO
@@ -314,7 +311,7 @@ def _read_entry(raw: str, entry: Any) -> tuple[str, str, list[tuple[str, str]]] 
     return whole.group(2), whole.group(1), pairs
 
 
-def _bibtexparser_blocks(text: str, blocks: list[_Block]) -> list[Block] | None:
+def _bibtexparser_blocks(text: str, blocks: list[_Block]) -> list[Any] | None:
     """Each block's text read by bibtexparser alone: one block of the same kind and text each, else ``None``.
 
     A block's reading depends only on its own text, but for one thing: a
