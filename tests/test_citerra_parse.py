@@ -360,3 +360,15 @@ def test_a_library_loads_to_the_same_table_with_either_parser(monkeypatch):
         tables[parser] = result
     assert tables["citerra"].table.equals(tables["bibtexparser"].table)
     assert tables["citerra"].problems == tables["bibtexparser"].problems
+
+
+def test_a_bad_setting_is_one_line_from_the_command(tmp_path):
+    from click.testing import CliRunner
+
+    from evidence.cli import cli
+
+    env = {"EVIDENCE_PARSER": "fastest", "EVIDENCE_CACHE_DIR": str(tmp_path / "cache")}
+    result = CliRunner().invoke(cli, ["check", "--no-cache", "--refs", str(TESTS.parent / "refs")], env=env)
+    assert result.exit_code == 2
+    assert "EVIDENCE_PARSER='fastest' is not a parser; choose one of bibtexparser, citerra, auto" in result.stderr
+    assert "Traceback" not in result.output
