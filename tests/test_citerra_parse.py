@@ -372,3 +372,24 @@ def test_a_bad_setting_is_one_line_from_the_command(tmp_path):
     assert result.exit_code == 2
     assert "EVIDENCE_PARSER='fastest' is not a parser; choose one of bibtexparser, citerra, auto" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_file_cut_in_two_is_read_by_citerra_part_by_part_as_bibtexparser_reads_it_whole(monkeypatch):
+    pytest.importorskip("citerra")
+    from evidence.library.parallel import parse_bib_text_parallel
+
+    data = [
+        ("article", n, [("title", f"{{Study {n} of {{RLS}}}}"), ("journal", "zgzj"), ("note", "late")])
+        for n in range(40)
+    ]
+    text = render(data) + "\n@string{late = {defined after use}}\n"
+    read = []
+    real = citerra_parse.parse_bib_text_citerra
+    monkeypatch.setattr(citerra_parse, "parse_bib_text_citerra", lambda t, f: read.append(real(t, f)) or read[-1])
+    monkeypatch.setenv("EVIDENCE_PARSER", "citerra")
+    entries, problems, report = parse_bib_text_parallel(text, "t.bib", parts=2, processes=False)
+    assert report.parts == 2
+    assert len(read) == 2 and all(result is not None for result in read)
+    assert (entries, problems) == reference(text)
+    assert entries[0].fields["journal"] == "Chinese Acupuncture"
+    assert entries[0].fields["note"] == "defined after use"  # a macro defined in the other part
