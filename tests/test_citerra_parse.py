@@ -393,3 +393,14 @@ def test_a_file_cut_in_two_is_read_by_citerra_part_by_part_as_bibtexparser_reads
     assert (entries, problems) == reference(text)
     assert entries[0].fields["journal"] == "Chinese Acupuncture"
     assert entries[0].fields["note"] == "defined after use"  # a macro defined in the other part
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(nearly_clean_texts(), bib_texts()), st.integers(1, 200))
+def test_a_file_read_in_pieces_reads_as_the_whole(text, piece):
+    pytest.importorskip("citerra")
+    whole = parse_bib_text_citerra(text, "t.bib")
+    with mock.patch.object(citerra_parse, "PIECE_CHARS", piece):
+        pieces = assert_same_or_declined(text)
+    if whole is not None:
+        assert pieces == whole

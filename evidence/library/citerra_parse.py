@@ -57,6 +57,10 @@ INSTALL_HINT = "pip install 'evidence[fast]'"
 
 #: Where bibtexparser starts a block: its ``_BLOCK_START`` with the opening bracket.
 _BLOCK_START = re.compile(r"@(\w*)[ \t]*([{(])")
+#: A line that starts a block, from the line break before it.
+_LINE_BLOCK_START = re.compile(r"\n[^\S\n]*@\w*[ \t]*[{(]")
+#: citerra reads a file in pieces of about this many characters (see :func:`_pieces`).
+PIECE_CHARS = 1 << 20
 #: Types bibtexparser reads as something other than an entry: it tests the lower-cased type's start.
 _SPECIAL_TYPES = ("comment", "preamble", "string")
 
@@ -88,7 +92,8 @@ class _Block:
     kind: str  # entry, string, preamble, comment
     start: int  # character offsets in the text
     end: int
-    item: Any  # citerra's object
+    #: An entry's (key, type, [(field, value as written)]) when the fast check read it; else bibtexparser reads it.
+    read: tuple[str, str, list[tuple[str, str]]] | None
 
 
 def chosen_parser() -> str:
@@ -147,27 +152,54 @@ def citerra_reading(text: str, file: str) -> tuple[list[BibEntry], list[Problem]
         import citerra
     except ImportError:
         return "citerra is not installed"
-    try:
-        document = citerra.parse(text, tolerant=False, capture_source=True, preserve_raw=True)
-    except Exception as error:
-        return f"citerra: {type(error).__name__}"
-    except BaseException as error:  # a panic in citerra's Rust code arrives as pyo3's PanicException
-        if isinstance(error, (KeyboardInterrupt, SystemExit, GeneratorExit)):
-            raise
-        return f"citerra: {type(error).__name__}"
-    if document.status != "ok" or document.diagnostics or document.failed_blocks:
-        return "citerra: diagnostics"
-    blocks = _blocks(document, text)
-    if isinstance(blocks, str):
-        return blocks
+    blocks: list[_Block] = []
+    for begin, end in _pieces(text):
+        piece = text[begin:end]
+        try:
+            document = citerra.parse(piece, tolerant=False, capture_source=True, preserve_raw=True)
+        except Exception as error:
+            return f"citerra: {type(error).__name__}"
+        except BaseException as error:  # a panic in citerra's Rust code arrives as pyo3's PanicException
+            if isinstance(error, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+                raise
+            return f"citerra: {type(error).__name__}"
+        if document.status != "ok" or document.diagnostics or document.failed_blocks:
+            return "citerra: diagnostics"
+        found = _blocks(document, piece)
+        del document  # citerra's document is ten times its text: one piece's at a time
+        if isinstance(found, str):
+            return found
+        blocks += [_Block(block.kind, block.start + begin, block.end + begin, block.read) for block in found]
     reason = _different_block_starts(text, blocks)
     if reason:
         return reason
     return _entries(text, file, blocks)
 
 
+def _pieces(text: str) -> list[tuple[int, int]]:
+    """The text cut before lines that start a block, about every :data:`PIECE_CHARS` characters.
+
+    citerra's document takes about ten times the memory of its text, and
+    memory it frees is not given back to the system, so a large file is
+    read piece by piece.  A cut before a line that starts a block splits no
+    block this module accepts: one that went on past such a line is
+    abandoned there by bibtexparser (:func:`_different_block_starts`).
+    """
+    cuts = [0]
+    while True:
+        found = _LINE_BLOCK_START.search(text, cuts[-1] + PIECE_CHARS)
+        if found is None:
+            break
+        cuts.append(found.start() + 1)
+    return list(zip(cuts, [*cuts[1:], len(text)]))
+
+
 def _blocks(document: Any, text: str) -> list[_Block] | str:
-    """citerra's blocks that start with ``@``, in the order of the text, with character offsets."""
+    """citerra's blocks that start with ``@``, in the order of the text, with character offsets.
+
+    Entries are read (:func:`_read_entry`) here, so that nothing of
+    citerra's document is needed, or kept alive, afterwards.
+    """
     entries, strings, preambles, comments = document.entries, document.strings, document.preambles, document.comments
     lists = {"entry": entries, "string": strings, "preamble": preambles, "comment": comments}
     spans: list[tuple[str, int, int, Any]] = []
@@ -191,7 +223,8 @@ def _blocks(document: Any, text: str) -> list[_Block] | str:
         start, end = offsets[2 * number], offsets[2 * number + 1]
         if start < previous_end or end <= start or text[start] != "@":
             return "citerra: a block's place in the text"
-        result.append(_Block(kind, start, end, item))
+        read = _read_entry(text[start:end], item) if kind == "entry" else None
+        result.append(_Block(kind, start, end, read))
         previous_end = end
     return result
 
@@ -247,17 +280,9 @@ def _different_block_starts(text: str, blocks: list[_Block]) -> str:
 
 def _entries(text: str, file: str, blocks: list[_Block]) -> tuple[list[BibEntry], list[Problem]] | str:
     """The entries, each read by the fast check where it applies and by bibtexparser where not."""
-    read: list[tuple[str, str, list[tuple[str, str]]] | None] = []
-    others: list[int] = []  # blocks bibtexparser must read: @string, @preamble, @comment, entries outside the subset
-    for number, block in enumerate(blocks):
-        if block.kind != "entry":
-            others.append(number)
-            read.append(None)
-            continue
-        fast = _read_entry(text[block.start : block.end], block.item)
-        if fast is None:
-            others.append(number)
-        read.append(fast)
+    read = [block.read for block in blocks]
+    # blocks bibtexparser must read: @string, @preamble, @comment, entries outside the subset
+    others = [number for number, block in enumerate(blocks) if block.read is None]
     checked = _bibtexparser_blocks(text, [blocks[n] for n in others])
     if checked is None:
         return "a block bibtexparser reads otherwise"
