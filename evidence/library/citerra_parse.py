@@ -5,7 +5,8 @@ and problem a user sees is bibtexparser's.  citerra parses a large file in a
 fraction of bibtexparser's time, but it is young and reads some text
 differently (it accepts ``@article`` and ``{`` on separate lines, which
 bibtexparser reads as a comment; it takes ``"a {"} b"`` as ``"a {"``
-without a word of warning; it panics on a no-break space between tokens).
+without a word of warning; in tolerant mode it panics on some text that is
+not ASCII).
 So its result is used only where it can be shown to be bibtexparser's, and
 :func:`parse_bib_text_citerra` returns ``None`` (the caller then parses with
 bibtexparser) whenever it cannot show that:
@@ -18,19 +19,20 @@ bibtexparser) whenever it cannot show that:
   reports both as problems), or a value swallowed the next field.
 
 Each entry citerra found is then checked against bibtexparser's rules, at C
-speed, by one regular expression per field that describes a subset of
-BibTeX on which bibtexparser's splitter has no choices to make (braced
-values nested up to four deep without ``\\{`` or ``\\}``, quoted values
-without ``"`` inside, bare words, and ``#`` concatenations of these), and
-citerra's key, field names and values as written must equal what that
-expression reads.  An entry outside the subset, or where the two disagree,
-is given to bibtexparser itself (its text alone), and so are ``@string``,
-``@preamble`` and ``@comment`` blocks; each must come back as one block of
-the same kind and the same text.  Values are then resolved exactly as
+speed, by a regular expression that describes a subset of BibTeX on which
+bibtexparser's splitter has no choices to make (braced values nested up to
+four deep without ``\\{``, ``\\}`` or ``\\\\``, quoted values without ``"``
+inside, bare words, and ``#`` concatenations of these), and citerra's key,
+field names and values as written must equal what that expression reads.
+An entry outside the subset, or where the two disagree, is given to
+bibtexparser itself (its text alone), and so are ``@string``, ``@preamble``
+and ``@comment`` blocks; each must come back as one block of the same kind
+and the same text.  Values are then resolved exactly as
 :func:`~evidence.library.files.parse_bib_text` resolves them
 (:func:`~evidence.library.files.resolve_value`), and line numbers are
 counted as bibtexparser counts them (a line break right after a backslash
-does not count).
+does not count).  A large file is given to citerra in pieces
+(:func:`_pieces`), to bound the memory its document takes.
 
 The choice of parser is the ``EVIDENCE_PARSER`` setting (see
 :func:`chosen_parser`).
