@@ -15,8 +15,9 @@ with imports excluded: the ratio the performance target is about.
     python bench/run.py --sizes --big-page --against ../main --work /tmp/benchpages  # and main's page, in turns
     python bench/run.py --sizes --scale  # 50,000 vs 200,000 entries: check per entry, cold-load memory
     python bench/run.py --sizes --citations  # one page's references: two citeproc passes, one, the cache
+    python bench/run.py --sizes --parsers    # CPU time: cold load with bibtexparser and with citerra vs bare parse
 
-The last three are sections of their own (``--sizes`` with no size skips
+The last four are sections of their own (``--sizes`` with no size skips
 the generated libraries); ``--real-dir`` names another folder of .bib files.
 """
 
@@ -94,12 +95,24 @@ def in_process_ratio(path: Path, repeat: int, env: dict[str, str] | None = None)
     return statistics.median(bare), statistics.median(full)
 
 
+CLOCK = "EVIDENCE_BENCH_CLOCK"  # "cpu": CPU seconds of the process and its children instead of wall seconds
+
+
+def _clock() -> float:
+    if os.environ.get(CLOCK) != "cpu":
+        return time.perf_counter()
+    import resource
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # a parse in two processes counts both
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def _time_bare(path: Path) -> float:
     import bibtexparser
 
-    started = time.perf_counter()
+    started = _clock()
     bibtexparser.parse_file(str(path), parse_stack=[])
-    return time.perf_counter() - started
+    return _clock() - started
 
 
 def _time_load(path: Path) -> float:
@@ -110,9 +123,9 @@ def _time_load(path: Path) -> float:
 
     if os.environ.get(PARALLEL_FROM):  # the benchmark's own switch: parse smaller files in parts too
         parallel.PARALLEL_MIN_CHARS = int(os.environ[PARALLEL_FROM])
-    started = time.perf_counter()
+    started = _clock()
     load_table([path], use_cache=False)
-    return time.perf_counter() - started
+    return _clock() - started
 
 
 def bench_size(size: int, repeat: int, work: Path) -> list[tuple[str, float, int]]:
@@ -167,6 +180,47 @@ def bench_real(folder: Path, repeat: int) -> None:
         print(
             f"| {path.name} | {path.stat().st_size / 1e6:.1f} | ~{entries:,} | {bare:.2f} | {serial:.2f} "
             f"| {serial / bare:.2f} | {full:.2f} | {full / bare:.2f} |",
+            flush=True,
+        )
+    print()
+
+
+def bench_parsers(paths: list[Path], repeat: int) -> None:
+    """CPU seconds of the cold load read by bibtexparser and by citerra, against bibtexparser's bare parse.
+
+    Each figure is one fresh process (imports excluded), the three in turns,
+    the median of ``repeat``; the parse is serial in both loads, so the CPU
+    time is the work done.  citerra reads a file only where its reading is
+    bibtexparser's (``evidence.library.citerra_parse``); the last column says
+    whether it did, or why not.
+    """
+    from evidence.library.citerra_parse import citerra_reading
+    from evidence.library.files import read_bib_file
+
+    print("## The cold load with each parser (CPU seconds)\n")
+    print(f"Inside fresh processes, imports excluded, serial parse; in turns, median of {repeat}.\n")
+    print(
+        "| file | entries | bare parse s | load, bibtexparser s | x bare | load, citerra s | x bare | citerra read it |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    cpu = {CLOCK: "cpu", **SERIAL_PARSE}
+    for path in paths:
+        text, _ = read_bib_file(path)
+        reading = citerra_reading(text or "", str(path))
+        used = "yes" if not isinstance(reading, str) else f"no: {reading}"
+        times: dict[str, list[float]] = {"bare": [], "bibtexparser": [], "citerra": []}
+        for _ in range(repeat):
+            for name in times:
+                kind = "bare" if name == "bare" else "load"
+                env = {**os.environ, **cpu, "EVIDENCE_PARSER": "bibtexparser" if name == "bare" else name}
+                command = [sys.executable, __file__, f"--time-{kind}", str(path)]
+                done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT, env=env)
+                times[name].append(float(done.stdout))
+        bare, slow, fast = (statistics.median(times[name]) for name in ("bare", "bibtexparser", "citerra"))
+        entries = text.count("\n@") if text else 0
+        print(
+            f"| {path.name} | ~{entries:,} | {bare:.2f} | {slow:.2f} | {slow / bare:.2f} | {fast:.2f} "
+            f"| {fast / bare:.2f} | {used} |",
             flush=True,
         )
     print()
@@ -433,6 +487,9 @@ def main() -> None:
     )
     parser.add_argument("--citations", action="store_true", help="one page's references: two passes, one, the cache")
     parser.add_argument("--scale", action="store_true", help="50,000 vs 200,000 entries: check per entry, memory")
+    parser.add_argument(
+        "--parsers", action="store_true", help="CPU time of the cold load, bibtexparser vs citerra (50,000 and real)"
+    )
     parser.add_argument("--work", type=Path, help="keep generated libraries here (default: a temporary folder)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per command; the median is shown")
     parser.add_argument("--time-bare", type=Path, help=argparse.SUPPRESS)
@@ -459,6 +516,8 @@ def main() -> None:
             bench_citations(work)
         if args.scale:
             bench_scale(args.repeat, work)
+        if args.parsers:
+            bench_parsers([generate(50000, work), *sorted(args.real_dir.glob("*.bib"))], args.repeat)
         for size in args.sizes:
             rows = bench_size(size, args.repeat, work)
             baseline = rows[0][1]

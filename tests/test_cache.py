@@ -128,10 +128,10 @@ def test_a_change_to_the_row_building_code_is_never_served_old_rows(tmp_path, mo
 
 
 def test_the_build_id_covers_versions_and_code():
-    from evidence.library.cache import _bibtexparser_version, build_id
+    from evidence.library.cache import _package_version, build_id
 
     assert len(build_id()) == 64
-    assert _bibtexparser_version().startswith("bibtexparser-2.")
+    assert _package_version("bibtexparser").startswith("bibtexparser-2.")
 
 
 @pytest.mark.parametrize("cached", [False, True])

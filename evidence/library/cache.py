@@ -29,9 +29,10 @@ not written with this key, or was changed since, is never unpickled; it is
 ignored with a note and rebuilt.  See docs/security.md.
 
 The cache key holds the file signatures and a *build id*: the cache format,
-this package's version, bibtexparser's version and a digest of the source of
-the modules that turn text into rows, so a change to any of them (an upgrade,
-a fix to ``entry_record``) is never served the old rows.
+this package's version, bibtexparser's version, the parser in use
+(``EVIDENCE_PARSER``) and a digest of the source of the modules that turn
+text into rows, so a change to any of them (an upgrade, a fix to
+``entry_record``) is never served the old rows.
 
 Writes go to a temporary file renamed into place, so a command running at
 the same time never reads half a cache.  Clean-up removes only regular files
@@ -68,7 +69,7 @@ STALE_TEMPORARY_SECONDS = 3600
 #: Cache files kept in the folder at most; past this the least recently used go (one per file or set of files).
 MAX_CACHE_FILES = 256
 #: The modules whose code decides what a cached row holds.
-_ROW_BUILDERS = ("files.py", "fields.py", "normalise.py", "table.py", "cache.py")
+_ROW_BUILDERS = ("files.py", "citerra_parse.py", "fields.py", "normalise.py", "table.py", "cache.py")
 
 Signature = tuple[str, int, int, str]
 
@@ -111,7 +112,7 @@ def build_id() -> str:
     """What, besides the files, decides the cached rows: format, versions and the row-building code."""
     from evidence import __version__
 
-    digest = hashlib.sha256(f"{FORMAT}|{__version__}|{_bibtexparser_version()}".encode())
+    digest = hashlib.sha256(f"{FORMAT}|{__version__}|{_package_version('bibtexparser')}|{_parser_id()}".encode())
     here = Path(__file__).resolve().parent
     for name in _ROW_BUILDERS:
         try:
@@ -121,16 +122,29 @@ def build_id() -> str:
     return digest.hexdigest()
 
 
-def _bibtexparser_version() -> str:
-    """bibtexparser's version from its dist-info folder name: importing it or importlib.metadata costs 70 ms."""
+def _parser_id() -> str:
+    """Which parser reads the files (``EVIDENCE_PARSER``), with citerra's version when it is citerra.
+
+    citerra's reading is used only where it equals bibtexparser's, so the
+    rows should not differ; the parser is in the key all the same, so that a
+    table one built is never served as the other's.
+    """
+    from evidence.library.citerra_parse import parser_in_use
+
+    parser = parser_in_use()
+    return parser if parser == "bibtexparser" else f"{parser}:{_package_version('citerra')}"
+
+
+def _package_version(distribution: str) -> str:
+    """A package's version from its dist-info folder name: importing it or importlib.metadata costs 70 ms."""
     from importlib.util import find_spec
 
-    spec = find_spec("bibtexparser")
+    spec = find_spec(distribution)
     if spec is None or not spec.origin:
         return "absent"
     package = Path(spec.origin).resolve().parent
     try:
-        names = [n for n in os.listdir(package.parent) if n.startswith("bibtexparser-") and n.endswith(".dist-info")]
+        names = [n for n in os.listdir(package.parent) if n.startswith(f"{distribution}-") and n.endswith(".dist-info")]
     except OSError:
         names = []
     if names:

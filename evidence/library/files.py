@@ -287,6 +287,9 @@ def read_input_text(path: Path | str, limit: int | None = None) -> str:
 
 def parse_bib_text(text: str, file: str) -> tuple[list[BibEntry], list[Problem]]:
     """Parse one file's text; blocks that fail become problems, the rest entries."""
+    fast = _fast_parse(text, file)
+    if fast is not None:
+        return fast
     import bibtexparser
     from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock
 
@@ -318,6 +321,13 @@ def parse_bib_text(text: str, file: str) -> tuple[list[BibEntry], list[Problem]]
         problems.append(Problem(file, line, key, "error", message))
     problems += swallowed_field_problems(library.entries, file)
     return entries, problems
+
+
+def _fast_parse(text: str, file: str) -> tuple[list[BibEntry], list[Problem]] | None:
+    """citerra's reading when ``EVIDENCE_PARSER`` allows it and it is bibtexparser's; else ``None``."""
+    from evidence.library.citerra_parse import parse_if_chosen
+
+    return parse_if_chosen(text, file)
 
 
 _SWALLOWED = re.compile(r"\s*([A-Za-z][\w:.+-]*)\s*=")
