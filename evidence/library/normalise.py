@@ -50,6 +50,19 @@ def _decoder():  # pragma: no cover - trivial factory
     return LatexDecodingMiddleware()._decoder
 
 
+@lru_cache(maxsize=1)
+def _walker_context():  # pragma: no cover - trivial factory
+    """pylatexenc's default parsing context, built once: ``LatexWalker`` otherwise builds it for every value."""
+    from pylatexenc.latexwalker import get_default_latex_context_db
+
+    return get_default_latex_context_db()
+
+
+def _latex_to_text(latex: str) -> str:
+    """pylatexenc's ``latex_to_text`` (as bibtexparser configures it), with the parsing context reused."""
+    return _decoder().latex_to_text(latex, latex_context=_walker_context())
+
+
 @lru_cache(maxsize=1 << 16)
 def _decode_with_pylatexenc(value: str) -> str:
     """The full decoding: math to Unicode first, then pylatexenc (which leaves math as written)."""
@@ -71,10 +84,38 @@ def decode_latex(value: str) -> str:
     (``{RLS} in {C}hina``), the escaped characters ``\\% \\& \\_ \\#``
     (common in abstracts, and unique per entry, so a cache would not help)
     and the ligatures ``--``, ``---``, ````` and ``''`` are handled with
-    string replacements; anything else (accents, macros, math, ties) goes to
-    pylatexenc, once per distinct value.  Every test is ``in`` or ``find``:
-    a regular expression over each abstract cost more than the decoding.
-    Property tests hold the fast paths to pylatexenc's result.
+    string replacements; anything else (accents, macros, math, ties) is cut
+    into chunks at white space where pylatexenc's result cannot depend on
+    the cut, and each chunk with LaTeX in it is decoded once per library
+    (:func:`_decode_by_chunks`): ``\\TeX`` and ``{\\"u}`` recur across a
+    library, whole titles and abstracts do not, and pylatexenc's cost grows
+    with every character it reads.  Every test is ``in`` or ``find``: a
+    regular expression over each abstract cost more than the decoding.
+    Property tests and a sample of real values hold the result to
+    :func:`decode_latex_whole`, which gives pylatexenc the whole value.
+    """
+    if "\\" in value or "$" in value or "~" in value or "^" in value:
+        if _needs_decoder(value):
+            value = _decode_by_chunks(value)
+        else:
+            value = _replace_ligatures(value).replace("{", "").replace("}", "")
+            for char in "%&_#":
+                value = value.replace("\\" + char, char)
+    else:
+        if "-" in value or "`" in value or "'" in value:
+            value = _replace_ligatures(value)
+        if "{" in value or "}" in value:
+            value = value.replace("{", "").replace("}", "")
+    if "\n" in value or "  " in value or "\t" in value:
+        value = _SPACES.sub(" ", value)
+    return value.strip()
+
+
+def decode_latex_whole(value: str) -> str:
+    """The reference for :func:`decode_latex`: a value that needs pylatexenc is given to it whole.
+
+    Slower (pylatexenc reads every character of every such value), and kept
+    so that tests can hold the chunked decoding to it.
     """
     if "\\" in value or "$" in value or "~" in value or "^" in value:
         if _needs_decoder(value):
@@ -91,6 +132,143 @@ def decode_latex(value: str) -> str:
     if "\n" in value or "  " in value or "\t" in value:
         value = _SPACES.sub(" ", value)
     return value.strip()
+
+
+_WHITE_SPACE = re.compile(r"(\s+)")
+#: Where a cut could change what pylatexenc does on either side: a comment (``%`` runs to the end of the
+#: line), math left after :func:`math_to_unicode`, environments and verbatim text, which span white space.
+_UNCUTTABLE = ("$", "\\(", "\\[", "\\begin", "\\verb", "\\\\")
+#: A word ending in a macro (``\\TeX``, ``\\'``, ``\\c``, ``\\``): what follows the white space may be its argument.
+_ENDS_IN_MACRO = re.compile(r"\\(?:[A-Za-z]+|.)?\Z", re.S)
+_ESCAPED = re.compile(r"\\.", re.S)
+#: Characters after which a word needs pylatexenc; a word without them is decoded by string replacements.
+_MARKUP = ("\\", "~", "^", "&", "#", "%")
+
+
+def _decode_by_chunks(value: str) -> str:
+    """pylatexenc's result for ``value`` (white space aside), from chunks decoded one at a time.
+
+    The value (its math already turned into Unicode, as the whole-value path
+    does) is cut only at white space outside braces, and only where nothing
+    on the left can reach across: not after a macro (``\\TeX is``: the
+    macro eats the space; ``\\c c``: the ``c`` is its argument), not after
+    a group that may be an argument (``\\frac{1} {2}``), and not at all in a
+    value with a comment, math left over, an environment, verbatim text, a
+    line break or unbalanced braces, which is decoded whole.  pylatexenc
+    keeps the white space between such chunks as white space (it may change
+    how much, which :func:`decode_latex` folds anyway), so the joined chunks
+    give the whole value's text.
+    """
+    if "$" in value or "\\(" in value:
+        value = math_to_unicode(value)
+    if "%" in value and value.count("%") != value.count("\\%") or any(mark in value for mark in _UNCUTTABLE):
+        return _latex_to_text(value)
+    return _decode_cut(value)
+
+
+def _decode_cut(value: str) -> str:
+    """:func:`_decode_by_chunks` for a value that may be cut: its math done, no comment, nothing uncuttable."""
+    parts = _WHITE_SPACE.split(value)
+    out: list[str] = []
+    chunk: list[str] = []
+    depth = 0
+    joined = False  # whether the current word was kept with the one before it
+    for index in range(0, len(parts), 2):
+        word = parts[index]
+        if index and depth == 0 and not _reaches_right(parts[index - 2], joined):
+            out.append(_decode_chunk("".join(chunk)))
+            out.append(parts[index - 1])
+            chunk = [word]
+            joined = False
+        elif index:
+            chunk.append(parts[index - 1])
+            chunk.append(word)
+            joined = True
+        else:
+            chunk.append(word)
+        if "{" in word or "}" in word:
+            depth += _brace_balance(word)
+            if depth < 0:
+                return _latex_to_text(value)
+    if depth:
+        return _latex_to_text(value)
+    out.append(_decode_chunk("".join(chunk)))
+    return "".join(out)
+
+
+def _reaches_right(word: str, joined: bool) -> bool:
+    """Whether pylatexenc may read past the white space after ``word`` (a macro's argument or space)."""
+    if "\\" in word and _ENDS_IN_MACRO.search(word) and _macro_starts_at_end(word):
+        return True
+    if word.endswith("]"):
+        return True
+    if word.endswith("}"):
+        opener = _group_start(word)
+        if opener < 0:
+            return True
+        if opener == 0:
+            return joined  # a group standing alone is an argument if the word before it took one
+        before = word[:opener]
+        return before.endswith(("}", "]")) or bool("\\" in before and _ENDS_IN_MACRO.search(before))
+    return False
+
+
+def _macro_starts_at_end(word: str) -> bool:
+    """Whether the backslash :data:`_ENDS_IN_MACRO` found at the end of ``word`` is not itself escaped."""
+    match = _ENDS_IN_MACRO.search(word)
+    assert match is not None
+    at = match.start()
+    backslashes = len(word[:at]) - len(word[:at].rstrip("\\"))
+    return backslashes % 2 == 0
+
+
+def _brace_balance(word: str) -> int:
+    """Opening minus closing braces in ``word``, escaped braces (``\\{``) not counted."""
+    if "\\" in word:
+        word = _ESCAPED.sub("", word)
+    return word.count("{") - word.count("}")
+
+
+def _group_start(word: str) -> int:
+    """Where the group that closes at the end of ``word`` opens (-1 if it opens before ``word``, or none closes)."""
+    depth = 0
+    index = len(word) - 1
+    while index >= 0:
+        char = word[index]
+        escaped = False
+        back = index - 1
+        while back >= 0 and word[back] == "\\":
+            escaped = not escaped
+            back -= 1
+        if index == len(word) - 1 and (escaped or char != "}"):
+            return -1
+        if not escaped:
+            if char == "}":
+                depth += 1
+            elif char == "{":
+                depth -= 1
+                if depth == 0:
+                    return index
+        index -= 1
+    return -1
+
+
+@lru_cache(maxsize=1 << 16)
+def _decode_chunk(chunk: str) -> str:
+    """One chunk of a value: by string replacements when it holds no markup, else by pylatexenc, once.
+
+    A chunk that is one group (``{The {\\TeX}book, a review}``, as titles are
+    often braced whole) is pylatexenc's text of what is inside, so that is
+    cut into chunks in turn.
+    """
+    if chunk.startswith("{") and chunk.endswith("}") and _group_start(chunk) == 0:
+        return _decode_cut(chunk[1:-1])
+    if any(mark in chunk for mark in _MARKUP):
+        return _latex_to_text(chunk)
+    chunk = _replace_ligatures(chunk)
+    if "{" in chunk or "}" in chunk:
+        chunk = chunk.replace("{", "").replace("}", "")
+    return chunk
 
 
 def _replace_ligatures(value: str) -> str:
@@ -364,7 +542,13 @@ _UNBRACED_ACCENT = re.compile(
 
 def decode_unbraced_accents(raw: str) -> str:
     """Replace accent commands that stand outside braces with their Unicode letters."""
-    return _UNBRACED_ACCENT.sub(lambda m: _decode_with_pylatexenc("{" + m.group() + "}").strip() or m.group(), raw)
+    return _UNBRACED_ACCENT.sub(lambda m: _decode_accent(m.group()), raw)
+
+
+@lru_cache(maxsize=4096)
+def _decode_accent(accent: str) -> str:
+    """One accent command (``\\~n``) as its letter; left as written when pylatexenc makes nothing of it."""
+    return _latex_to_text("{" + accent + "}").strip() or accent
 
 
 _AND = re.compile(r"[ \r\n\t]+[aA][nN][dD][ \r\n\t]+(?=[^ \r\n\t])")
