@@ -137,7 +137,7 @@ def decode_latex_whole(value: str) -> str:
 _WHITE_SPACE = re.compile(r"(\s+)")
 #: Where a cut could change what pylatexenc does on either side: a comment (``%`` runs to the end of the
 #: line), math left after :func:`math_to_unicode`, environments and verbatim text, which span white space.
-_UNCUTTABLE = ("$", "\\(", "\\[", "\\begin", "\\verb", "\\\\")
+_UNCUTTABLE = ("\\(", "\\[", "\\begin", "\\verb", "\\\\")
 #: A word ending in a macro (``\\TeX``, ``\\'``, ``\\c``, ``\\``): what follows the white space may be its argument.
 _ENDS_IN_MACRO = re.compile(r"\\(?:[A-Za-z]+|.)?\Z", re.S)
 _ESCAPED = re.compile(r"\\.", re.S)
@@ -161,9 +161,14 @@ def _decode_by_chunks(value: str) -> str:
     """
     if "$" in value or "\\(" in value:
         value = math_to_unicode(value)
-    if "%" in value and value.count("%") != value.count("\\%") or any(mark in value for mark in _UNCUTTABLE):
+    if _unescaped("%", value) or _unescaped("$", value) or any(mark in value for mark in _UNCUTTABLE):
         return _latex_to_text(value)
     return _decode_cut(value)
+
+
+def _unescaped(char: str, value: str) -> bool:
+    """Whether ``char`` occurs in ``value`` other than as ``\\char`` (a value with ``\\\\`` is never cut)."""
+    return char in value and value.count(char) != value.count("\\" + char)
 
 
 def _decode_cut(value: str) -> str:
@@ -197,29 +202,77 @@ def _decode_cut(value: str) -> str:
 
 
 def _reaches_right(word: str, joined: bool) -> bool:
-    """Whether pylatexenc may read past the white space after ``word`` (a macro's argument or space)."""
-    if "\\" in word and _ENDS_IN_MACRO.search(word) and _macro_starts_at_end(word):
-        return True
-    if word.endswith("]"):
+    """Whether pylatexenc may read past the white space after ``word`` (a macro's argument or space).
+
+    ``joined`` says whether ``word`` was kept with the word before it, so that
+    a group standing at its start may be that word's macro's argument.
+    """
+    if "\\" in word and _trailing_macro(word) is not None:
+        return True  # \\TeX eats the space after it; \\c takes the next letter
+    if word.endswith(("]", "*")):
         return True
     if word.endswith("}"):
-        opener = _group_start(word)
-        if opener < 0:
-            return True
-        if opener == 0:
-            return joined  # a group standing alone is an argument if the word before it took one
-        before = word[:opener]
-        return before.endswith(("}", "]")) or bool("\\" in before and _ENDS_IN_MACRO.search(before))
+        return _arguments_may_follow(word, joined)
     return False
 
 
-def _macro_starts_at_end(word: str) -> bool:
-    """Whether the backslash :data:`_ENDS_IN_MACRO` found at the end of ``word`` is not itself escaped."""
-    match = _ENDS_IN_MACRO.search(word)
-    assert match is not None
+def _ends_open(text: str) -> bool:
+    """Whether pylatexenc, at the end of ``text``, may still be reading a macro's arguments.
+
+    Only what takes arguments matters here: with nothing after it, a macro
+    without arguments (``\\LaTeX``) reads the same before a closing brace as
+    at the end of the text.
+    """
+    text = text.rstrip()
+    name = _trailing_macro(text) if "\\" in text else None
+    if name is not None:
+        spec = _walker_context().get_macro_spec(name)
+        return spec is not None and getattr(getattr(spec, "args_parser", None), "argspec", None) != ""
+    return _reaches_right(text, False)
+
+
+def _arguments_may_follow(text: str, joined: bool) -> bool:
+    """For ``text`` ending in a group: whether a macro before it may take more arguments after it.
+
+    The groups are counted back to the macro they follow; pylatexenc's own
+    argument specification for that macro (its parsing context) says how
+    many it takes.  ``\\acro{PDF}`` takes none (it is unknown), ``\\emph{x}``
+    one, so the next word is not theirs; ``\\frac{1}`` may be followed by its
+    second argument.  Anything less plain (optional arguments, starred
+    forms, white space between the groups) counts as open.
+    """
+    groups = 0
+    while text.endswith("}"):
+        opener = _group_start(text)
+        if opener < 0:
+            return True
+        groups += 1
+        text = text[:opener]
+    if text[-1:].isspace():  # a group after white space is an argument only of what comes before that
+        text = text.rstrip()
+        return joined if not text else text.endswith(("}", "]", "*")) or _trailing_macro(text) is not None
+    if not text:
+        return joined
+    if text.endswith(("]", "*")):
+        return True
+    name = _trailing_macro(text) if "\\" in text else None
+    if name is None:
+        return False
+    spec = _walker_context().get_macro_spec(name)
+    if spec is None:
+        return False  # an unknown macro takes no arguments
+    argspec = getattr(getattr(spec, "args_parser", None), "argspec", None)
+    return not (isinstance(argspec, str) and set(argspec) <= {"{"} and len(argspec) <= groups)
+
+
+def _trailing_macro(text: str) -> str | None:
+    """The name of the macro ``text`` ends with (``TeX``, ``'``, or empty for a lone backslash), if any."""
+    match = _ENDS_IN_MACRO.search(text)
+    if match is None:
+        return None
     at = match.start()
-    backslashes = len(word[:at]) - len(word[:at].rstrip("\\"))
-    return backslashes % 2 == 0
+    backslashes = len(text[:at]) - len(text[:at].rstrip("\\"))
+    return match.group()[1:] if backslashes % 2 == 0 else None
 
 
 def _brace_balance(word: str) -> int:
@@ -262,7 +315,9 @@ def _decode_chunk(chunk: str) -> str:
     cut into chunks in turn.
     """
     if chunk.startswith("{") and chunk.endswith("}") and _group_start(chunk) == 0:
-        return _decode_cut(chunk[1:-1])
+        inside = chunk[1:-1]
+        if not _ends_open(inside):  # a macro at the end would meet the closing brace, not the end
+            return _decode_cut(inside)
     if any(mark in chunk for mark in _MARKUP):
         return _latex_to_text(chunk)
     chunk = _replace_ligatures(chunk)
