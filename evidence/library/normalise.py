@@ -607,6 +607,13 @@ def _decode_accent(accent: str) -> str:
 
 
 _AND = re.compile(r"[ \r\n\t]+[aA][nN][dD][ \r\n\t]+(?=[^ \r\n\t])")
+#: Braces and escapes that cannot hide or fake an ``and``: groups one level deep with no white space in them
+#: (``M{\\"u}ller``, ``{\\'E}mile``), backslashes before anything but white space, a brace or a backslash.
+#: Large collaborations write hundreds of accented names so; bibtexparser would walk them a character at a time.
+#: A name starting with a backslash after ``and``: bibtexparser drops its first letters (``and \\Thanh`` gives
+#: ``hanh``); that result is kept, so such lists go to bibtexparser.
+_AND_BACKSLASH = re.compile(r"[ \r\n\t][aA][nN][dD][ \r\n\t]+\\")
+_FLAT_GROUPS = re.compile(r"(?:[^{}\\]|\\[^\s{}\\]|\{(?:[^{}\s\\]|\\[^\s{}\\])*\})*")
 
 
 def split_persons(raw: str) -> list[str]:
@@ -618,7 +625,9 @@ def split_persons(raw: str) -> list[str]:
     regular expression finds them, three times faster; anything else goes to
     bibtexparser.  A property test holds the two to the same result.
     """
-    if "{" in raw or "}" in raw or "\\" in raw:
+    if ("{" in raw or "}" in raw or "\\" in raw) and (
+        not _FLAT_GROUPS.fullmatch(raw) or ("\\" in raw and _AND_BACKSLASH.search(raw))
+    ):
         from bibtexparser.middlewares.names import split_multiple_persons_names  # not needed for a cached table
 
         return split_multiple_persons_names(raw)
@@ -635,12 +644,46 @@ def _person(person: str) -> Name:
         return Name(family=ETAL)
     if "=" in person and _NAME_PART.search(person):
         return _extended_name(person)
+    simple = _simple_name(person)
+    if simple is not None:
+        return simple
     parts = parse_single_name_into_parts(person, strict=False)
     return Name(
         family=decode_latex(" ".join(parts.von + parts.last)),
         given=decode_latex(" ".join(parts.first)),
         suffix=decode_latex(" ".join(parts.jr)),
     )
+
+
+#: White space between the words of a name, for bibtexparser's name parser (a tie is white space there).
+_NAME_SPACE = re.compile(r"[ ~\r\n\t]+")
+_NAME_SPACE_CHARS = " ~\r\n\t"
+
+
+def _simple_name(person: str) -> Name | None:
+    """The two commonest shapes, ``Family, Given Names`` and ``Given Family``, without bibtexparser's parser.
+
+    Only for a one-word family name and nothing braced or escaped, where
+    bibtexparser's parser (which walks the name a character at a time to
+    find words, their case, a "von" part and a "Jr" part) can only give
+    this answer; ``None`` for anything else.  A property test holds the
+    two to the same parts.
+    """
+    if "{" in person or "}" in person or "\\" in person:
+        return None
+    family, comma, given = person.partition(",")
+    if comma:
+        family = family.strip(_NAME_SPACE_CHARS)
+        if not family or "," in given or _NAME_SPACE.search(family):
+            return None
+        given = given.strip(_NAME_SPACE_CHARS)
+        if "~" in given or "\n" in given or "\t" in given or "\r" in given or "  " in given:
+            given = _NAME_SPACE.sub(" ", given)
+        return Name(family=decode_latex(family), given=decode_latex(given))
+    words = _NAME_SPACE.split(person.strip(_NAME_SPACE_CHARS))
+    if len(words) == 2:
+        return Name(family=decode_latex(words[1]), given=decode_latex(words[0]))
+    return None
 
 
 #: biblatex's extended name format names its parts (``given=Alfred, family=Adler``);
