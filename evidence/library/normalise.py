@@ -13,8 +13,9 @@ and decoding first would drop them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 _DASHES = re.compile(r"\s*(?:--+|\u2013|\u2014)\s*|\s+-\s*|\s*-\s+")
 _SPACES = re.compile(r"\s+")
@@ -541,6 +542,9 @@ def _math_symbol(name: str) -> str | None:
 ETAL = "et al."
 
 
+_INITIAL_BREAKS = re.compile(r"[\s.\-]+")
+
+
 @dataclass(frozen=True)
 class Name:
     """One person (or organisation) from an author or editor field."""
@@ -548,17 +552,17 @@ class Name:
     family: str
     given: str = ""
     suffix: str = ""
+    #: ``Dong-Yan`` -> ``DY``; ``D. Y.`` -> ``DY``: Vancouver-style initials.
+    initials: str = field(init=False, repr=False, compare=False)
+    #: ``Wang DY``: the form condition pages and Vancouver styles use.
+    short: str = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def initials(self) -> str:
-        """``Dong-Yan`` -> ``DY``; ``D. Y.`` -> ``DY``: Vancouver-style initials."""
-        parts = re.split(r"[\s.\-]+", self.given)
-        return "".join(p[0].upper() for p in parts if p and p[0].isalpha())
-
-    @cached_property
-    def short(self) -> str:
-        """``Wang DY``: the form condition pages and Vancouver styles use."""
-        return f"{self.family} {self.initials}".strip()
+    def __post_init__(self) -> None:
+        # computed once when the name is made: every row asks for them, and each distinct name is made once
+        parts = _INITIAL_BREAKS.split(self.given) if self.given else ()
+        initials = "".join(p[0].upper() for p in parts if p and p[0].isalpha())
+        object.__setattr__(self, "initials", initials)
+        object.__setattr__(self, "short", f"{self.family} {initials}".strip())
 
     def as_csl(self) -> dict[str, str]:
         csl = {"family": self.family}
@@ -610,29 +614,54 @@ _AND = re.compile(r"[ \r\n\t]+[aA][nN][dD][ \r\n\t]+(?=[^ \r\n\t])")
 #: Braces and escapes that cannot hide or fake an ``and``: groups one level deep with no white space in them
 #: (``M{\\"u}ller``, ``{\\'E}mile``), backslashes before anything but white space, a brace or a backslash.
 #: Large collaborations write hundreds of accented names so; bibtexparser would walk them a character at a time.
-#: A name starting with a backslash after ``and``: bibtexparser drops its first letters (``and \\Thanh`` gives
-#: ``hanh``); that result is kept, so such lists go to bibtexparser.
-_AND_BACKSLASH = re.compile(r"[ \r\n\t][aA][nN][dD][ \r\n\t]+\\")
 _FLAT_GROUPS = re.compile(r"(?:[^{}\\]|\\[^\s{}\\]|\{(?:[^{}\s\\]|\\[^\s{}\\])*\})*")
 
 
 def split_persons(raw: str) -> list[str]:
-    """bibtexparser's ``split_multiple_persons_names``, with a fast path for plain lists.
+    """bibtexparser's ``split_multiple_persons_names``, with a fast path for most lists.
 
     That function walks the value one character at a time to track braces
-    and escapes.  A list with neither (``Wang, D. Y. and Yang, Y. D.``, as
-    database exports write them) has its separators exactly where this
-    regular expression finds them, three times faster; anything else goes to
-    bibtexparser.  A property test holds the two to the same result.
+    and escapes.  A list with none (``Wang, D. Y. and Yang, Y. D.``, as
+    database exports write them), or with only braces and escapes that
+    cannot hide an ``and`` (``M{\\"u}ller``, :data:`_FLAT_GROUPS`), has its
+    separators exactly where a regular expression finds them, three times
+    faster; anything else goes to bibtexparser.  One quirk of bibtexparser's
+    is kept: a name that starts with an escape after ``and`` loses it
+    (``and \\v{S}afr\\'anek`` gives ``{S}afr\\'anek``).  A property test
+    holds the two to the same result.
     """
-    if ("{" in raw or "}" in raw or "\\" in raw) and (
-        not _FLAT_GROUPS.fullmatch(raw) or ("\\" in raw and _AND_BACKSLASH.search(raw))
-    ):
+    if ("{" in raw or "}" in raw or "\\" in raw) and not _FLAT_GROUPS.fullmatch(raw):
         from bibtexparser.middlewares.names import split_multiple_persons_names  # not needed for a cached table
 
         return split_multiple_persons_names(raw)
     names = raw.strip(" \r\n\t")
-    return _AND.split(names) if names else []
+    if "\\" not in names:
+        return _AND.split(names) if names else []
+    return _split_around_escapes(names)
+
+
+def _split_around_escapes(names: str) -> list[str]:
+    """bibtexparser's split of a list whose escapes (``\\'``, ``\\"``, ``\\v``) stand outside any ``and``.
+
+    bibtexparser skips an escape and the character after it without changing
+    what it is looking for, so escapes are invisible to its search for
+    `` and ``: the separators are where the regular expression finds them in
+    the list with its escapes taken out.  A name then starts at the first
+    character after the separator that is not part of an escape, which is
+    why ``and \\v{S}afr\\'anek`` gives ``{S}afr\\'anek``.
+    """
+    escapes = [match.start() - 2 * number for number, match in enumerate(_ESCAPED.finditer(names))]
+    visible = _ESCAPED.sub("", names)
+
+    def original(position: int) -> int:  # where the visible character at ``position`` is in ``names``
+        return position + 2 * bisect_right(escapes, position)
+
+    persons, start = [], 0
+    for separator in _AND.finditer(visible):
+        persons.append(names[start : original(separator.start())])
+        start = original(separator.end())
+    persons.append(names[start:])
+    return persons
 
 
 @lru_cache(maxsize=1 << 16)
