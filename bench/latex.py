@@ -65,8 +65,8 @@ def _stages(path: Path) -> str:
     recorded = time.process_time()
     return (
         f"{path.name}: parse_bib_text {parsed - started:.2f} s, names {named - parsed:.2f} s, "
-        f"rest of the records {recorded - named:.2f} s (LaTeX spans decoded by pylatexenc: "
-        f"{normalise._decode_with_pylatexenc.cache_info().currsize})"
+        f"rest of the records {recorded - named:.2f} s (LaTeX chunks decoded: "
+        f"{normalise._decode_chunk.cache_info().currsize})"
     )
 
 

@@ -320,11 +320,40 @@ def _decode_chunk(chunk: str) -> str:
         if not _ends_open(inside):  # a macro at the end would meet the closing brace, not the end
             return _decode_cut(inside)
     if any(mark in chunk for mark in _MARKUP):
-        return _latex_to_text(chunk)
+        if "\\" not in chunk:
+            return _latex_to_text(chunk)
+        letters = _ACCENTED.sub(_accented_letter, chunk)
+        if any(mark in letters for mark in _MARKUP):
+            return _latex_to_text(chunk)
+        chunk = letters
     chunk = _replace_ligatures(chunk)
     if "{" in chunk or "}" in chunk:
         chunk = chunk.replace("{", "").replace("}", "")
     return chunk
+
+
+_ACCENT_SIGNS = "`'^\"~=."
+_LETTER_ACCENTS = "cvkHurdb"
+_SPECIAL_LETTERS = "ss|o|O|aa|AA|ae|AE|oe|OE|l|L|i|j"
+#: Accented and special letters in the forms names and titles write them: ``{\\"u}``, ``\\"u``, ``\\"{u}``,
+#: ``{\\"{u}}``, ``\\c{c}``, ``{\\c c}``, ``{\\v{s}}``, ``{\\'\\i}``, ``{\\ss}``, ``\\o{}``.
+_ACCENTED = re.compile(
+    rf"""\{{\\[{_ACCENT_SIGNS}](?:[A-Za-z]|\{{[A-Za-z]\}}|\\[ij])\}}"""
+    rf"""|\\[{_ACCENT_SIGNS}](?:[A-Za-z]|\{{[A-Za-z]\}})"""
+    rf"""|\{{\\[{_LETTER_ACCENTS}](?:\{{[A-Za-z]\}}| [A-Za-z])\}}|\\[{_LETTER_ACCENTS}]\{{[A-Za-z]\}}"""
+    rf"""|\{{\\(?:{_SPECIAL_LETTERS})\}}|\\(?:{_SPECIAL_LETTERS})\{{\}}"""
+)
+
+
+def _accented_letter(match: re.Match[str]) -> str:
+    return _accent_text(match.group())
+
+
+@lru_cache(maxsize=4096)
+def _accent_text(accent: str) -> str:
+    """pylatexenc's text of one accented letter, asked once per form: in a chunk with no other markup it
+    is a whole node (a group, or an accent and its letter), so its text does not depend on its neighbours."""
+    return _latex_to_text(accent)
 
 
 def _replace_ligatures(value: str) -> str:
@@ -611,10 +640,12 @@ def _decode_accent(accent: str) -> str:
 
 
 _AND = re.compile(r"[ \r\n\t]+[aA][nN][dD][ \r\n\t]+(?=[^ \r\n\t])")
-#: Braces and escapes that cannot hide or fake an ``and``: groups one level deep with no white space in them
-#: (``M{\\"u}ller``, ``{\\'E}mile``), backslashes before anything but white space, a brace or a backslash.
+#: Braces and escapes that cannot hide or fake an ``and``: groups up to two deep with no white space in them
+#: (``M{\\"u}ller``, ``\\mbox{\\c{c}}``), backslashes before anything but white space, a brace or a backslash.
 #: Large collaborations write hundreds of accented names so; bibtexparser would walk them a character at a time.
-_FLAT_GROUPS = re.compile(r"(?:[^{}\\]|\\[^\s{}\\]|\{(?:[^{}\s\\]|\\[^\s{}\\])*\})*")
+_FLAT_GROUPS = re.compile(
+    r"(?:[^{}\\]|\\[^\s{}\\]|\{(?:[^{}\s\\]|\\[^\s{}\\]|\{(?:[^{}\s\\]|\\[^\s{}\\])*\})*\})*"
+)
 
 
 def split_persons(raw: str) -> list[str]:
