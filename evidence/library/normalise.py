@@ -153,16 +153,17 @@ def _decode_by_chunks(value: str) -> str:
     does) is cut only at white space outside braces, and only where nothing
     on the left can reach across: not after a macro (``\\TeX is``: the
     macro eats the space; ``\\c c``: the ``c`` is its argument), not after
-    a group that may be an argument (``\\frac{1} {2}``), and not at all in a
-    value with a comment, math left over, an environment, verbatim text, a
-    line break or unbalanced braces, which is decoded whole.  pylatexenc
-    keeps the white space between such chunks as white space (it may change
-    how much, which :func:`decode_latex` folds anyway), so the joined chunks
-    give the whole value's text.
+    a group that may be an argument (``\\frac{1} {2}``), not inside a
+    comment (``%`` to the end of its line), and not at all in a value with
+    math left over, an environment, verbatim text, a line break or
+    unbalanced braces, which is decoded whole.  pylatexenc keeps the white
+    space between such chunks as white space (it may change how much, which
+    :func:`decode_latex` folds anyway), so the joined chunks give the whole
+    value's text.  Runs of plain words go together, by string replacements.
     """
     if "$" in value or "\\(" in value:
         value = math_to_unicode(value)
-    if _unescaped("%", value) or _unescaped("$", value) or any(mark in value for mark in _UNCUTTABLE):
+    if _unescaped("$", value) or any(mark in value for mark in _UNCUTTABLE):
         return _latex_to_text(value)
     return _decode_cut(value)
 
@@ -172,34 +173,71 @@ def _unescaped(char: str, value: str) -> bool:
     return char in value and value.count(char) != value.count("\\" + char)
 
 
+#: A word holding none of these is plain text: decoded by string replacements, and never reaching right.
+_NOT_PLAIN = re.compile(r"[\\{}~^&#%$\[\]*]")
+
+
 def _decode_cut(value: str) -> str:
-    """:func:`_decode_by_chunks` for a value that may be cut: its math done, no comment, nothing uncuttable."""
+    """:func:`_decode_by_chunks` for a value that may be cut: its math done, nothing uncuttable in it."""
     parts = _WHITE_SPACE.split(value)
     out: list[str] = []
     chunk: list[str] = []
+    plain = True  # whether the chunk so far is plain words
     depth = 0
+    comment = False  # inside a comment, which pylatexenc reads to the end of its line
+    reaching = False  # whether what came before the comment may take what comes after it as an argument
     joined = False  # whether the current word was kept with the one before it
     for index in range(0, len(parts), 2):
         word = parts[index]
-        if index and depth == 0 and not _reaches_right(parts[index - 2], joined):
-            out.append(_decode_chunk("".join(chunk)))
-            out.append(parts[index - 1])
-            chunk = [word]
-            joined = False
-        elif index:
-            chunk.append(parts[index - 1])
-            chunk.append(word)
-            joined = True
+        if index:
+            space = parts[index - 1]
+            ended = comment and "\n" in space
+            if ended:
+                comment = False
+            word_plain = not _NOT_PLAIN.search(word)
+            if depth or comment or (ended and reaching) or _reaches_right(parts[index - 2], joined):
+                chunk += (space, word)
+                plain = plain and word_plain
+                joined = True
+            elif plain and word_plain:  # a run of plain words is decoded in one go
+                chunk += (space, word)
+                joined = False
+            else:
+                out.append(_replace_ligatures("".join(chunk)) if plain else _decode_chunk("".join(chunk)))
+                out.append(space)
+                chunk = [word]
+                plain = word_plain
+                joined = False
         else:
             chunk.append(word)
+            plain = not _NOT_PLAIN.search(word)
+        if comment:
+            continue
+        if "%" in word:
+            at = _comment_start(word)
+            if at >= 0:
+                comment = True
+                reaching = _reaches_right(word[:at], joined) if at else bool(index) and joined
+                word = word[:at]
         if "{" in word or "}" in word:
             depth += _brace_balance(word)
             if depth < 0:
                 return _latex_to_text(value)
     if depth:
         return _latex_to_text(value)
-    out.append(_decode_chunk("".join(chunk)))
+    out.append(_replace_ligatures("".join(chunk)) if plain else _decode_chunk("".join(chunk)))
     return "".join(out)
+
+
+def _comment_start(word: str) -> int:
+    """Where a comment starts in ``word``: its first ``%`` not escaped by a backslash (-1 if none)."""
+    at = word.find("%")
+    while at >= 0:
+        backslashes = at - len(word[:at].rstrip("\\"))
+        if backslashes % 2 == 0:
+            return at
+        at = word.find("%", at + 1)
+    return -1
 
 
 def _reaches_right(word: str, joined: bool) -> bool:
@@ -315,7 +353,7 @@ def _decode_chunk(chunk: str) -> str:
     often braced whole) is pylatexenc's text of what is inside, so that is
     cut into chunks in turn.
     """
-    if chunk.startswith("{") and chunk.endswith("}") and _group_start(chunk) == 0:
+    if chunk.startswith("{") and chunk.endswith("}") and "%" not in chunk and _group_start(chunk) == 0:
         inside = chunk[1:-1]
         if not _ends_open(inside):  # a macro at the end would meet the closing brace, not the end
             return _decode_cut(inside)
