@@ -165,6 +165,11 @@ def _decode_by_chunks(value: str) -> str:
         value = math_to_unicode(value)
     if _unescaped("$", value) or any(mark in value for mark in _UNCUTTABLE):
         return _latex_to_text(value)
+    if "%" in value:  # a comment on the last line runs to the end of the value: pylatexenc drops it
+        last_line = value.rfind("\n") + 1
+        at = _comment_start(value[last_line:])
+        if at >= 0:
+            value = value[: last_line + at]
     return _decode_cut(value)
 
 
