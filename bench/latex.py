@@ -92,8 +92,12 @@ def main() -> None:
     files = args.files or sorted(REAL.glob("*.bib"))
     if args.stages:
         for path in files:
-            command = [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
-                       f"from bench.latex import _stages; from pathlib import Path; print(_stages(Path({str(path)!r})))"]
+            command = [
+                sys.executable,
+                "-c",
+                f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+                f"from bench.latex import _stages; from pathlib import Path; print(_stages(Path({str(path)!r})))",
+            ]
             print(subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip())
         return
     print(f"CPU seconds in fresh processes, imports excluded, bare and load in turns, median of {args.repeat}.\n")
@@ -104,9 +108,9 @@ def main() -> None:
         for _ in range(args.repeat):
             bare.append(_in_fresh_process("bare", path))
             load.append(_in_fresh_process("load", path))
-        ratios = ", ".join(f"{b and l / b:.2f}" for b, l in zip(bare, load))
-        b, l = statistics.median(bare), statistics.median(load)
-        print(f"| {path.name} | {b:.2f} | {l:.2f} | {l / b:.2f} | {ratios} |", flush=True)
+        ratios = ", ".join(f"{full / parse:.2f}" for parse, full in zip(bare, load, strict=True))
+        parse, full = statistics.median(bare), statistics.median(load)
+        print(f"| {path.name} | {parse:.2f} | {full:.2f} | {full / parse:.2f} | {ratios} |", flush=True)
 
 
 if __name__ == "__main__":

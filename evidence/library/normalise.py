@@ -686,9 +686,7 @@ _AND = re.compile(r"[ \r\n\t]+[aA][nN][dD][ \r\n\t]+(?=[^ \r\n\t])")
 #: Braces and escapes that cannot hide or fake an ``and``: groups up to two deep with no white space in them
 #: (``M{\\"u}ller``, ``\\mbox{\\c{c}}``), backslashes before anything but white space, a brace or a backslash.
 #: Large collaborations write hundreds of accented names so; bibtexparser would walk them a character at a time.
-_FLAT_GROUPS = re.compile(
-    r"(?:[^{}\\]|\\[^\s{}\\]|\{(?:[^{}\s\\]|\\[^\s{}\\]|\{(?:[^{}\s\\]|\\[^\s{}\\])*\})*\})*"
-)
+_FLAT_GROUPS = re.compile(r"(?:[^{}\\]|\\[^\s{}\\]|\{(?:[^{}\s\\]|\\[^\s{}\\]|\{(?:[^{}\s\\]|\\[^\s{}\\])*\})*\})*")
 
 
 def split_persons(raw: str) -> list[str]:
