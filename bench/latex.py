@@ -10,6 +10,9 @@ as the real-file target is stated.
     python bench/latex.py                       # the five files in ../shared/bench-real, 3 rounds
     python bench/latex.py --repeat 5 FILE.bib   # other files
     python bench/latex.py --stages              # where a load's CPU goes: parse, LaTeX, names (one process per file)
+    python bench/latex.py --before /tmp/old     # also the load by the package in /tmp/old, in the same turns
+
+For ``--before``, export an earlier commit first: ``git archive COMMIT | tar -x -C /tmp/old``.
 """
 
 from __future__ import annotations
@@ -70,10 +73,11 @@ def _stages(path: Path) -> str:
     )
 
 
-def _in_fresh_process(kind: str, path: Path) -> float:
-    environment = {**os.environ, "EVIDENCE_PARALLEL_PARSE": "0"}
+def _in_fresh_process(kind: str, path: Path, root: Path = ROOT) -> float:
+    """CPU seconds of one bare parse or load in a new process, with the ``evidence`` package found in ``root``."""
+    environment = {**os.environ, "EVIDENCE_PARALLEL_PARSE": "0", "EVIDENCE_BENCH_ROOT": str(root)}
     command = [sys.executable, __file__, f"--{kind}", str(path)]
-    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT, env=environment)
+    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=root, env=environment)
     return float(done.stdout)
 
 
@@ -82,10 +86,11 @@ def main() -> None:
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--stages", action="store_true")
+    parser.add_argument("--before", type=Path, help="a folder holding an earlier version of the package, to compare")
     parser.add_argument("--bare", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--load", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, os.environ.get("EVIDENCE_BENCH_ROOT", str(ROOT)))
     if args.bare or args.load:
         print(_cpu_bare(args.bare) if args.bare else _cpu_load(args.load))
         return
@@ -101,16 +106,20 @@ def main() -> None:
             print(subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip())
         return
     print(f"CPU seconds in fresh processes, imports excluded, bare and load in turns, median of {args.repeat}.\n")
-    print("| file | bare parse CPU s | cold load CPU s | x bare | runs of x |")
-    print("|---|---:|---:|---:|---|")
+    before = "| load before s | x bare " if args.before else ""
+    print(f"| file | bare parse CPU s {before}| cold load CPU s | x bare | runs of x |")
+    print("|---|---:|" + ("---:|---:|" if args.before else "") + "---:|---:|---|")
     for path in files:
-        bare, load = [], []
+        bare, load, old = [], [], []
         for _ in range(args.repeat):
             bare.append(_in_fresh_process("bare", path))
+            if args.before:
+                old.append(_in_fresh_process("load", path, args.before.resolve()))
             load.append(_in_fresh_process("load", path))
         ratios = ", ".join(f"{full / parse:.2f}" for parse, full in zip(bare, load, strict=True))
         parse, full = statistics.median(bare), statistics.median(load)
-        print(f"| {path.name} | {parse:.2f} | {full:.2f} | {full / parse:.2f} | {ratios} |", flush=True)
+        earlier = f"| {statistics.median(old):.2f} | {statistics.median(old) / parse:.2f} " if args.before else ""
+        print(f"| {path.name} | {parse:.2f} {earlier}| {full:.2f} | {full / parse:.2f} | {ratios} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -125,7 +125,7 @@ PIECES = [
     "\\href{u}{t}", "\\foo", "\\foo{x}", "a", "b", "Word", 'M{\\"u}ller', "\\i", "\\'\\i", "\\/", "\\,", "\\Dash",
     "\\'\\\"u", '\\"{u}', "{\\c c}", "\\c{c}", "{\\v{s}}", "\\o{}", "{\\ss}", "\\ss{}x", "{\\'\\i}", '\\"',
     '\\emph{\\"u}', '\\c{\\"u}', "\\mbox{\\c{c}}", "\\ifmmode", "\\else", "\\fi{}", "\\acro{EPS}", "\\begin{x}",
-    "\\end{x}", "\\verb|a b|", "\\(", "\\)", "\\{", "\\}", "\\$", "{{GaN}}", "\\sqrt[3]{x}", "\\section*{s}",
+    "\\end{x}", "\\verb|a b|", "\\(", "\\)", "\\{", "\\}", "\\$", "{{GaN}}", "\\sqrt[3]{x}", "\\section*{s}", "$\\alpha$x", "\\i", "α", "²", "\\TeXα",
 ]  # fmt: skip
 latexish = st.lists(
     st.tuples(st.sampled_from(PIECES), st.sampled_from([" ", "  ", "\n", "\n\n", "\t", ""])), min_size=1, max_size=10

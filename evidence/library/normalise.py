@@ -139,8 +139,6 @@ _WHITE_SPACE = re.compile(r"(\s+)")
 #: Where a cut could change what pylatexenc does on either side: a comment (``%`` runs to the end of the
 #: line), math left after :func:`math_to_unicode`, environments and verbatim text, which span white space.
 _UNCUTTABLE = ("\\(", "\\[", "\\begin", "\\verb", "\\\\")
-#: A word ending in a macro (``\\TeX``, ``\\'``, ``\\c``, ``\\``): what follows the white space may be its argument.
-_ENDS_IN_MACRO = re.compile(r"\\(?:[A-Za-z]+|.)?\Z", re.S)
 _ESCAPED = re.compile(r"\\.", re.S)
 #: Characters after which a word needs pylatexenc; a word without them is decoded by string replacements.
 _MARKUP = ("\\", "~", "^", "&", "#", "%")
@@ -310,13 +308,19 @@ def _arguments_may_follow(text: str, joined: bool) -> bool:
 
 
 def _trailing_macro(text: str) -> str | None:
-    """The name of the macro ``text`` ends with (``TeX``, ``'``, or empty for a lone backslash), if any."""
-    match = _ENDS_IN_MACRO.search(text)
-    if match is None:
+    """The name of the macro ``text`` ends with (``TeX``, ``'``, ``\\``, or empty for a lone backslash), if any.
+
+    A macro's name is one character that is not a letter, or letters as
+    pylatexenc reads them (``str.isalpha``, so ``\\TeXα`` is one macro).
+    """
+    at = text.rfind("\\")
+    if at < 0:
         return None
-    at = match.start()
-    backslashes = len(text[:at]) - len(text[:at].rstrip("\\"))
-    return match.group()[1:] if backslashes % 2 == 0 else None
+    escaped = (at - len(text[:at].rstrip("\\"))) % 2 == 1  # the backslash is the name of ``\\\\``
+    name = text[at + 1 :]
+    if escaped:
+        return "\\" if not name else None
+    return name if len(name) <= 1 or name.isalpha() else None
 
 
 def _brace_balance(word: str) -> int:
