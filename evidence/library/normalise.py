@@ -13,7 +13,6 @@ and decoding first would drop them.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -661,9 +660,14 @@ def split_names(raw: str) -> tuple[Name, ...]:
         raw = decode_unbraced_accents(raw)
     if raw[:4].lower() == "and " or raw[-4:].lower() == " and" or raw.lower().startswith("and\n"):
         raw = _DANGLING_AND.sub("", raw)
-    persons = [person.strip() for person in split_persons(raw)]
-    names = (_person(person) for person in persons if person and person.lower() != "and")
-    return tuple(name for name in names if name.family or name.given)  # "{}" or "{\\relax}" is no one
+    names = []
+    for person in split_persons(raw):
+        person = person.strip()
+        if person and person.lower() != "and":
+            name = _person(person)
+            if name.family or name.given:  # "{}" or "{\\relax}" is no one
+                names.append(name)
+    return tuple(names)
 
 
 _DANGLING_AND = re.compile(r"^\s*and\s+|\s+and\s*$", re.IGNORECASE)
@@ -726,18 +730,20 @@ def _split_around_escapes(names: str) -> list[str]:
     character after the separator that is not part of an escape, which is
     why ``and \\v{S}afr\\'anek`` gives ``{S}afr\\'anek``.
     """
-    escapes = [match.start() - 2 * number for number, match in enumerate(_ESCAPED.finditer(names))]
-    visible = _ESCAPED.sub("", names)
-
-    def original(position: int) -> int:  # where the visible character at ``position`` is in ``names``
-        return position + 2 * bisect_right(escapes, position)
-
     persons, start = [], 0
-    for separator in _AND.finditer(visible):
-        persons.append(names[start : original(separator.start())])
-        start = original(separator.end())
+    for separator in _AND_AROUND_ESCAPES.finditer(names):
+        persons.append(names[start : separator.start()])
+        start = separator.end()
     persons.append(names[start:])
     return persons
+
+
+#: :data:`_AND` with escapes allowed anywhere in it (invisible, as to bibtexparser), and the escapes that
+#: follow it taken too: the next name starts at the first character that is not part of one.
+_AND_AROUND_ESCAPES = re.compile(
+    r"[ \r\n\t](?:[ \r\n\t]|\\[^\s{}\\])*[aA](?:\\[^\s{}\\])*[nN](?:\\[^\s{}\\])*[dD](?:\\[^\s{}\\])*"
+    r"[ \r\n\t](?:[ \r\n\t]|\\[^\s{}\\])*(?=[^ \r\n\t\\])"
+)
 
 
 @lru_cache(maxsize=1 << 16)
