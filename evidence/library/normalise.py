@@ -4,10 +4,18 @@
 what is left may still hold LaTeX (``M{\\"u}ller``, ``{RLS}``, ``13--14``).  Its own
 LaTeX-decoding middleware runs pylatexenc over every value, which costs about
 25 times the parse itself on a large library.  Here a value is decoded only
-when it holds something LaTeX could change, and each distinct value is
-decoded once (``functools.lru_cache``).  Names are split on the raw value,
-because braces protect corporate names (``{World Health Organization}``)
-and decoding first would drop them.
+when it holds something LaTeX could change, and then chunk by chunk: the
+value is cut at white space where pylatexenc's result cannot depend on the
+cut, plain words are handled with string replacements, and each chunk with
+LaTeX in it goes to pylatexenc once per library (``functools.lru_cache``):
+chunks such as ``{\\TeX}`` and ``M{\\"u}ller`` recur, whole titles and
+abstracts do not, and pylatexenc's cost grows with every character it
+reads.  :func:`decode_latex_whole`, which gives pylatexenc the whole value,
+is kept as the reference the tests hold the chunks to.  Names are split on
+the raw value, because braces protect corporate names (``{World Health
+Organization}``) and decoding first would drop them; the commonest lists
+and names are split by regular expressions held to bibtexparser's own
+character-by-character functions.
 """
 
 from __future__ import annotations
