@@ -205,3 +205,14 @@ def test_names_keep_their_initials_and_short_form():
 )
 def test_lists_with_escapes_split_as_bibtexparser_splits_them(raw: str):
     assert split_persons(raw) == split_multiple_persons_names(raw)
+
+
+def test_a_macro_pylatexenc_fails_on_leaves_the_value_as_written(tmp_path):
+    from evidence.library.table import load_table
+
+    value = "See \\href{http://a.b}{this} page"  # pylatexenc raises IndexError on \href
+    assert decode_latex(value) == decode_latex_whole(value) == "See \\hrefhttp://a.bthis page"
+    bib = tmp_path / "href.bib"
+    bib.write_text("@article{k, title = {" + value + "}, author = {Li, X.}, year = 2020, journal = {J}}\n")
+    table = load_table([bib], use_cache=False).table
+    assert table.loc["k", "title"] == "See \\hrefhttp://a.bthis page"

@@ -76,7 +76,22 @@ def _decode_with_pylatexenc(value: str) -> str:
     """The full decoding: math to Unicode first, then pylatexenc (which leaves math as written)."""
     if "$" in value or "\\(" in value:
         value = math_to_unicode(value)
-    return _decoder().latex_to_text(value)
+    try:
+        return _decoder().latex_to_text(value)
+    except Exception:  # pylatexenc fails on some macros it half knows: see _undecoded
+        return _undecoded(value)
+
+
+def _undecoded(value: str) -> str:
+    """What a value shows when pylatexenc raises on it: as written, but for braces and ligatures.
+
+    pylatexenc parses ``\\href`` as a macro without arguments and then
+    formats it as one with two, and fails (an ``IndexError``); a title that
+    cites a URL so must not stop a load.  Nothing is dropped: the macros
+    stay in the text, where ``check`` and a reader can see them.
+    """
+    value = _replace_ligatures(value)
+    return value.replace("{", "").replace("}", "")
 
 
 #: Characters that ``\\`` merely escapes; every other backslash starts a macro.
@@ -168,14 +183,17 @@ def _decode_by_chunks(value: str) -> str:
     """
     if "$" in value or "\\(" in value:
         value = math_to_unicode(value)
-    if _unescaped("$", value) or any(mark in value for mark in _UNCUTTABLE):
-        return _latex_to_text(value)
-    if "%" in value:  # a comment on the last line runs to the end of the value: pylatexenc drops it
-        last_line = value.rfind("\n") + 1
-        at = _comment_start(value[last_line:])
-        if at >= 0:
-            value = value[: last_line + at]
-    return _decode_cut(value)
+    try:
+        if _unescaped("$", value) or any(mark in value for mark in _UNCUTTABLE):
+            return _latex_to_text(value)
+        if "%" in value:  # a comment on the last line runs to the end of the value: pylatexenc drops it
+            last_line = value.rfind("\n") + 1
+            at = _comment_start(value[last_line:])
+            if at >= 0:
+                return _decode_cut(value[: last_line + at])
+        return _decode_cut(value)
+    except Exception:  # pylatexenc failed on a chunk: the whole value as the whole-value path shows it
+        return _undecoded(value)
 
 
 def _unescaped(char: str, value: str) -> bool:
@@ -695,7 +713,10 @@ def decode_unbraced_accents(raw: str) -> str:
 @lru_cache(maxsize=4096)
 def _decode_accent(accent: str) -> str:
     """One accent command (``\\~n``) as its letter; left as written when pylatexenc makes nothing of it."""
-    return _latex_to_text("{" + accent + "}").strip() or accent
+    try:
+        return _latex_to_text("{" + accent + "}").strip() or accent
+    except Exception:  # as _undecoded: shown as written
+        return accent
 
 
 _AND = re.compile(r"[ \r\n\t]+[aA][nN][dD][ \r\n\t]+(?=[^ \r\n\t])")
