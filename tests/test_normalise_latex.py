@@ -128,7 +128,9 @@ PIECES = [
     "\\end{x}", "\\verb|a b|", "\\(", "\\)", "\\{", "\\}", "\\$", "{{GaN}}", "\\sqrt[3]{x}", "\\section*{s}", "$\\alpha$x", "\\i", "α", "²", "\\TeXα",
 ]  # fmt: skip
 latexish = st.lists(
-    st.tuples(st.sampled_from(PIECES), st.sampled_from([" ", "  ", "\n", "\n\n", "\t", ""])), min_size=1, max_size=10
+    st.tuples(st.sampled_from(PIECES), st.sampled_from([" ", "  ", "\n", "\n\n", "\t", "", "%", "% c\n"])),
+    min_size=1,
+    max_size=10,
 ).map(lambda pairs: "".join(piece + space for piece, space in pairs))
 latexish_values = st.one_of(
     latexish, latexish.map(lambda v: "{" + v + "}"), latexish.map(lambda v: "{{" + v + "}} " + v)
@@ -148,6 +150,7 @@ name_lists = st.lists(
             'M{\\"u}ller, H.', "{World Health Organization}", "{\\'E}mile", "\\'E", "\\o", "\\v{S}afr\\'anek", "\\v",
             "{S}", "\\", "\\ ", "\\{", "\\}", "\\\\", "Li", "and", " and ", "AND", "{", "}", " ", "\n", "~", ",",
             "{x and}", "and{", "}and", '{\\"o}', "x", "\\'", "\\i", "\\mbox{\\c{c}}", "{{x}}", "{\\v{S}}", "an", "d",
+            "{{\\c{c}}}", "\\ifmmode \\mbox{\\c{c}}\\else \\c{c}\\fi{}", "others", "family=Gogh, given=V.",
         ]
     ),
     max_size=12,
@@ -158,6 +161,7 @@ name_lists = st.lists(
 @given(name_lists)
 def test_persons_split_around_braces_and_escapes_as_bibtexparser_splits_them(raw: str):
     assert split_persons(raw) == split_multiple_persons_names(raw)
+    assert split_names(raw) == reference_split_names(raw)
 
 
 name_words = st.sampled_from(
