@@ -4,17 +4,25 @@
 what is left may still hold LaTeX (``M{\\"u}ller``, ``{RLS}``, ``13--14``).  Its own
 LaTeX-decoding middleware runs pylatexenc over every value, which costs about
 25 times the parse itself on a large library.  Here a value is decoded only
-when it holds something LaTeX could change, and each distinct value is
-decoded once (``functools.lru_cache``).  Names are split on the raw value,
-because braces protect corporate names (``{World Health Organization}``)
-and decoding first would drop them.
+when it holds something LaTeX could change, and then chunk by chunk: the
+value is cut at white space where pylatexenc's result cannot depend on the
+cut, plain words are handled with string replacements, and each chunk with
+LaTeX in it goes to pylatexenc once per library (``functools.lru_cache``):
+chunks such as ``{\\TeX}`` and ``M{\\"u}ller`` recur, whole titles and
+abstracts do not, and pylatexenc's cost grows with every character it
+reads.  :func:`decode_latex_whole`, which gives pylatexenc the whole value,
+is kept as the reference the tests hold the chunks to.  Names are split on
+the raw value, because braces protect corporate names (``{World Health
+Organization}``) and decoding first would drop them; the commonest lists
+and names are split by regular expressions held to bibtexparser's own
+character-by-character functions.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 _DASHES = re.compile(r"\s*(?:--+|\u2013|\u2014)\s*|\s+-\s*|\s*-\s+")
 _SPACES = re.compile(r"\s+")
@@ -50,12 +58,40 @@ def _decoder():  # pragma: no cover - trivial factory
     return LatexDecodingMiddleware()._decoder
 
 
+@lru_cache(maxsize=1)
+def _walker_context():  # pragma: no cover - trivial factory
+    """pylatexenc's default parsing context, built once: ``LatexWalker`` otherwise builds it for every value."""
+    from pylatexenc.latexwalker import get_default_latex_context_db
+
+    return get_default_latex_context_db()
+
+
+def _latex_to_text(latex: str) -> str:
+    """pylatexenc's ``latex_to_text`` (as bibtexparser configures it), with the parsing context reused."""
+    return _decoder().latex_to_text(latex, latex_context=_walker_context())
+
+
 @lru_cache(maxsize=1 << 16)
 def _decode_with_pylatexenc(value: str) -> str:
     """The full decoding: math to Unicode first, then pylatexenc (which leaves math as written)."""
     if "$" in value or "\\(" in value:
         value = math_to_unicode(value)
-    return _decoder().latex_to_text(value)
+    try:
+        return _decoder().latex_to_text(value)
+    except Exception:  # pylatexenc fails on some macros it half knows: see _undecoded
+        return _undecoded(value)
+
+
+def _undecoded(value: str) -> str:
+    """What a value shows when pylatexenc raises on it: as written, but for braces and ligatures.
+
+    pylatexenc parses ``\\href`` as a macro without arguments and then
+    formats it as one with two, and fails (an ``IndexError``); a title that
+    cites a URL so must not stop a load.  Nothing is dropped: the macros
+    stay in the text, where ``check`` and a reader can see them.
+    """
+    value = _replace_ligatures(value)
+    return value.replace("{", "").replace("}", "")
 
 
 #: Characters that ``\\`` merely escapes; every other backslash starts a macro.
@@ -71,10 +107,38 @@ def decode_latex(value: str) -> str:
     (``{RLS} in {C}hina``), the escaped characters ``\\% \\& \\_ \\#``
     (common in abstracts, and unique per entry, so a cache would not help)
     and the ligatures ``--``, ``---``, ````` and ``''`` are handled with
-    string replacements; anything else (accents, macros, math, ties) goes to
-    pylatexenc, once per distinct value.  Every test is ``in`` or ``find``:
-    a regular expression over each abstract cost more than the decoding.
-    Property tests hold the fast paths to pylatexenc's result.
+    string replacements; anything else (accents, macros, math, ties) is cut
+    into chunks at white space where pylatexenc's result cannot depend on
+    the cut, and each chunk with LaTeX in it is decoded once per library
+    (:func:`_decode_by_chunks`): ``\\TeX`` and ``{\\"u}`` recur across a
+    library, whole titles and abstracts do not, and pylatexenc's cost grows
+    with every character it reads.  Every test is ``in`` or ``find``: a
+    regular expression over each abstract cost more than the decoding.
+    Property tests and a sample of real values hold the result to
+    :func:`decode_latex_whole`, which gives pylatexenc the whole value.
+    """
+    if "\\" in value or "$" in value or "~" in value or "^" in value:
+        if _needs_decoder(value):
+            value = _decode_by_chunks(value)
+        else:
+            value = _replace_ligatures(value).replace("{", "").replace("}", "")
+            for char in "%&_#":
+                value = value.replace("\\" + char, char)
+    else:
+        if "-" in value or "`" in value or "'" in value:
+            value = _replace_ligatures(value)
+        if "{" in value or "}" in value:
+            value = value.replace("{", "").replace("}", "")
+    if "\n" in value or "  " in value or "\t" in value:
+        value = _SPACES.sub(" ", value)
+    return value.strip()
+
+
+def decode_latex_whole(value: str) -> str:
+    """The reference for :func:`decode_latex`: a value that needs pylatexenc is given to it whole.
+
+    Slower (pylatexenc reads every character of every such value), and kept
+    so that tests can hold the chunked decoding to it.
     """
     if "\\" in value or "$" in value or "~" in value or "^" in value:
         if _needs_decoder(value):
@@ -91,6 +155,277 @@ def decode_latex(value: str) -> str:
     if "\n" in value or "  " in value or "\t" in value:
         value = _SPACES.sub(" ", value)
     return value.strip()
+
+
+_WHITE_SPACE = re.compile(r"(\s+)")
+#: Where a cut could change what pylatexenc does on either side: a comment (``%`` runs to the end of the
+#: line), math left after :func:`math_to_unicode`, environments and verbatim text, which span white space.
+_UNCUTTABLE = ("\\(", "\\[", "\\begin", "\\verb", "\\\\")
+_ESCAPED = re.compile(r"\\.", re.S)
+#: Characters after which a word needs pylatexenc; a word without them is decoded by string replacements.
+_MARKUP = ("\\", "~", "^", "&", "#", "%")
+
+
+def _decode_by_chunks(value: str) -> str:
+    """pylatexenc's result for ``value`` (white space aside), from chunks decoded one at a time.
+
+    The value (its math already turned into Unicode, as the whole-value path
+    does) is cut only at white space outside braces, and only where nothing
+    on the left can reach across: not after a macro (``\\TeX is``: the
+    macro eats the space; ``\\c c``: the ``c`` is its argument), not after
+    a group that may be an argument (``\\frac{1} {2}``), not inside a
+    comment (``%`` to the end of its line), and not at all in a value with
+    math left over, an environment, verbatim text, a line break or
+    unbalanced braces, which is decoded whole.  pylatexenc keeps the white
+    space between such chunks as white space (it may change how much, which
+    :func:`decode_latex` folds anyway), so the joined chunks give the whole
+    value's text.  Runs of plain words go together, by string replacements.
+    """
+    if "$" in value or "\\(" in value:
+        value = math_to_unicode(value)
+    try:
+        if _unescaped("$", value) or any(mark in value for mark in _UNCUTTABLE):
+            return _latex_to_text(value)
+        if "%" in value:  # a comment on the last line runs to the end of the value: pylatexenc drops it
+            last_line = value.rfind("\n") + 1
+            at = _comment_start(value[last_line:])
+            if at >= 0:
+                return _decode_cut(value[: last_line + at])
+        return _decode_cut(value)
+    except Exception:  # pylatexenc failed on a chunk: the whole value as the whole-value path shows it
+        return _undecoded(value)
+
+
+def _unescaped(char: str, value: str) -> bool:
+    """Whether ``char`` occurs in ``value`` other than as ``\\char`` (a value with ``\\\\`` is never cut)."""
+    return char in value and value.count(char) != value.count("\\" + char)
+
+
+#: A word holding none of these is plain text: decoded by string replacements, and never reaching right.
+_NOT_PLAIN = re.compile(r"[\\{}~^&#%$\[\]*]")
+
+
+def _decode_cut(value: str) -> str:
+    """:func:`_decode_by_chunks` for a value that may be cut: its math done, nothing uncuttable in it."""
+    parts = _WHITE_SPACE.split(value)
+    out: list[str] = []
+    chunk: list[str] = []
+    plain = True  # whether the chunk so far is plain words
+    depth = 0
+    comment = False  # inside a comment, which pylatexenc reads to the end of its line
+    reaching = False  # whether what came before the comment may take what comes after it as an argument
+    joined = False  # whether the current word was kept with the one before it
+    for index in range(0, len(parts), 2):
+        word = parts[index]
+        if index:
+            space = parts[index - 1]
+            ended = comment and "\n" in space
+            if ended:
+                comment = False
+            word_plain = not _NOT_PLAIN.search(word)
+            if depth or comment or (ended and reaching) or _reaches_right(parts[index - 2], joined):
+                chunk += (space, word)
+                plain = plain and word_plain
+                joined = True
+            elif plain and word_plain:  # a run of plain words is decoded in one go
+                chunk += (space, word)
+                joined = False
+            else:
+                out.append(_replace_ligatures("".join(chunk)) if plain else _decode_chunk("".join(chunk)))
+                out.append(space)
+                chunk = [word]
+                plain = word_plain
+                joined = False
+        else:
+            chunk.append(word)
+            plain = not _NOT_PLAIN.search(word)
+        if comment:
+            continue
+        if "%" in word:
+            at = _comment_start(word)
+            if at >= 0:
+                comment = True
+                reaching = _reaches_right(word[:at], joined) if at else bool(index) and joined
+                word = word[:at]
+        if "{" in word or "}" in word:
+            depth += _brace_balance(word)
+            if depth < 0:
+                return _latex_to_text(value)
+    if depth:
+        return _latex_to_text(value)
+    out.append(_replace_ligatures("".join(chunk)) if plain else _decode_chunk("".join(chunk)))
+    return "".join(out)
+
+
+def _comment_start(word: str) -> int:
+    """Where a comment starts in ``word``: its first ``%`` not escaped by a backslash (-1 if none)."""
+    at = word.find("%")
+    while at >= 0:
+        backslashes = at - len(word[:at].rstrip("\\"))
+        if backslashes % 2 == 0:
+            return at
+        at = word.find("%", at + 1)
+    return -1
+
+
+def _reaches_right(word: str, joined: bool) -> bool:
+    """Whether pylatexenc may read past the white space after ``word`` (a macro's argument or space).
+
+    ``joined`` says whether ``word`` was kept with the word before it, so that
+    a group standing at its start may be that word's macro's argument.
+    """
+    if "\\" in word and _trailing_macro(word) is not None:
+        return True  # \\TeX eats the space after it; \\c takes the next letter
+    if word.endswith(("]", "*")):
+        return True
+    if word.endswith("}"):
+        return _arguments_may_follow(word, joined)
+    return False
+
+
+def _ends_open(text: str) -> bool:
+    """Whether pylatexenc, at the end of ``text``, may still be reading a macro's arguments.
+
+    Only what takes arguments matters here: with nothing after it, a macro
+    without arguments (``\\LaTeX``) reads the same before a closing brace as
+    at the end of the text.
+    """
+    text = text.rstrip()
+    name = _trailing_macro(text) if "\\" in text else None
+    if name is not None:
+        spec = _walker_context().get_macro_spec(name)
+        return spec is not None and getattr(getattr(spec, "args_parser", None), "argspec", None) != ""
+    return _reaches_right(text, False)
+
+
+def _arguments_may_follow(text: str, joined: bool) -> bool:
+    """For ``text`` ending in a group: whether a macro before it may take more arguments after it.
+
+    The groups are counted back to the macro they follow; pylatexenc's own
+    argument specification for that macro (its parsing context) says how
+    many it takes.  ``\\acro{PDF}`` takes none (it is unknown), ``\\emph{x}``
+    one, so the next word is not theirs; ``\\frac{1}`` may be followed by its
+    second argument.  Anything less plain (optional arguments, starred
+    forms, white space between the groups) counts as open.
+    """
+    groups = 0
+    while text.endswith("}"):
+        opener = _group_start(text)
+        if opener < 0:
+            return True
+        groups += 1
+        text = text[:opener]
+    if text[-1:].isspace():  # a group after white space is an argument only of what comes before that
+        text = text.rstrip()
+        return joined if not text else text.endswith(("}", "]", "*")) or _trailing_macro(text) is not None
+    if not text:
+        return joined
+    if text.endswith(("]", "*")):
+        return True
+    name = _trailing_macro(text) if "\\" in text else None
+    if name is None:
+        return False
+    spec = _walker_context().get_macro_spec(name)
+    if spec is None:
+        return False  # an unknown macro takes no arguments
+    argspec = getattr(getattr(spec, "args_parser", None), "argspec", None)
+    return not (isinstance(argspec, str) and set(argspec) <= {"{"} and len(argspec) <= groups)
+
+
+def _trailing_macro(text: str) -> str | None:
+    """The name of the macro ``text`` ends with (``TeX``, ``'``, ``\\``, or empty for a lone backslash), if any.
+
+    A macro's name is one character that is not a letter, or letters as
+    pylatexenc reads them (``str.isalpha``, so ``\\TeXα`` is one macro).
+    """
+    at = text.rfind("\\")
+    if at < 0:
+        return None
+    escaped = (at - len(text[:at].rstrip("\\"))) % 2 == 1  # the backslash is the name of ``\\\\``
+    name = text[at + 1 :]
+    if escaped:
+        return "\\" if not name else None
+    return name if len(name) <= 1 or name.isalpha() else None
+
+
+def _brace_balance(word: str) -> int:
+    """Opening minus closing braces in ``word``, escaped braces (``\\{``) not counted."""
+    if "\\" in word:
+        word = _ESCAPED.sub("", word)
+    return word.count("{") - word.count("}")
+
+
+def _group_start(word: str) -> int:
+    """Where the group that closes at the end of ``word`` opens (-1 if it opens before ``word``, or none closes)."""
+    depth = 0
+    index = len(word) - 1
+    while index >= 0:
+        char = word[index]
+        escaped = False
+        back = index - 1
+        while back >= 0 and word[back] == "\\":
+            escaped = not escaped
+            back -= 1
+        if index == len(word) - 1 and (escaped or char != "}"):
+            return -1
+        if not escaped:
+            if char == "}":
+                depth += 1
+            elif char == "{":
+                depth -= 1
+                if depth == 0:
+                    return index
+        index -= 1
+    return -1
+
+
+@lru_cache(maxsize=1 << 16)
+def _decode_chunk(chunk: str) -> str:
+    """One chunk of a value: by string replacements when it holds no markup, else by pylatexenc, once.
+
+    A chunk that is one group (``{The {\\TeX}book, a review}``, as titles are
+    often braced whole) is pylatexenc's text of what is inside, so that is
+    cut into chunks in turn.
+    """
+    if chunk.startswith("{") and chunk.endswith("}") and "%" not in chunk and _group_start(chunk) == 0:
+        inside = chunk[1:-1]
+        if not _ends_open(inside):  # a macro at the end would meet the closing brace, not the end
+            return _decode_cut(inside)
+    if any(mark in chunk for mark in _MARKUP):
+        if "\\" not in chunk:
+            return _latex_to_text(chunk)
+        letters = _ACCENTED.sub(_accented_letter, chunk)
+        if any(mark in letters for mark in _MARKUP):
+            return _latex_to_text(chunk)
+        chunk = letters
+    chunk = _replace_ligatures(chunk)
+    if "{" in chunk or "}" in chunk:
+        chunk = chunk.replace("{", "").replace("}", "")
+    return chunk
+
+
+_ACCENT_SIGNS = "`'^\"~=."
+_LETTER_ACCENTS = "cvkHurdb"
+_SPECIAL_LETTERS = "ss|o|O|aa|AA|ae|AE|oe|OE|l|L|i|j"
+#: Accented and special letters in the forms names and titles write them: ``{\\"u}``, ``\\"u``, ``\\"{u}``,
+#: ``{\\"{u}}``, ``\\c{c}``, ``{\\c c}``, ``{\\v{s}}``, ``{\\'\\i}``, ``{\\ss}``, ``\\o{}``.
+_ACCENTED = re.compile(
+    rf"""\{{\\[{_ACCENT_SIGNS}](?:[A-Za-z]|\{{[A-Za-z]\}}|\\[ij])\}}"""
+    rf"""|\\[{_ACCENT_SIGNS}](?:[A-Za-z]|\{{[A-Za-z]\}})"""
+    rf"""|\{{\\[{_LETTER_ACCENTS}](?:\{{[A-Za-z]\}}| [A-Za-z])\}}|\\[{_LETTER_ACCENTS}]\{{[A-Za-z]\}}"""
+    rf"""|\{{\\(?:{_SPECIAL_LETTERS})\}}|\\(?:{_SPECIAL_LETTERS})\{{\}}"""
+)
+
+
+def _accented_letter(match: re.Match[str]) -> str:
+    return _accent_text(match.group())
+
+
+@lru_cache(maxsize=4096)
+def _accent_text(accent: str) -> str:
+    """pylatexenc's text of one accented letter, asked once per form: in a chunk with no other markup it
+    is a whole node (a group, or an accent and its letter), so its text does not depend on its neighbours."""
+    return _latex_to_text(accent)
 
 
 def _replace_ligatures(value: str) -> str:
@@ -308,6 +643,9 @@ def _math_symbol(name: str) -> str | None:
 ETAL = "et al."
 
 
+_INITIAL_BREAKS = re.compile(r"[\s.\-]+")
+
+
 @dataclass(frozen=True)
 class Name:
     """One person (or organisation) from an author or editor field."""
@@ -315,17 +653,17 @@ class Name:
     family: str
     given: str = ""
     suffix: str = ""
+    #: ``Dong-Yan`` -> ``DY``; ``D. Y.`` -> ``DY``: Vancouver-style initials.
+    initials: str = field(init=False, repr=False, compare=False)
+    #: ``Wang DY``: the form condition pages and Vancouver styles use.
+    short: str = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def initials(self) -> str:
-        """``Dong-Yan`` -> ``DY``; ``D. Y.`` -> ``DY``: Vancouver-style initials."""
-        parts = re.split(r"[\s.\-]+", self.given)
-        return "".join(p[0].upper() for p in parts if p and p[0].isalpha())
-
-    @cached_property
-    def short(self) -> str:
-        """``Wang DY``: the form condition pages and Vancouver styles use."""
-        return f"{self.family} {self.initials}".strip()
+    def __post_init__(self) -> None:
+        # computed once when the name is made: every row asks for them, and each distinct name is made once
+        parts = _INITIAL_BREAKS.split(self.given) if self.given else ()
+        initials = "".join(p[0].upper() for p in parts if p and p[0].isalpha())
+        object.__setattr__(self, "initials", initials)
+        object.__setattr__(self, "short", f"{self.family} {initials}".strip())
 
     def as_csl(self) -> dict[str, str]:
         csl = {"family": self.family}
@@ -348,9 +686,14 @@ def split_names(raw: str) -> tuple[Name, ...]:
         raw = decode_unbraced_accents(raw)
     if raw[:4].lower() == "and " or raw[-4:].lower() == " and" or raw.lower().startswith("and\n"):
         raw = _DANGLING_AND.sub("", raw)
-    persons = [person.strip() for person in split_persons(raw)]
-    names = (_person(person) for person in persons if person and person.lower() != "and")
-    return tuple(name for name in names if name.family or name.given)  # "{}" or "{\\relax}" is no one
+    names = []
+    for person in split_persons(raw):
+        person = person.strip()
+        if person and person.lower() != "and":
+            name = _person(person)
+            if name.family or name.given:  # "{}" or "{\\relax}" is no one
+                names.append(name)
+    return tuple(names)
 
 
 _DANGLING_AND = re.compile(r"^\s*and\s+|\s+and\s*$", re.IGNORECASE)
@@ -364,27 +707,72 @@ _UNBRACED_ACCENT = re.compile(
 
 def decode_unbraced_accents(raw: str) -> str:
     """Replace accent commands that stand outside braces with their Unicode letters."""
-    return _UNBRACED_ACCENT.sub(lambda m: _decode_with_pylatexenc("{" + m.group() + "}").strip() or m.group(), raw)
+    return _UNBRACED_ACCENT.sub(lambda m: _decode_accent(m.group()), raw)
+
+
+@lru_cache(maxsize=4096)
+def _decode_accent(accent: str) -> str:
+    """One accent command (``\\~n``) as its letter; left as written when pylatexenc makes nothing of it."""
+    try:
+        return _latex_to_text("{" + accent + "}").strip() or accent
+    except Exception:  # as _undecoded: shown as written
+        return accent
 
 
 _AND = re.compile(r"[ \r\n\t]+[aA][nN][dD][ \r\n\t]+(?=[^ \r\n\t])")
+#: Braces and escapes that cannot hide or fake an ``and``: groups up to two deep with no white space in them
+#: (``M{\\"u}ller``, ``\\mbox{\\c{c}}``), backslashes before anything but white space, a brace or a backslash.
+#: Large collaborations write hundreds of accented names so; bibtexparser would walk them a character at a time.
+_FLAT_GROUPS = re.compile(r"(?:[^{}\\]|\\[^\s{}\\]|\{(?:[^{}\s\\]|\\[^\s{}\\]|\{(?:[^{}\s\\]|\\[^\s{}\\])*\})*\})*")
 
 
 def split_persons(raw: str) -> list[str]:
-    """bibtexparser's ``split_multiple_persons_names``, with a fast path for plain lists.
+    """bibtexparser's ``split_multiple_persons_names``, with a fast path for most lists.
 
     That function walks the value one character at a time to track braces
-    and escapes.  A list with neither (``Wang, D. Y. and Yang, Y. D.``, as
-    database exports write them) has its separators exactly where this
-    regular expression finds them, three times faster; anything else goes to
-    bibtexparser.  A property test holds the two to the same result.
+    and escapes.  A list with none (``Wang, D. Y. and Yang, Y. D.``, as
+    database exports write them), or with only braces and escapes that
+    cannot hide an ``and`` (``M{\\"u}ller``, :data:`_FLAT_GROUPS`), has its
+    separators exactly where a regular expression finds them, three times
+    faster; anything else goes to bibtexparser.  One quirk of bibtexparser's
+    is kept: a name that starts with an escape after ``and`` loses it
+    (``and \\v{S}afr\\'anek`` gives ``{S}afr\\'anek``).  A property test
+    holds the two to the same result.
     """
-    if "{" in raw or "}" in raw or "\\" in raw:
+    if ("{" in raw or "}" in raw or "\\" in raw) and not _FLAT_GROUPS.fullmatch(raw):
         from bibtexparser.middlewares.names import split_multiple_persons_names  # not needed for a cached table
 
         return split_multiple_persons_names(raw)
     names = raw.strip(" \r\n\t")
-    return _AND.split(names) if names else []
+    if "\\" not in names:
+        return _AND.split(names) if names else []
+    return _split_around_escapes(names)
+
+
+def _split_around_escapes(names: str) -> list[str]:
+    """bibtexparser's split of a list whose escapes (``\\'``, ``\\"``, ``\\v``) stand outside any ``and``.
+
+    bibtexparser skips an escape and the character after it without changing
+    what it is looking for, so escapes are invisible to its search for
+    `` and ``: the separators are where the regular expression finds them in
+    the list with its escapes taken out.  A name then starts at the first
+    character after the separator that is not part of an escape, which is
+    why ``and \\v{S}afr\\'anek`` gives ``{S}afr\\'anek``.
+    """
+    persons, start = [], 0
+    for separator in _AND_AROUND_ESCAPES.finditer(names):
+        persons.append(names[start : separator.start()])
+        start = separator.end()
+    persons.append(names[start:])
+    return persons
+
+
+#: :data:`_AND` with escapes allowed anywhere in it (invisible, as to bibtexparser), and the escapes that
+#: follow it taken too: the next name starts at the first character that is not part of one.
+_AND_AROUND_ESCAPES = re.compile(
+    r"[ \r\n\t](?:[ \r\n\t]|\\[^\s{}\\])*[aA](?:\\[^\s{}\\])*[nN](?:\\[^\s{}\\])*[dD](?:\\[^\s{}\\])*"
+    r"[ \r\n\t](?:[ \r\n\t]|\\[^\s{}\\])*(?=[^ \r\n\t\\])"
+)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -396,12 +784,46 @@ def _person(person: str) -> Name:
         return Name(family=ETAL)
     if "=" in person and _NAME_PART.search(person):
         return _extended_name(person)
+    simple = _simple_name(person)
+    if simple is not None:
+        return simple
     parts = parse_single_name_into_parts(person, strict=False)
     return Name(
         family=decode_latex(" ".join(parts.von + parts.last)),
         given=decode_latex(" ".join(parts.first)),
         suffix=decode_latex(" ".join(parts.jr)),
     )
+
+
+#: White space between the words of a name, for bibtexparser's name parser (a tie is white space there).
+_NAME_SPACE = re.compile(r"[ ~\r\n\t]+")
+_NAME_SPACE_CHARS = " ~\r\n\t"
+
+
+def _simple_name(person: str) -> Name | None:
+    """The two commonest shapes, ``Family, Given Names`` and ``Given Family``, without bibtexparser's parser.
+
+    Only for a one-word family name and nothing braced or escaped, where
+    bibtexparser's parser (which walks the name a character at a time to
+    find words, their case, a "von" part and a "Jr" part) can only give
+    this answer; ``None`` for anything else.  A property test holds the
+    two to the same parts.
+    """
+    if "{" in person or "}" in person or "\\" in person:
+        return None
+    family, comma, given = person.partition(",")
+    if comma:
+        family = family.strip(_NAME_SPACE_CHARS)
+        if not family or "," in given or _NAME_SPACE.search(family):
+            return None
+        given = given.strip(_NAME_SPACE_CHARS)
+        if "~" in given or "\n" in given or "\t" in given or "\r" in given or "  " in given:
+            given = _NAME_SPACE.sub(" ", given)
+        return Name(family=decode_latex(family), given=decode_latex(given))
+    words = _NAME_SPACE.split(person.strip(_NAME_SPACE_CHARS))
+    if len(words) == 2:
+        return Name(family=decode_latex(words[1]), given=decode_latex(words[0]))
+    return None
 
 
 #: biblatex's extended name format names its parts (``given=Alfred, family=Adler``);
