@@ -320,6 +320,8 @@ def parse_bib_text(text: str, file: str) -> tuple[list[BibEntry], list[Problem]]
     return entries, problems
 
 
+#: How a swallowed field's problem begins: :func:`parse_bib_text` lists them after the blocks that failed.
+SWALLOWED_FIELD = "missing comma after field"
 _SWALLOWED = re.compile(r"\s*([A-Za-z][\w:.+-]*)\s*=")
 
 
@@ -369,7 +371,7 @@ def swallowed_field_problems(blocks: Iterable["Entry"], file: str) -> list[Probl
             first_line = (entry.start_line or 0) + 1
             line = first_line + (raw[: start + offset].count("\n") if start >= 0 else 0)
             message = (
-                f"missing comma after field {item.key.lower()!r}: {name!r} was read as part of its value; "
+                f"{SWALLOWED_FIELD} {item.key.lower()!r}: {name!r} was read as part of its value; "
                 f"add a ',' before {name!r}"
             )
             problems.append(Problem(file, line, entry.key, "error", message))
