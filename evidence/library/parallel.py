@@ -38,13 +38,13 @@ import multiprocessing
 import os
 import re
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable, Sequence
 
 from evidence.errors import Problem
-from evidence.library.files import SWALLOWED_FIELD, BibEntry, parse_bib_text
+from evidence.library.files import SWALLOWED_FIELD, BibEntry, moved_problem, parse_bib_text
 
 if TYPE_CHECKING:
     from evidence.progress import ProgressCallback
@@ -418,7 +418,7 @@ def _in_serial_order(parts: list[list[Problem]]) -> list[Problem]:
 def _shifted(problems: list[Problem], shift: int) -> list[Problem]:
     if not shift:
         return problems
-    return [replace(p, line=p.line + shift) if p.line is not None else p for p in problems]
+    return [moved_problem(p, shift) for p in problems]
 
 
 def _records(
