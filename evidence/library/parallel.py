@@ -429,10 +429,13 @@ def _records(
     memos: dict[str, dict[Any, Any]],
     shift: int,
     record_problems: list[Problem],
+    done: "Callable[[int], None] | None" = None,
 ) -> None:
     """Each entry through ``record`` into the columns, a batch at a time; ``entries`` is emptied as it goes."""
     batch = 2000
     for start in range(0, len(entries), batch):
+        if done is not None and start:
+            done(start)
         rows = []
         for entry in entries[start : start + batch]:
             row, problems = record(entry)
@@ -456,10 +459,10 @@ def _whole_columns(
         entries = prepare(entries)
     columns: Columns = builder.empty()
     record_problems: list[Problem] = []
-    _records(entries, record, builder, columns, builder.memos(), 0, record_problems)
+    name, count = Path(file).name, len(entries)
+    done = (lambda number: progress(f"reading {name}", number, count)) if progress else None
+    _records(entries, record, builder, columns, builder.memos(), 0, record_problems, done)
     del entries
-    if progress:
-        progress(f"reading {Path(file).name}", len(text), len(text))
     return _Piece(columns, problems, record_problems)
 
 
