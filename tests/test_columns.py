@@ -203,3 +203,24 @@ def test_cache_parts_larger_than_a_pickle_frame_read_back_the_same(tmp_path):
     assert loaded is not None and not cache.notes
     assert pickle.dumps({k: list(v) for k, v in loaded.items()}) == pickle.dumps({k: list(v) for k, v in parts.items()})
     assert cache.load("file", [signature], ["year"]) is not None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda t: t,
+        lambda t: t + "@article{" + t.split("@article{", 2)[1].split(",", 1)[0] + ", title = {again}}\n",
+        lambda t: t.replace("\n@", "\n@article{cut, title = {never closed}\n@", 200),
+        lambda t: t + "@string{zgzj = {twice}}\n",
+    ],
+    ids=["clean", "key in both halves", "unclosed blocks", "macro twice"],
+)
+def test_two_processes_give_the_serial_result_or_fall_back_to_it(change, monkeypatch):
+    text = change(GENERATED)
+    rows, expected = parallel.file_rows(text, "lib.bib", entry_record)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_CHARS", 1000)
+    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    monkeypatch.setenv("EVIDENCE_PARALLEL_PARSE", "1")
+    columns, problems = parallel.file_columns(text, "lib.bib", entry_record, COLUMNS, chunk_chars=7000)
+    assert columns == {name: [row[name] for row in rows] for name in COLUMNS}
+    assert problems == expected
