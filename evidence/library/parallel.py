@@ -1,10 +1,12 @@
-"""Parse one large .bib file in several processes, with exactly the serial parse's result.
+"""Parse one large .bib file in parts, and in several processes, with exactly the serial parse's result.
 
 bibtexparser's splitter is plain Python and takes most of a cold load; a
 file's entries are independent of each other except through ``@string``
 macros and duplicate keys.  So the text is cut at entry boundaries, each
 part is parsed by :func:`evidence.library.files.parse_bib_text` in its own
-process, and the results are joined in order.
+process, and the results are joined in order.  The same cuts bound memory
+(:func:`file_columns`): a part's blocks and entries become table columns
+and are dropped before the next part is parsed.
 
 Where the text may be cut: bibtexparser starts a new block at every ``@type{``
 (or ``@type(``) that begins a line, whatever came before, so a cut just
