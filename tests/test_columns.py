@@ -28,6 +28,7 @@ from evidence.library.table import (
     REPEATED_COLUMNS,
     _merge,
     entry_record,
+    frame_from_lists,
     frame_from_rows,
     load_table,
     read_file_rows,
@@ -100,14 +101,8 @@ def test_the_generated_library_in_parts_of_any_size(chunk):
     """The benchmark's own kind of library (macros, accents, outcome fields), cut anywhere a block starts."""
     columns, problems = parallel.file_columns(GENERATED, "lib.bib", entry_record, COLUMNS, chunk_chars=chunk)
     rows, expected_problems = parallel.file_rows(GENERATED, "lib.bib", entry_record)
-    assert_same_table(frame_from_columns_lists(columns), frame_from_rows(rows))
+    assert_same_table(frame_from_lists(columns), frame_from_rows(rows))
     assert problems == expected_problems
-
-
-def frame_from_columns_lists(columns: dict[str, list]) -> pd.DataFrame:
-    from evidence.library.table import frame_from_lists
-
-    return frame_from_lists(dict(columns))
 
 
 def test_the_generated_library_in_two_processes(tmp_path, monkeypatch):
