@@ -40,7 +40,7 @@ import multiprocessing
 import os
 import re
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable, Sequence
@@ -376,7 +376,6 @@ class _Piece:
     problems: list[Problem]
     record_problems: list[Problem]
     reason: str = ""
-    keys: set[str] = field(default_factory=set)
 
 
 class _ColumnBuilder:
@@ -523,7 +522,7 @@ def _range_columns(
         start = cut
         if progress:
             progress(f"reading {name}", start - begin, end - begin)
-    return _Piece(columns, _in_serial_order(parts) if parts else [], record_problems, keys=keys)
+    return _Piece(columns, _in_serial_order(parts) if parts else [], record_problems)
 
 
 def _next_cut(text: str, start: int, size: int, end: int) -> int:
@@ -576,26 +575,17 @@ def _parallel_columns(
         with ProcessPoolExecutor(1, mp_context=context) as pool:
             future = pool.submit(_second_half, None if forked else text[cut:], *arguments)
             head = _range_columns(text, 0, cut, 0, 0, len(text), file, record, builder, strings, size, progress)
-            tail = future.result()  # its problems and keys; the columns stay in the worker until asked for
-            if head.reason or tail.reason:
-                return _Piece({}, [], [], head.reason or tail.reason)
-            if not head.keys.isdisjoint(tail.keys):
-                return _Piece({}, [], [], _KEY_TWICE)
-            for name in builder.names:  # one column at a time: the worker's half is never pickled whole
-                head.columns[name].extend(pool.submit(_take_column, name).result())
+            tail = future.result()
     finally:
         _FORKED_TEXT = None
+    if head.reason or tail.reason:
+        return _Piece({}, [], [], head.reason or tail.reason)
+    if not set(head.columns["key"]).isdisjoint(tail.columns["key"]):
+        return _Piece({}, [], [], _KEY_TWICE)
+    for name in builder.names:
+        head.columns[name].extend(tail.columns.pop(name))
     problems = _in_serial_order([head.problems, tail.problems])
     return _Piece(head.columns, problems, head.record_problems + tail.record_problems)
-
-
-#: In the worker: the second half's columns, until the parent takes them one by one.
-_KEPT: Columns = {}
-
-
-def _take_column(name: str) -> list[Any]:
-    """In the worker: one column of its half, given up as it is sent."""
-    return _KEPT.pop(name)
 
 
 def _second_half(
@@ -609,18 +599,10 @@ def _second_half(
     strings: list[tuple[str, str, int]],
     size: int,
 ) -> _Piece:
-    """In the worker: the text from ``cut`` on (``share``, or the forked parent's text) as columns, kept here.
-
-    Only the problems, keys and any reason go back; the parent then takes
-    the columns one at a time (:func:`_take_column`).
-    """
-    global _KEPT
+    """In the worker: the columns of the text from ``cut`` on (``share``, or the forked parent's text)."""
     if share is None:
         assert _FORKED_TEXT is not None
-        piece = _range_columns(
+        return _range_columns(
             _FORKED_TEXT, cut, file_end, 0, lines_before, file_end, file, record, builder, strings, size
         )
-    else:
-        piece = _range_columns(share, 0, len(share), cut, lines_before, file_end, file, record, builder, strings, size)
-    _KEPT = piece.columns
-    return _Piece({}, piece.problems, piece.record_problems, piece.reason, piece.keys)
+    return _range_columns(share, 0, len(share), cut, lines_before, file_end, file, record, builder, strings, size)
