@@ -25,13 +25,13 @@ def write(folder: Path, name: str, *values: int) -> Path:
 
 def count_parses(monkeypatch) -> list[Path]:
     parsed: list[Path] = []
-    original = table_module.read_file_rows
+    original = table_module.read_file_columns
 
-    def counting(path, progress=None):
+    def counting(path, progress=None, *args):
         parsed.append(Path(path))
-        return original(path, progress)
+        return original(path, progress, *args)
 
-    monkeypatch.setattr(table_module, "read_file_rows", counting)
+    monkeypatch.setattr(table_module, "read_file_columns", counting)
     return parsed
 
 

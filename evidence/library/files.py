@@ -17,7 +17,7 @@ import os
 import re
 import stat
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, TypeVar
 
@@ -313,7 +313,7 @@ def parse_bib_text(text: str, file: str) -> tuple[list[BibEntry], list[Problem]]
         key = _key_of(block.raw or "")
         if isinstance(block, DuplicateBlockKeyBlock):
             first = (block.previous_block.start_line or 0) + 1
-            message = f"duplicate key {block.key!r}; first defined on line {first}; this entry is ignored"
+            message = f"{DUPLICATE_KEY} {block.key!r}; first defined on line {first}; this entry is ignored"
         elif isinstance(block, DuplicateFieldKeyBlock):
             message = f"field given twice: {', '.join(sorted(block.duplicate_keys))}; entry ignored"
         else:
@@ -330,6 +330,27 @@ def _fast_parse(text: str, file: str) -> tuple[list[BibEntry], list[Problem]] | 
     return parse_if_chosen(text, file)
 
 
+#: How the problem of a key defined twice in one file begins; its message names the line of the first.
+DUPLICATE_KEY = "duplicate key"
+_FIRST_DEFINED = re.compile(r"(; first defined on line )(\d+)(; this entry is ignored)$")
+
+
+def moved_problem(problem: Problem, lines: int) -> Problem:
+    """``problem`` as if its text began ``lines`` lines further down the file: its line, and the line it names.
+
+    For a file parsed a part at a time: a part's line numbers are moved to
+    the file's, including the first definition a duplicate key points to.
+    """
+    if problem.line is None or not lines:
+        return problem
+    message = problem.message
+    if message.startswith(DUPLICATE_KEY):
+        message = _FIRST_DEFINED.sub(lambda m: f"{m[1]}{int(m[2]) + lines}{m[3]}", message)
+    return replace(problem, line=problem.line + lines, message=message)
+
+
+#: How a swallowed field's problem begins: :func:`parse_bib_text` lists them after the blocks that failed.
+SWALLOWED_FIELD = "missing comma after field"
 _SWALLOWED = re.compile(r"\s*([A-Za-z][\w:.+-]*)\s*=")
 
 
@@ -379,7 +400,7 @@ def swallowed_field_problems(blocks: Iterable["Entry"], file: str) -> list[Probl
             first_line = (entry.start_line or 0) + 1
             line = first_line + (raw[: start + offset].count("\n") if start >= 0 else 0)
             message = (
-                f"missing comma after field {item.key.lower()!r}: {name!r} was read as part of its value; "
+                f"{SWALLOWED_FIELD} {item.key.lower()!r}: {name!r} was read as part of its value; "
                 f"add a ',' before {name!r}"
             )
             problems.append(Problem(file, line, entry.key, "error", message))

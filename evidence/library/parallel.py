@@ -1,10 +1,12 @@
-"""Parse one large .bib file in several processes, with exactly the serial parse's result.
+"""Parse one large .bib file in parts, and in several processes, with exactly the serial parse's result.
 
 bibtexparser's splitter is plain Python and takes most of a cold load; a
 file's entries are independent of each other except through ``@string``
 macros and duplicate keys.  So the text is cut at entry boundaries, each
 part is parsed by :func:`evidence.library.files.parse_bib_text` in its own
-process, and the results are joined in order.
+process, and the results are joined in order.  The same cuts bound memory
+(:func:`file_columns`): a part's blocks and entries become table columns
+and are dropped before the next part is parsed.
 
 Where the text may be cut: bibtexparser starts a new block at every ``@type{``
 (or ``@type(``) that begins a line, whatever came before, so a cut just
@@ -39,11 +41,12 @@ import os
 import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable, Sequence
 
 from evidence.errors import Problem
-from evidence.library.files import BibEntry, parse_bib_text
+from evidence.library.files import SWALLOWED_FIELD, BibEntry, moved_problem, parse_bib_text
 
 if TYPE_CHECKING:
     from evidence.progress import ProgressCallback
@@ -150,7 +153,7 @@ def parse_bib_text_parallel(
     if reason:
         return (*_parse_part(text, file, record), ParseReport(1, reason))
     items = [item for part in results for item in part.items]
-    problems = [problem for part in results for problem in part.problems]
+    problems = _in_serial_order([part.problems for part in results])
     problems += [problem for part in results for problem in part.record_problems]
     return items, problems, ParseReport(len(texts))
 
@@ -309,3 +312,297 @@ def _cannot_join(results: list[_Part], last_blocks: list[int]) -> str:
             return "a key is defined in two parts"
         seen |= keys
     return ""
+
+
+#: Text (in characters) parsed at a time by :func:`file_columns`: each part's bibtexparser blocks and entries
+#: are dropped as soon as its rows are in the columns, so a file's blocks are never all alive at once.
+CHUNK_CHARS = 2_000_000
+
+Columns = dict[str, list[Any]]
+
+#: The text a forked worker reads (set just before the pool forks, so the text is shared rather than sent).
+_FORKED_TEXT: str | None = None
+
+
+def file_columns(
+    text: str,
+    file: str,
+    record: Record,
+    names: Sequence[str],
+    progress: "ProgressCallback | None" = None,
+    prepare: "Callable[[list[BibEntry]], list[BibEntry]] | None" = None,
+    repeated: Collection[str] = (),
+    chunk_chars: int | None = None,
+) -> tuple[Columns, list[Problem]]:
+    """:func:`file_rows` as columns (``names``, each a list in entry order), built a part of the file at a time.
+
+    The result equals the rows of :func:`file_rows` turned into columns, and
+    the problems are the same, in the same order.  The text is parsed in
+    parts of about ``chunk_chars`` characters (cut as :func:`_plan` cuts, the
+    ``@string`` macros carried over, line numbers shifted back to the
+    file's), and each part's rows go into the columns before the next part is
+    parsed; a large file is also shared between two processes.  Values of the
+    ``repeated`` columns are stored once per distinct value (journal names,
+    entry types): equal, but one object.  When parts could change the result
+    (a key defined in two parts, macros that cannot be carried over), the
+    file is parsed whole and only the records are made entry by entry.
+    """
+    names = tuple(names)
+    size = CHUNK_CHARS if chunk_chars is None else max(1, chunk_chars)
+    builder = _ColumnBuilder(names, repeated)
+    if prepare is None and (len(text) > size or _worth_it(text)):
+        strings = _string_definitions(text)
+        if not isinstance(strings, str):
+            piece = _parallel_columns(text, file, record, builder, strings, size, progress) if _worth_it(text) else None
+            if piece is None or piece.reason == _CUT_BLOCK:
+                piece = _range_columns(
+                    text, 0, len(text), 0, 0, len(text), file, record, builder, strings, size, progress
+                )
+            if not piece.reason:
+                return piece.columns, piece.problems + piece.record_problems
+    piece = _whole_columns(text, file, record, builder, prepare, progress)
+    return piece.columns, piece.problems + piece.record_problems
+
+
+_CUT_BLOCK = "the last block of a part failed to parse"
+_KEY_TWICE = "a key is defined in two parts"
+
+
+@dataclass
+class _Piece:
+    """A range of the file as columns: the parse's problems, the records' problems, or why it must be redone."""
+
+    columns: Columns
+    problems: list[Problem]
+    record_problems: list[Problem]
+    reason: str = ""
+
+
+class _ColumnBuilder:
+    """Rows appended a batch at a time to column lists; repeated values stored once."""
+
+    def __init__(self, names: Sequence[str], repeated: Collection[str]) -> None:
+        self.names = tuple(names)
+        self.repeated = frozenset(repeated)
+
+    def empty(self) -> Columns:
+        return {name: [] for name in self.names}
+
+    def memos(self) -> dict[str, dict[Any, Any]]:
+        return {name: {} for name in self.names if name in self.repeated}
+
+    def add(self, columns: Columns, memos: dict[str, dict[Any, Any]], rows: list[dict[str, Any]], shift: int) -> None:
+        """Append ``rows`` to ``columns``; ``source_line`` moved by ``shift`` lines (a part's lines to the file's)."""
+        if not rows:
+            return
+        if len(self.names) == 1:
+            values: Iterable[tuple[Any, ...]] = [tuple(map(itemgetter(self.names[0]), rows))]
+        else:
+            values = zip(*map(itemgetter(*self.names), rows))
+        for name, column_values in zip(self.names, values):
+            memo = memos.get(name)
+            if name == "source_line" and shift:
+                columns[name].extend([line + shift for line in column_values])
+            elif memo is not None:
+                columns[name].extend(map(memo.setdefault, column_values, column_values))
+            else:
+                columns[name].extend(column_values)
+
+
+def _in_serial_order(parts: list[list[Problem]]) -> list[Problem]:
+    """The parse problems of consecutive parts as one parse lists them: blocks that failed, then swallowed fields."""
+    if len(parts) == 1:
+        return parts[0]
+    failed = [p for part in parts for p in part if not p.message.startswith(SWALLOWED_FIELD)]
+    return failed + [p for part in parts for p in part if p.message.startswith(SWALLOWED_FIELD)]
+
+
+def _shifted(problems: list[Problem], shift: int) -> list[Problem]:
+    if not shift:
+        return problems
+    return [moved_problem(p, shift) for p in problems]
+
+
+def _records(
+    entries: list[BibEntry],
+    record: Record,
+    builder: _ColumnBuilder,
+    columns: Columns,
+    memos: dict[str, dict[Any, Any]],
+    shift: int,
+    record_problems: list[Problem],
+    done: "Callable[[int], None] | None" = None,
+) -> None:
+    """Each entry through ``record`` into the columns, a batch at a time; ``entries`` is emptied as it goes."""
+    batch = 2000
+    for start in range(0, len(entries), batch):
+        if done is not None and start:
+            done(start)
+        rows = []
+        for entry in entries[start : start + batch]:
+            row, problems = record(entry)
+            rows.append(row)
+            record_problems.extend(_shifted(problems, shift))
+        entries[start : start + batch] = [None] * len(rows)  # type: ignore[list-item]  # the entry goes with its row
+        builder.add(columns, memos, rows, shift)
+
+
+def _whole_columns(
+    text: str,
+    file: str,
+    record: Record,
+    builder: _ColumnBuilder,
+    prepare: "Callable[[list[BibEntry]], list[BibEntry]] | None",
+    progress: "ProgressCallback | None",
+) -> _Piece:
+    """The file parsed in one piece (what parts cannot reproduce); rows still made into columns as they come."""
+    entries, problems = parse_bib_text(text, file)
+    if prepare is not None:
+        entries = prepare(entries)
+    columns: Columns = builder.empty()
+    record_problems: list[Problem] = []
+    name, count = Path(file).name, len(entries)
+    done = (lambda number: progress(f"reading {name}", number, count)) if progress else None
+    _records(entries, record, builder, columns, builder.memos(), 0, record_problems, done)
+    del entries
+    return _Piece(columns, problems, record_problems)
+
+
+def _range_columns(
+    text: str,
+    begin: int,
+    end: int,
+    base: int,
+    lines_before: int,
+    file_end: int,
+    file: str,
+    record: Record,
+    builder: _ColumnBuilder,
+    strings: list[tuple[str, str, int]],
+    size: int,
+    progress: "ProgressCallback | None" = None,
+) -> _Piece:
+    """The blocks of ``text[begin:end]`` as columns, parsed about ``size`` characters at a time.
+
+    ``text`` starts at offset ``base`` of the file (a worker may hold only its
+    share), ``lines_before`` is the line count (bibtexparser's) before
+    ``begin`` and ``file_end`` the file's length.  A part whose last block
+    failed may have been cut inside that block: it is parsed again with the
+    next part joined to it.  A key met in two parts cannot be reported as the
+    serial parse reports it, so the range comes back with a reason instead.
+    """
+    columns, memos = builder.empty(), builder.memos()
+    parts: list[list[Problem]] = []
+    record_problems: list[Problem] = []
+    keys: set[str] = set()
+    name = Path(file).name
+    start, lines = begin, lines_before
+    while start < end:
+        cut = _next_cut(text, start, size, end)
+        while True:
+            chunk, shift = _chunk_text(text, start, cut, base, lines, strings)
+            entries, chunk_problems = parse_bib_text(chunk, file)
+            del chunk
+            last_line = lines + _lines(text, start, _last_block(text, start, cut)) + 1
+            if not any(p.line is not None and p.line + shift == last_line for p in chunk_problems):
+                break
+            if cut == end:
+                if base + end < file_end:
+                    return _Piece(columns, [], record_problems, _CUT_BLOCK)
+                break
+            cut = _next_cut(text, cut, size, end)  # the last block may have been cut: parse it whole
+        chunk_keys = [entry.key for entry in entries]
+        if not keys.isdisjoint(chunk_keys):
+            return _Piece(columns, [], record_problems, _KEY_TWICE)
+        keys.update(chunk_keys)
+        parts.append(_shifted(chunk_problems, shift))
+        _records(entries, record, builder, columns, memos, shift, record_problems)
+        del entries
+        lines += _lines(text, start, cut)
+        start = cut
+        if progress:
+            progress(f"reading {name}", start - begin, end - begin)
+    return _Piece(columns, _in_serial_order(parts) if parts else [], record_problems)
+
+
+def _next_cut(text: str, start: int, size: int, end: int) -> int:
+    """Where the part that begins at ``start`` ends: a line that starts a block about ``size`` on, or ``end``."""
+    if start + size >= end:
+        return end
+    found = _NEXT_BLOCK.search(text, start + size, end)
+    return found.start() + 1 if found else end
+
+
+def _chunk_text(
+    text: str, start: int, end: int, base: int, lines: int, strings: list[tuple[str, str, int]]
+) -> tuple[str, int]:
+    """The text to parse for ``text[start:end]`` with every macro defined elsewhere, and the shift of its lines.
+
+    The macros go before the part (its first line starts a block) and the
+    lines are shifted back; the file's first part, which may begin with
+    anything, gets them after its last block, as :func:`_plan` does.
+    """
+    first, last = base + start, base + end
+    others = "".join(f"@string{{{key} = {value}}}\n" for key, value, at in strings if not first <= at < last)
+    body = text[start:end]
+    if first == 0:
+        return body + ("" if body.endswith("\n") or not others else "\n") + others, lines
+    return others + body, lines - _lines(others, 0, len(others))
+
+
+def _parallel_columns(
+    text: str,
+    file: str,
+    record: Record,
+    builder: _ColumnBuilder,
+    strings: list[tuple[str, str, int]],
+    size: int,
+    progress: "ProgressCallback | None",
+) -> _Piece | None:
+    """The file's first half in this process and its second half in another; ``None`` when they cannot be joined."""
+    global _FORKED_TEXT
+    first = _BLOCK_START.search(text)
+    cuts = _cuts(text, first.start() if first else len(text), 2)
+    if not cuts:
+        return None
+    cut = cuts[0]
+    arguments = (cut, _lines(text, 0, cut), len(text), file, record, builder, strings, size)
+    methods = multiprocessing.get_all_start_methods()
+    forked = "fork" in methods
+    context = multiprocessing.get_context("fork" if forked else "spawn")
+    try:
+        _FORKED_TEXT = text if forked else None  # a forked worker reads it from here: nothing is copied
+        with ProcessPoolExecutor(1, mp_context=context) as pool:
+            future = pool.submit(_second_half, None if forked else text[cut:], *arguments)
+            head = _range_columns(text, 0, cut, 0, 0, len(text), file, record, builder, strings, size, progress)
+            tail = future.result()
+    finally:
+        _FORKED_TEXT = None
+    if head.reason or tail.reason:
+        return _Piece({}, [], [], head.reason or tail.reason)
+    if not set(head.columns["key"]).isdisjoint(tail.columns["key"]):
+        return _Piece({}, [], [], _KEY_TWICE)
+    for name in builder.names:
+        head.columns[name].extend(tail.columns.pop(name))
+    problems = _in_serial_order([head.problems, tail.problems])
+    return _Piece(head.columns, problems, head.record_problems + tail.record_problems)
+
+
+def _second_half(
+    share: str | None,
+    cut: int,
+    lines_before: int,
+    file_end: int,
+    file: str,
+    record: Record,
+    builder: _ColumnBuilder,
+    strings: list[tuple[str, str, int]],
+    size: int,
+) -> _Piece:
+    """In the worker: the columns of the text from ``cut`` on (``share``, or the forked parent's text)."""
+    if share is None:
+        assert _FORKED_TEXT is not None
+        return _range_columns(
+            _FORKED_TEXT, cut, file_end, 0, lines_before, file_end, file, record, builder, strings, size
+        )
+    return _range_columns(share, 0, len(share), cut, lines_before, file_end, file, record, builder, strings, size)

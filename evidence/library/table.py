@@ -356,25 +356,40 @@ def build_table(entries: Iterable[BibEntry]) -> tuple["pd.DataFrame", list[Probl
 
 def frame_from_rows(rows: list[dict[str, Any]], names: Sequence[str] = COLUMNS) -> "pd.DataFrame":
     """The typed table (columns ``names``, ``key`` among them) from rows as ``entry_record`` makes them."""
+    if len(names) == 1:  # itemgetter of one name gives the value itself, not a tuple
+        return frame_from_lists({names[0]: [row[names[0]] for row in rows]}, names)
+    values = zip(*map(itemgetter(*names), rows)) if rows else ([] for _ in names)
+    return frame_from_lists(dict(zip(names, map(list, values))), names)
+
+
+def frame_from_lists(columns: dict[str, list[Any]], names: Sequence[str] = COLUMNS) -> "pd.DataFrame":
+    """The typed table (columns ``names``, ``key`` among them) from one list of values per column.
+
+    ``columns`` is emptied as the table is built: each list goes as soon as
+    its typed column exists, so a large table is never held twice.
+    """
+    import pandas as pd
+
+    typed = {name: _typed_column(name, columns.pop(name)) for name in names}
+    columns.clear()
+    return pd.DataFrame(typed, index=pd.Index(typed["key"], name=None), copy=False)
+
+
+def _typed_column(name: str, values: list[Any]) -> Any:
+    """One column's values as the array of its documented dtype."""
     import pandas as pd
 
     from evidence.library.fields import DESIGNS
 
-    values = zip(*map(itemgetter(*names), rows)) if rows else ([] for _ in names)
-    columns = dict(zip(names, map(list, values)))
-    typed: dict[str, Any] = {}
-    for name in names:
-        if name in INT_COLUMNS:
-            typed[name] = pd.array(columns[name], dtype="Int64")
-        elif name in FLOAT_COLUMNS:
-            typed[name] = pd.array(columns[name], dtype="Float64")
-        elif name in LIST_COLUMNS:
-            typed[name] = pd.Series(columns[name], dtype=object).array
-        elif name == "design":
-            typed[name] = pd.Categorical(columns[name], categories=DESIGNS)
-        else:
-            typed[name] = pd.array(columns[name], dtype="str")
-    return pd.DataFrame(typed, index=pd.Index(typed["key"], name=None), copy=False)
+    if name in INT_COLUMNS:
+        return pd.array(values, dtype="Int64")
+    if name in FLOAT_COLUMNS:
+        return pd.array(values, dtype="Float64")
+    if name in LIST_COLUMNS:
+        return pd.Series(values, dtype=object).array
+    if name == "design":
+        return pd.Categorical(values, categories=DESIGNS)
+    return pd.array(values, dtype="str")
 
 
 def load_table(
@@ -411,7 +426,8 @@ def _load_table(
 
     files = find_bib_files(paths)
     if not use_cache or not files:
-        return _merge([read_file_rows(path, progress) for path in files], files, [], wanted)
+        places = _with_places(wanted)
+        return _merge_columns([read_file_columns(path, progress, places) for path in files], files, [], wanted)
     cache = Cache(cache_dir or default_cache_dir())
     signatures = [file_signature(path) for path in files]
     # one file: its own cache is the table; several: the set's table, else each file's cache
@@ -424,9 +440,10 @@ def _load_table(
     for path, signature in zip(files, signatures, strict=True):
         part = cache.load(file_kind(signature), [signature]) if len(files) > 1 else None
         if part is None:
-            rows, problems = read_file_rows(path, progress)
-            frame = frame_from_rows(rows)
+            columns, problems = read_file_columns(path, progress)
+            frame = frame_from_lists(columns)
             part = {"problems": problems, **{name: frame[name].array for name in COLUMNS}}
+            del frame
             cache.store(file_kind(signature), [signature], part)
         parts.append(part)
     result = _merge_parts(parts, files, cache.notes)
@@ -485,7 +502,7 @@ _INHERITS = re.compile(r"^\s*(?:crossref|xdata)\s*=", re.IGNORECASE | re.MULTILI
 def read_file_rows(
     path: Path, progress: "ProgressCallback | None" = None
 ) -> tuple[list[dict[str, Any]], list[Problem]]:
-    """One file's rows and problems: the unit the cache keeps per file."""
+    """One file's rows and problems, all built at once (the simple path :func:`read_file_columns` must equal)."""
     text, problem = read_bib_file(path)
     if text is None:
         return [], [problem] if problem else []
@@ -499,6 +516,86 @@ def read_file_rows(
     if problem:  # a warning, e.g. the encoding the text was read in
         problems.insert(0, problem)
     return rows, problems
+
+
+#: Columns whose values repeat across a library (entry types, journals, countries, ...): stored once per value.
+REPEATED_COLUMNS = frozenset(
+    [
+        "entry_type",
+        "first_author",
+        "container",
+        "volume",
+        "issue",
+        "language",
+        "country",
+        "design",
+        "response_rate_bound",
+        "rate_source",
+        "response_definition",
+        "followup",
+        "blinding",
+        "data_source",
+        "extracted_from",
+        "extracted_by",
+        "verified_by",
+        "verified_on",
+        "source_file",
+    ]
+)
+
+
+def read_file_columns(
+    path: Path, progress: "ProgressCallback | None" = None, names: Sequence[str] = COLUMNS
+) -> tuple[dict[str, list[Any]], list[Problem]]:
+    """One file's columns ``names`` (a list of values each, in entry order) and its problems: the unit the cache keeps.
+
+    The same values and problems as :func:`read_file_rows`, built a part of
+    the file at a time so that a large file's parsed blocks, entries and
+    rows are never all in memory together (:func:`~evidence.library.parallel.file_columns`);
+    the text itself goes when this returns.
+    """
+    text, problem = read_bib_file(path)
+    if text is None:
+        return {name: [] for name in names}, [problem] if problem else []
+    if progress:
+        progress(f"parsing {path.name}", 0, None)
+    from evidence.library.parallel import file_columns  # a large file in parts, and in two processes
+
+    # crossref/xdata parents must be seen by their children, so such a file is prepared whole
+    prepare = inherit_fields if _INHERITS.search(text) else None
+    columns, problems = file_columns(
+        text, str(path), entry_record, names, progress, prepare=prepare, repeated=REPEATED_COLUMNS
+    )
+    if problem:  # a warning, e.g. the encoding the text was read in
+        problems.insert(0, problem)
+    return columns, problems
+
+
+def _with_places(names: Sequence[str]) -> list[str]:
+    """``names`` and the columns that say where an entry is written (needed to report a key in two files)."""
+    return [name for name in COLUMNS if name in names or name in ("key", "source_file", "source_line")]
+
+
+def _merge_columns(
+    parts: list[tuple[dict[str, list[Any]], list[Problem]]],
+    files: list[Path],
+    notes: list[str],
+    names: Sequence[str] = COLUMNS,
+) -> TableResult:
+    """As :func:`_merge`, from each file's columns: a key already defined in an earlier file is dropped and reported."""
+    columns: dict[str, list[Any]] = parts[0][0] if parts else {name: [] for name in _with_places(names)}
+    problems = [p for _, part_problems in parts for p in part_problems]
+    for more, _ in parts[1:]:
+        for name in columns:
+            columns[name].extend(more.pop(name))
+    if len(parts) > 1:
+        keys, where, lines = columns["key"], columns["source_file"], columns["source_line"]
+        kept, duplicates = first_definitions(list(range(len(keys))), lambda i: (keys[i], where[i], lines[i]))
+        if duplicates:
+            for name in columns:
+                columns[name] = list(map(columns[name].__getitem__, kept))
+        problems += duplicates
+    return TableResult(table=frame_from_lists(columns, names), problems=problems, files=files, notes=notes)
 
 
 def _merge(
