@@ -146,7 +146,8 @@ class Library:
         from evidence.library.outcomes import SHORTHAND_COLUMNS, load_outcomes
 
         if self._outcomes is None:  # only the columns the shorthand rows are built from: cheap from the cache
-            self._outcomes, _ = load_outcomes(self.paths, self.load(columns=SHORTHAND_COLUMNS).table)
+            studies = self.load(columns=SHORTHAND_COLUMNS).table
+            self._outcomes, _ = load_outcomes(self.paths, studies, check=False)  # check() reports the problems
         return self._outcomes
 
     def file_of(self, key: str) -> Path:
@@ -307,22 +308,34 @@ class Library:
 
     # --- auditing pages -------------------------------------------------------------------------
 
-    def audit(self, pages: Iterable[PathLike]) -> "AuditRun":
+    def audit(self, pages: Iterable[PathLike], *, state: bool = True) -> "AuditRun":
         """Check every citation and number in each page against the library.
 
         ``pages`` are files, folders of them (every .md, .html, .txt inside),
         or ``-`` for standard input.  The run holds one audit per page read,
         an error per page that could not be, and the exit status the
         command gives (:meth:`AuditRun.exit_status`).  References are matched
-        through indexes built once for the run.
+        through indexes built once for the run.  ``state`` names what was
+        audited against (a SHA-256 per file, the git commit) for
+        :meth:`record_audit`; a run that records nothing may skip it, since
+        hashing a large library costs more than the rest of a warm audit's
+        look-ups.
         """
         from evidence.audit.records import library_state
         from evidence.audit.run import AUDIT_COLUMNS, audit_pages
 
-        result = self.load(columns=AUDIT_COLUMNS)  # holds the shorthand's columns, so `outcomes` reuses it
-        return audit_pages(
-            [str(page) for page in pages], result.table, library_state(result.files), outcomes=self.outcomes
-        )
+        result = self.load(columns=AUDIT_COLUMNS)
+        library = library_state(result.files) if state else None
+        return audit_pages([str(page) for page in pages], result.table, library, outcomes=self._outcome_files())
+
+    def _outcome_files(self) -> "pd.DataFrame":
+        """The outcome table's CSV rows alone: the audit reads the shorthand from the entries themselves,
+        and building it for every study of a large library cost more than the audit."""
+        from evidence.library.outcomes import load_outcomes
+
+        if self._outcomes is not None:
+            return self._outcomes
+        return load_outcomes(self.paths, self.load(columns=["key"]).table, check=False, shorthand=False)[0]
 
     def record_audit(self, audit: "PageAudit", folder: Path) -> Path:
         """Write a dated JSON audit record of ``audit`` into ``folder``; returns its path."""

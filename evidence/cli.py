@@ -591,7 +591,7 @@ def audit(
             raise EvidenceError("--fetch-missing needs --to FILE, the .bib file to write the fetched studies to")
         for line in library.fetch_missing([Path(page) for page in pages if page != "-"], fetch_to):
             click.echo(line, err=True)
-    run = library.audit(pages)
+    run = library.audit(pages, state=record_dir is not None)
     for error in run.errors:
         click.echo(f"error: {error}", err=True)
     audits = run.audits

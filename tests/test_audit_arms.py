@@ -207,8 +207,25 @@ def test_arms_for_prefers_the_outcome_table_and_falls_back_to_the_shorthand():
     assert arm_set.arms == (RecordedArm("pills", "intervention", 5, 2),)
 
 
-def test_the_audit_columns_hold_what_the_outcome_table_is_built_from():
-    from evidence.audit.run import AUDIT_COLUMNS
-    from evidence.library.outcomes import SHORTHAND_COLUMNS
+def test_the_audit_reads_the_same_arms_without_building_the_shorthand_rows(tmp_path):
+    """The audit loads only the CSV rows (a large library has tens of thousands of shorthand rows), so the
+    arms it judges must be those the full outcome table gives."""
+    from evidence.library.outcomes import load_outcomes
 
-    assert set(SHORTHAND_COLUMNS) <= set(AUDIT_COLUMNS)
+    (tmp_path / "lib.bib").write_text(
+        "@article{a2000, author = {A, B}, title = {T}, journal = {J}, year = 2000, design = {rct}}\n"
+        "@article{b2001, author = {C, D}, title = {U}, journal = {J}, year = 2001, design = {rct},\n"
+        "  intervention = {pills}, comparator = {placebo}, n = {40}, responders = {20}, control_n = {40},\n"
+        "  control_responders = {10}}\n"
+    )
+    (tmp_path / "lib.outcomes.csv").write_text(
+        "key,outcome,timepoint,arm,role,n,events,better\n"
+        "a2000,cure,,needles,intervention,10,4,higher\n"
+        "a2000,cure,,sham,control,10,2,higher\n"
+    )
+    studies = Library(tmp_path, use_cache=False).load().table
+    full, _ = load_outcomes([tmp_path], studies)
+    csv_only, problems = load_outcomes([tmp_path], studies, check=False, shorthand=False)
+    assert sorted(full["source"]) == ["bib", "bib", "csv", "csv"] and list(csv_only["source"]) == ["csv", "csv"]
+    assert problems == []
+    assert outcome_arms(csv_only) == outcome_arms(full) and list(outcome_arms(full)) == ["a2000"]

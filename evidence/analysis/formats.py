@@ -109,10 +109,11 @@ def needed_columns(fmt: str, columns: Sequence[str]) -> set[str]:
 
 
 def _text_rows(table: "pd.DataFrame", columns: Sequence[str]) -> list[list[str]]:
-    bounds = table["response_rate_bound"] if "response_rate" in columns else None
+    # one list, not one .iloc per row: a condition page's query prints thousands of rows
+    bounds = plain_values(table["response_rate_bound"]) if "response_rate" in columns else None
     rows = []
     for index, record in enumerate(records(table, columns)):
-        bound = plain(bounds.iloc[index]) if bounds is not None else None
+        bound = bounds[index] if bounds is not None else None
         rows.append([cell_text(c, record[c], bound if c == "response_rate" else None) for c in columns])
     return rows
 

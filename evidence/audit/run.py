@@ -54,11 +54,6 @@ AUDIT_COLUMNS = (
     "extracted_from",
     "verified_by",
     "verified_fields",
-    # the rest of what the outcome table's shorthand rows are built from (evidence.library.outcomes)
-    "extracted_by",
-    "verified_on",
-    "source_file",
-    "source_line",
 )
 
 #: File endings audited when a folder is given.

@@ -272,15 +272,15 @@ def shorthand_rows(studies: "pd.DataFrame") -> list[OutcomeRow]:
     # only entries with counts have shorthand arms; selecting them first keeps large libraries fast
     with_counts = studies[studies[present].notna().any(axis=1)]
     wanted = [name for name in SHORTHAND_COLUMNS if name in with_counts.columns]
-    for record in records(with_counts, wanted):
-        if _given(record, "design") in _REVIEW_DESIGNS:
+    for record in _given_records(with_counts, wanted):
+        if record.get("design") in _REVIEW_DESIGNS:
             continue
         arms = (
-            ("intervention", ("n", "responders"), _given(record, "intervention"), "intervention"),
-            ("control", ("control_n", "control_responders"), _given(record, "comparator"), "control"),
+            ("intervention", ("n", "responders"), record.get("intervention"), "intervention"),
+            ("control", ("control_n", "control_responders"), record.get("comparator"), "control"),
         )
         for role, counts, labels, fallback in arms:
-            n, events = (_given(record, name) for name in counts)
+            n, events = (record.get(name) for name in counts)
             if n is None and events is None:
                 continue
             label = "; ".join(labels) if labels else fallback
@@ -294,27 +294,29 @@ def shorthand_rows(studies: "pd.DataFrame") -> list[OutcomeRow]:
                 n=None if n is None else int(n),
                 events=None if events is None else int(events),
                 better="higher",
-                definition=_given(record, "response_definition"),
-                extracted_from=_given(record, "extracted_from"),
-                extracted_by=_given(record, "extracted_by"),
+                definition=record.get("response_definition"),
+                extracted_from=record.get("extracted_from"),
+                extracted_by=record.get("extracted_by"),
                 verified_by=_verifier_of(record, counts),
-                verified_on=_given(record, "verified_on"),
-                data_source=_given(record, "data_source"),
+                verified_on=record.get("verified_on"),
+                data_source=record.get("data_source"),
             )
-            file = _given(record, "source_file")
-            line = _given(record, "source_line")
+            file, line = record.get("source_file"), record.get("source_line")
             rows.append(OutcomeRow(values, "" if file is None else str(file), 0 if line is None else int(line)))
     return rows
 
 
-def _given(record: Mapping[str, Any], name: str) -> Any:
-    """A record's value, or None when it is empty (NaN, NA or absent)."""
-    import pandas as pd
+def _given_records(frame: "pd.DataFrame", names: list[str]) -> list[dict[str, Any]]:
+    """The frame's rows as dicts, every missing value (NaN, NA, None) as None.
 
-    value = record.get(name)
-    if value is None or (not isinstance(value, (list, tuple)) and pd.isna(value)):
-        return None
-    return value
+    Column by column: pandas finds the missing cells of a whole column at
+    once, where a test per cell cost most of an audit of a large library.
+    """
+    columns = []
+    for name in names:
+        column = frame[name]
+        columns.append([None if gone else value for value, gone in zip(column.tolist(), column.isna().tolist())])
+    return [dict(zip(names, row)) for row in zip(*columns)] if names else []
 
 
 def _verifier_of(record: Mapping[str, Any], counts: tuple[str, str]) -> Any:
@@ -324,19 +326,25 @@ def _verifier_of(record: Mapping[str, Any], counts: tuple[str, str]) -> Any:
     comparison or audit resting on them must say so rather than borrow the
     entry's verifier.
     """
-    covered = _given(record, "verified_fields")
-    if covered and not all(name in covered for name in counts if _given(record, name) is not None):
+    covered = record.get("verified_fields")
+    if covered and not all(name in covered for name in counts if record.get(name) is not None):
         return None
-    return _given(record, "verified_by")
+    return record.get("verified_by")
 
 
-def load_outcomes(paths: Iterable[Path | str], studies: "pd.DataFrame") -> tuple["pd.DataFrame", list[Problem]]:
+def load_outcomes(
+    paths: Iterable[Path | str], studies: "pd.DataFrame", check: bool = True, shorthand: bool = True
+) -> tuple["pd.DataFrame", list[Problem]]:
     """The long outcome table from every outcome CSV under ``paths`` and the studies' BibTeX shorthand.
 
     Columns: :data:`OUTCOME_COLUMNS` then ``file``, ``line`` and ``source``
     ("csv" or "bib").  ``n`` and ``events`` are nullable integers, ``mean``
     and ``sd`` floats; bad values are empty.  The problems include the rules
-    across rows (:func:`check_outcomes_table`).
+    across rows (:func:`check_outcomes_table`), unless ``check`` is false:
+    a caller that only reads the table (a page, an audit) need not pay for
+    rules it never reports.  ``shorthand=False`` leaves out the BibTeX
+    shorthand rows, for a reader that takes them from the entries (the
+    audit): a large library has tens of thousands of them.
     """
     rows: list[OutcomeRow] = []
     problems: list[Problem] = []
@@ -344,8 +352,10 @@ def load_outcomes(paths: Iterable[Path | str], studies: "pd.DataFrame") -> tuple
         file_rows, file_problems = read_outcome_file(path)
         rows += file_rows
         problems += file_problems
-    table = outcome_frame([(row, "csv") for row in rows] + [(row, "bib") for row in shorthand_rows(studies)])
-    problems += check_outcomes_table(table, studies)
+    from_bib = shorthand_rows(studies) if shorthand else []
+    table = outcome_frame([(row, "csv") for row in rows] + [(row, "bib") for row in from_bib])
+    if check:
+        problems += check_outcomes_table(table, studies)
     return table, sorted(problems, key=lambda p: (p.file, p.line or 0, p.key or "", p.message))
 
 
