@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Callable
 
 _DASHES = re.compile(r"\s*(?:--+|\u2013|\u2014)\s*|\s+-\s*|\s*-\s+")
 _SPACES = re.compile(r"\s+")
@@ -117,21 +118,7 @@ def decode_latex(value: str) -> str:
     Property tests and a sample of real values hold the result to
     :func:`decode_latex_whole`, which gives pylatexenc the whole value.
     """
-    if "\\" in value or "$" in value or "~" in value or "^" in value:
-        if _needs_decoder(value):
-            value = _decode_by_chunks(value)
-        else:
-            value = _replace_ligatures(value).replace("{", "").replace("}", "")
-            for char in "%&_#":
-                value = value.replace("\\" + char, char)
-    else:
-        if "-" in value or "`" in value or "'" in value:
-            value = _replace_ligatures(value)
-        if "{" in value or "}" in value:
-            value = value.replace("{", "").replace("}", "")
-    if "\n" in value or "  " in value or "\t" in value:
-        value = _SPACES.sub(" ", value)
-    return value.strip()
+    return _decoded(value, _decode_by_chunks)
 
 
 def decode_latex_whole(value: str) -> str:
@@ -140,9 +127,14 @@ def decode_latex_whole(value: str) -> str:
     Slower (pylatexenc reads every character of every such value), and kept
     so that tests can hold the chunked decoding to it.
     """
+    return _decoded(value, _decode_with_pylatexenc)
+
+
+def _decoded(value: str, decoder: Callable[[str], str]) -> str:
+    """The paths of :func:`decode_latex`, with ``decoder`` for values that need pylatexenc."""
     if "\\" in value or "$" in value or "~" in value or "^" in value:
         if _needs_decoder(value):
-            value = _decode_with_pylatexenc(value)
+            value = decoder(value)
         else:
             value = _replace_ligatures(value).replace("{", "").replace("}", "")
             for char in "%&_#":
