@@ -355,7 +355,7 @@ def test_a_plot_past_the_cap_draws_a_fair_sample_and_its_caption_says_so(migrain
     summary = replace(migraine, comparisons=(every.comparison,))
     page = render_page(summary, "markdown", [replace(capped, svg=PLACEHOLDER_SVG)])
     note = (
-        "The plot shows 1 of the 2 study estimates, taken at even steps through them in order of size from the "
+        "The plot shows 1 of the 2 study estimates, taken at even steps through them in order of estimate, from the "
         f"lowest to the highest, so that they spread as all of them do (together {effects[lower].weight:.1f}% of "
         "the weight); the pooled estimate is from all 2, and every study's estimate is listed under "
         '"Methods and statistics".'

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 from evidence.analysis.certainty import DEFAULT_THRESHOLDS, TRIAL_DESIGNS, Rating, Thresholds, rate
 from evidence.analysis.comparisons import Arm, Comparison, Excluded
 from evidence.analysis.stats import (
+    MEASURE_NAMES,
     MEASURES,
     METHOD_NAMES,
     METHODS,
@@ -212,13 +213,6 @@ class Reference:
 
 
 MEASURE_LABELS = {"rr": "RR", "or": "OR", "rd": "RD", "md": "MD", "smd": "SMD"}
-MEASURE_NAMES = {
-    "rr": "risk ratio",
-    "or": "odds ratio",
-    "rd": "risk difference",
-    "md": "mean difference",
-    "smd": "standardised mean difference (Hedges' g)",
-}
 #: Outcomes whose judgement knowing the treatment could not sway; every other outcome counts as subjective.
 OBJECTIVE_OUTCOMES: frozenset[str] = frozenset({"death", "mortality", "all-cause mortality"})
 
